@@ -1,0 +1,1 @@
+"""Chaos harness: scenarios, fault proxy, simulated providers, load, runner, reports."""

@@ -1,0 +1,1 @@
+"""Reference OpenAI-compatible gateway: policy-gated routing, failover, breakers, validation."""

@@ -1,0 +1,3 @@
+from govchaos.cli import main
+
+raise SystemExit(main())
