@@ -1,0 +1,309 @@
+"""The append side of the audit chain: an async, group-committed, hash-chained JSON Lines log.
+
+>>> import asyncio, tempfile, pathlib
+>>> async def demo(path):
+...     log = await AuditLog.open(path, mask=MaskingRules(fields=("prompt",)))
+...     seq = await log.append({"kind": "phase", "name": "steady-state", "prompt": "secret"})
+...     await log.close()
+...     return seq
+>>> asyncio.run(demo(pathlib.Path(tempfile.mkdtemp()) / "audit.jsonl"))
+0
+
+Durability (invariant 3). ``append`` returns only after the batch holding the record was written
+and ``fdatasync``-ed, so an acknowledged record survives ``kill -9`` and power loss.
+``append_nowait`` assigns the seq and chains the record at once (so order is call order) and
+leaves it to the next group commit; ``flush`` waits for everything enqueued so far.
+
+Group commit. One writer task owns the file. The first record after a commit wakes it; it waits
+``group_commit_ms`` for more records to arrive, then writes the whole batch with one ``write``
+and one ``fdatasync`` in a dedicated thread (the event loop keeps accepting appends meanwhile —
+those form the next batch) and resolves the batch's single future for all its waiters.
+
+Reopening. ``open`` verifies the existing chain (fail closed: a broken chain is never extended)
+and continues it. A final line without a newline can only be a write that was torn before its
+batch was acknowledged (a batch is acknowledged after its newline is durable), so it is cut off
+and reported in :attr:`AuditLog.torn_tail_bytes`; every acknowledged record is kept. Anything
+else that does not verify raises :class:`~governance.errors.AuditChainError`.
+
+Failure. If a write or sync fails, every waiter of that batch gets :class:`AuditWriteError` and the
+log refuses further appends: a record the caller was told about might be missing, so the chain
+on disk can no longer be trusted to be complete.
+
+A log is used from one event loop. Only one process may hold a log open (``flock``);
+a second gets :class:`AuditLogLocked`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import fcntl
+import os
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+from governance.audit._errors import AuditEventError, AuditLogLocked, AuditWriteError
+from governance.audit._masking import MaskingRules
+from governance.audit._records import (
+    GENESIS_HASH,
+    RESERVED_KEYS,
+    AuditHead,
+    canonical_body,
+    record_hash,
+    record_line,
+    utc_timestamp,
+)
+from governance.audit._verify import scan_chain
+from governance.errors import Location
+
+_sync = getattr(os, "fdatasync", os.fsync)
+
+
+class AuditLog:
+    """An open, appendable audit chain. Create it with :meth:`open`."""
+
+    def __init__(
+        self,
+        path: Path,
+        fd: int,
+        head: AuditHead,
+        mask: MaskingRules,
+        group_commit_s: float,
+        clock: Callable[[], float],
+        torn_tail_bytes: int,
+    ) -> None:
+        self.path = path
+        self._fd = fd
+        self._mask = mask
+        self._group_commit_s = group_commit_s
+        self._clock = clock
+        self.torn_tail_bytes = torn_tail_bytes
+        self._durable_head = head
+        self._next_seq = head.seq + 1
+        self._prev_hash = head.hash
+        self._loop = asyncio.get_running_loop()
+        self._pending: list[bytes] = []
+        self._pending_head = head
+        self._batch: asyncio.Future[None] = self._loop.create_future()
+        self._tail: asyncio.Future[None] | None = None  # batch of the latest enqueued record
+        self._wakeup = asyncio.Event()
+        self._closing = False
+        self._closed = False
+        self._failure: AuditWriteError | None = None
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="govchaos-audit")
+        self._writer = self._loop.create_task(self._write_batches(), name="govchaos-audit-writer")
+
+    # -- opening ------------------------------------------------------------------------------
+
+    @classmethod
+    async def open(
+        cls,
+        path: str | os.PathLike[str],
+        *,
+        mask: MaskingRules | None = None,
+        group_commit_ms: float = 2.0,
+        clock: Callable[[], float] = time.time,
+    ) -> AuditLog:
+        """Open ``path`` for appending, creating it (and its directory entry, durably) if absent.
+
+        Raises :class:`AuditLogLocked` if another process holds it, :class:`AuditWriteError` if it
+        cannot be opened, and :class:`~governance.errors.AuditChainError` if the existing chain
+        does not verify.
+        """
+        if group_commit_ms < 0:
+            raise ValueError("group_commit_ms must be >= 0")
+        target = Path(path)
+        fd, head, torn = await asyncio.to_thread(_open_and_recover, target)
+        return cls(target, fd, head, mask or MaskingRules(), group_commit_ms / 1000.0, clock, torn)
+
+    # -- appending ----------------------------------------------------------------------------
+
+    @property
+    def head(self) -> AuditHead:
+        """The last *durable* record (``seq == -1`` for an empty log)."""
+        return self._durable_head
+
+    @property
+    def pending_head(self) -> AuditHead:
+        """The last *enqueued* record, durable or not."""
+        return self._pending_head
+
+    def append_nowait(self, event: dict[str, Any]) -> int:
+        """Mask, chain and enqueue ``event``; return its seq. Durable at the next group commit.
+
+        ``event`` must be a JSON object with a string ``kind`` and none of the keys the log owns
+        (``seq``, ``ts``, ``prev_hash``, ``hash``). Raises :class:`AuditEventError` for a bad event
+        and :class:`AuditWriteError` if the log is closed or has failed.
+        """
+        if self._failure is not None:
+            raise self._failure
+        if self._closing:
+            raise AuditWriteError("audit log is closed", location=Location(str(self.path)))
+        if not isinstance(event, dict):
+            raise AuditEventError(f"audit event must be a dict, not {type(event).__name__}")
+        kind = event.get("kind")
+        if not isinstance(kind, str) or not kind:
+            raise AuditEventError("audit event needs a non-empty string 'kind'")
+        clash = RESERVED_KEYS.intersection(event)
+        if clash:
+            raise AuditEventError(
+                f"audit event may not set {', '.join(sorted(clash))}: the log owns those fields"
+            )
+        record = self._mask.apply(event)
+        seq = self._next_seq
+        record["seq"] = seq
+        record["ts"] = utc_timestamp(self._clock())
+        record["prev_hash"] = self._prev_hash
+        body = canonical_body(record)  # raises before any state changes
+        digest = record_hash(body)
+        self._pending.append(record_line(body, digest))
+        self._next_seq = seq + 1
+        self._prev_hash = digest
+        self._pending_head = AuditHead.model_construct(seq=seq, hash=digest)
+        self._tail = self._batch
+        if len(self._pending) == 1:
+            self._wakeup.set()
+        return seq
+
+    async def append(self, event: dict[str, Any]) -> int:
+        """Append ``event`` and return its seq once it is durable (written and synced).
+
+        Raises what :meth:`append_nowait` raises, and :class:`AuditWriteError` if the write fails.
+        Cancelling the caller does not withdraw the record.
+        """
+        seq = self.append_nowait(event)
+        # shield: one cancelled waiter must not cancel the batch future shared by all waiters.
+        await asyncio.shield(self._batch)
+        return seq
+
+    async def flush(self) -> None:
+        """Wait until every record enqueued so far is durable. Raises :class:`AuditWriteError`."""
+        if self._failure is not None:
+            raise self._failure
+        tail = self._tail
+        if tail is not None and not tail.done():
+            await asyncio.shield(tail)
+        elif tail is not None and tail.exception() is not None:
+            raise tail.exception()  # type: ignore[misc]
+
+    async def close(self) -> None:
+        """Flush, stop the writer and release the file. Idempotent."""
+        if self._closed:
+            return
+        self._closing = True
+        self._wakeup.set()
+        try:
+            await self._writer
+        finally:
+            self._closed = True
+            self._executor.shutdown(wait=True)
+            try:
+                fcntl.flock(self._fd, fcntl.LOCK_UN)
+            finally:
+                os.close(self._fd)
+        if self._failure is not None:
+            raise self._failure
+
+    async def __aenter__(self) -> AuditLog:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.close()
+
+    # -- the writer ---------------------------------------------------------------------------
+
+    async def _write_batches(self) -> None:
+        while True:
+            await self._wakeup.wait()
+            if self._group_commit_s and not self._closing:
+                await asyncio.sleep(self._group_commit_s)
+            self._wakeup.clear()
+            batch, future, head = self._pending, self._batch, self._pending_head
+            if batch:
+                self._pending = []
+                self._batch = self._loop.create_future()
+                try:
+                    await self._loop.run_in_executor(
+                        self._executor, _write_all, self._fd, b"".join(batch)
+                    )
+                except OSError as exc:
+                    self._failure = AuditWriteError(
+                        f"cannot write audit log: {exc.strerror or exc}; the log is closed to"
+                        " further appends",
+                        location=Location(str(self.path)),
+                    )
+                    future.set_exception(self._failure)
+                    future.exception()  # mark retrieved: waiters may all be gone
+                    self._fail_pending()
+                    return
+                self._durable_head = head
+                future.set_result(None)
+                if self._pending:  # records arrived during the sync: commit them next
+                    self._wakeup.set()
+            if self._closing and not self._pending:
+                return
+
+    def _fail_pending(self) -> None:
+        self._pending = []
+        if not self._batch.done():
+            self._batch.set_exception(self._failure)  # type: ignore[arg-type]
+            self._batch.exception()
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        written = os.write(fd, view)
+        view = view[written:]
+    _sync(fd)
+
+
+def _open_and_recover(path: Path) -> tuple[int, AuditHead, int]:
+    """Open (or create) the log, lock it, verify it, cut a torn tail. Runs in a thread."""
+    created = not path.exists()
+    try:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_APPEND | os.O_CLOEXEC, 0o640)
+    except OSError as exc:
+        raise AuditWriteError(
+            f"cannot open audit log: {exc.strerror or exc}", location=Location(str(path))
+        ) from exc
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError as exc:
+            raise AuditLogLocked(
+                "audit log is held open by another process", location=Location(str(path))
+            ) from exc
+        if created:
+            _sync_directory(path.parent)
+        summary = scan_chain(path, tolerate_torn_tail=True)
+        if summary.torn_tail_bytes:
+            size = os.fstat(fd).st_size
+            os.ftruncate(fd, size - summary.torn_tail_bytes)
+            _sync(fd)
+        head = summary.head if summary.count else AuditHead(seq=-1, hash=GENESIS_HASH)
+        return fd, head, summary.torn_tail_bytes
+    except BaseException:
+        os.close(fd)
+        raise
+
+
+def _sync_directory(directory: Path) -> None:
+    try:
+        dir_fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
+    except OSError:
+        return  # some filesystems do not allow opening directories; the file itself is synced
+    try:
+        os.fsync(dir_fd)
+    except OSError:
+        pass
+    finally:
+        os.close(dir_fd)

@@ -1,0 +1,192 @@
+from __future__ import annotations
+
+import asyncio
+import os
+from pathlib import Path
+
+import orjson
+import pytest
+
+from governance.audit import (
+    GENESIS_HASH,
+    AuditEventError,
+    AuditHead,
+    AuditLog,
+    AuditLogLocked,
+    AuditLogTruncated,
+    AuditRecordEdited,
+    AuditWriteError,
+    MaskingRules,
+    verify_audit_log,
+)
+from governance.audit import _log
+
+
+def _records(path: Path) -> list[dict]:
+    return [orjson.loads(line) for line in path.read_bytes().splitlines()]
+
+
+async def test_append_returns_contiguous_seqs_and_durable_head(tmp_path: Path) -> None:
+    path = tmp_path / "audit.jsonl"
+    log = await AuditLog.open(path, group_commit_ms=0)
+    assert log.head == AuditHead(seq=-1, hash=GENESIS_HASH)
+    seqs = [await log.append({"kind": "phase", "n": i}) for i in range(5)]
+    assert seqs == [0, 1, 2, 3, 4]
+    assert log.head.seq == 4
+    await log.close()
+    records = _records(path)
+    assert [r["seq"] for r in records] == seqs
+    assert records[0]["prev_hash"] == GENESIS_HASH
+    assert all(b["prev_hash"] == a["hash"] for a, b in zip(records, records[1:], strict=False))
+    assert records[-1]["hash"] == log.head.hash
+    assert records[0]["ts"].endswith("Z")
+    assert verify_audit_log(path, expected_head=log.head).count == 5
+
+
+async def test_concurrent_appends_are_batched_and_all_durable(tmp_path: Path) -> None:
+    path = tmp_path / "audit.jsonl"
+    log = await AuditLog.open(path, group_commit_ms=1.0)
+    seqs = await asyncio.gather(*(log.append({"kind": "attempt", "i": i}) for i in range(300)))
+    assert sorted(seqs) == list(range(300))
+    await log.close()
+    records = _records(path)
+    # call order is chain order
+    assert [r["i"] for r in records] == list(range(300))
+    assert verify_audit_log(path).head == log.head
+
+
+async def test_append_nowait_then_flush(tmp_path: Path) -> None:
+    path = tmp_path / "audit.jsonl"
+    log = await AuditLog.open(path)
+    seqs = [log.append_nowait({"kind": "attempt", "i": i}) for i in range(10)]
+    assert seqs == list(range(10))
+    assert log.pending_head.seq == 9
+    await log.flush()
+    assert log.head == log.pending_head
+    assert verify_audit_log(path).count == 10
+    await log.close()
+    await log.close()  # idempotent
+
+
+async def test_reopen_continues_the_chain(tmp_path: Path) -> None:
+    path = tmp_path / "audit.jsonl"
+    async with await AuditLog.open(path) as log:
+        await log.append({"kind": "phase", "name": "a"})
+    first_head = log.head
+    async with await AuditLog.open(path) as log2:
+        assert log2.head == first_head
+        assert await log2.append({"kind": "phase", "name": "b"}) == 1
+    assert _records(path)[1]["prev_hash"] == first_head.hash
+    assert verify_audit_log(path, expected_head=log2.head).count == 2
+
+
+async def test_masking_is_applied_before_hashing(tmp_path: Path) -> None:
+    path = tmp_path / "audit.jsonl"
+    rules = MaskingRules(fields=("messages", "prompt", "authorization", "api_key"))
+    async with await AuditLog.open(path, mask=rules) as log:
+        await log.append(
+            {
+                "kind": "decision",
+                "input": {"messages": [{"role": "user", "content": "my ssn is 123"}]},
+                "headers": {"Authorization": "Bearer sk-live-123", "X-Api-Key": "k-456"},
+            }
+        )
+    raw = path.read_text()
+    assert "sk-live-123" not in raw and "k-456" not in raw and "ssn" not in raw
+    record = _records(path)[0]
+    assert record["headers"] == {"Authorization": "[masked]", "X-Api-Key": "[masked]"}
+    assert record["input"]["messages"].startswith("[masked sha256:")
+    verify_audit_log(path)
+
+
+@pytest.mark.parametrize(
+    "event",
+    [
+        {"kind": "x", "seq": 3},
+        {"kind": "x", "hash": "h"},
+        {"kind": "x", "prev_hash": "h"},
+        {"no_kind": 1},
+        {"kind": ""},
+        {"kind": "x", "value": object()},
+        {"kind": "x", "big": 2**70},
+    ],
+)
+async def test_bad_events_are_rejected_without_breaking_the_chain(tmp_path: Path, event) -> None:
+    path = tmp_path / "audit.jsonl"
+    async with await AuditLog.open(path) as log:
+        with pytest.raises(AuditEventError):
+            log.append_nowait(event)
+        assert await log.append({"kind": "ok"}) == 0
+    assert verify_audit_log(path).count == 1
+
+
+async def test_second_opener_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "audit.jsonl"
+    async with await AuditLog.open(path):
+        with pytest.raises(AuditLogLocked):
+            await AuditLog.open(path)
+
+
+async def test_torn_tail_is_cut_on_open_and_reported(tmp_path: Path) -> None:
+    path = tmp_path / "audit.jsonl"
+    async with await AuditLog.open(path) as log:
+        for i in range(3):
+            await log.append({"kind": "attempt", "i": i})
+    intact = path.read_bytes()
+    path.write_bytes(intact + b'{"kind":"attempt","i":3,"prev_')
+    with pytest.raises(AuditLogTruncated) as info:
+        verify_audit_log(path)
+    assert info.value.location.line == 4 and info.value.seq == 3
+    async with await AuditLog.open(path) as log:
+        assert log.torn_tail_bytes == len(b'{"kind":"attempt","i":3,"prev_')
+        assert log.head.seq == 2
+        assert await log.append({"kind": "attempt", "i": 3}) == 3
+    assert verify_audit_log(path).count == 4
+
+
+async def test_open_refuses_to_extend_a_broken_chain(tmp_path: Path) -> None:
+    path = tmp_path / "audit.jsonl"
+    async with await AuditLog.open(path) as log:
+        await log.append({"kind": "attempt", "i": 0})
+        await log.append({"kind": "attempt", "i": 1})
+    path.write_bytes(path.read_bytes().replace(b'"i":0', b'"i":7'))
+    with pytest.raises(AuditRecordEdited) as info:
+        await AuditLog.open(path)
+    assert info.value.seq == 0
+
+
+async def test_write_failure_fails_closed(tmp_path: Path, monkeypatch) -> None:
+    path = tmp_path / "audit.jsonl"
+    log = await AuditLog.open(path, group_commit_ms=0)
+    await log.append({"kind": "attempt", "i": 0})
+
+    def broken(fd: int, data: bytes) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(_log, "_write_all", broken)
+    with pytest.raises(AuditWriteError, match="No space left"):
+        await log.append({"kind": "attempt", "i": 1})
+    with pytest.raises(AuditWriteError):
+        log.append_nowait({"kind": "attempt", "i": 2})
+    with pytest.raises(AuditWriteError):
+        await log.close()
+    assert verify_audit_log(path).count == 1
+
+
+async def test_cancelled_waiter_does_not_withdraw_the_record(tmp_path: Path) -> None:
+    path = tmp_path / "audit.jsonl"
+    log = await AuditLog.open(path, group_commit_ms=20)
+    task = asyncio.create_task(log.append({"kind": "attempt", "i": 0}))
+    other = asyncio.create_task(log.append({"kind": "attempt", "i": 1}))
+    await asyncio.sleep(0)
+    task.cancel()
+    assert await other == 1
+    await log.close()
+    assert verify_audit_log(path).count == 2
+
+
+async def test_new_file_is_private_to_the_group(tmp_path: Path) -> None:
+    path = tmp_path / "audit.jsonl"
+    async with await AuditLog.open(path):
+        pass
+    assert os.stat(path).st_mode & 0o007 == 0
