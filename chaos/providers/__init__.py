@@ -1,0 +1,62 @@
+"""Simulated OpenAI-compatible upstreams with controllable faults and a ground-truth log.
+
+Public API:
+
+- :class:`SimulatedUpstream` - one upstream (real aiohttp server on 127.0.0.1): ``start``,
+  ``stop``, ``kill``, ``restart``, ``set_fault``, ``clear_fault``, ``request_log``.
+- :class:`UpstreamFleet` - several upstreams in this process.
+- :class:`FleetProcess` / :class:`FleetControl` - a fleet in a child process, driven over HTTP.
+- :data:`FAULTS` - the registry of fault kinds (see :mod:`chaos.providers.faults`).
+- Models: :class:`UpstreamSpec`, :class:`LatencyProfile`, :class:`FaultSpec`,
+  :class:`FleetSpec`, :class:`RequestLogEntry`, :class:`UpstreamInfo`, :class:`FleetReady`.
+- :func:`read_request_log` - read a JSONL request log.
+"""
+
+from __future__ import annotations
+
+from chaos.providers.errors import (
+    FaultParamsError,
+    FleetProcessError,
+    FleetSpecError,
+    ProviderError,
+    UnknownFaultError,
+)
+from chaos.providers.faults import FAULTS, FaultRegistry
+from chaos.providers.fleet import UnknownUpstreamError, UpstreamFleet
+from chaos.providers.fleet_process import FleetControl, FleetProcess
+from chaos.providers.models import (
+    FaultSpec,
+    FleetReady,
+    FleetSpec,
+    LatencyProfile,
+    RequestLogEntry,
+    UpstreamInfo,
+    UpstreamSpec,
+)
+from chaos.providers.request_log import RequestLog, read_request_log
+from chaos.providers.upstream import REQUEST_ID_HEADER, SimulatedUpstream
+
+__all__ = [
+    "FAULTS",
+    "REQUEST_ID_HEADER",
+    "FaultParamsError",
+    "FaultRegistry",
+    "FaultSpec",
+    "FleetControl",
+    "FleetProcess",
+    "FleetProcessError",
+    "FleetReady",
+    "FleetSpec",
+    "FleetSpecError",
+    "LatencyProfile",
+    "ProviderError",
+    "RequestLog",
+    "RequestLogEntry",
+    "SimulatedUpstream",
+    "UnknownFaultError",
+    "UnknownUpstreamError",
+    "UpstreamFleet",
+    "UpstreamInfo",
+    "UpstreamSpec",
+    "read_request_log",
+]

@@ -1,0 +1,87 @@
+"""The ground-truth request log of one upstream: in memory, optionally appended to JSONL.
+
+Each line of the JSONL file is one :class:`~chaos.providers.models.RequestLogEntry` (its JSON
+field names). Lines are flushed as they are written (not fsynced: the log has to survive the
+fleet process being stopped, not the machine crashing), so another process can read the file
+while the upstream runs, and a killed fleet process leaves every entry it logged.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import IO
+
+import orjson
+from pydantic import ValidationError
+
+from chaos.providers.errors import ProviderError
+from chaos.providers.models import RequestLogEntry
+
+
+class RequestLog:
+    """Append-only list of entries, mirrored to a JSONL file when ``path`` is given.
+
+    Raises:
+        ProviderError: the file cannot be opened for appending.
+    """
+
+    def __init__(self, path: str | Path | None = None) -> None:
+        self.path = Path(path) if path is not None else None
+        self._entries: list[RequestLogEntry] = []
+        self._file: IO[bytes] | None = None
+        if self.path is not None:
+            try:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+                self._file = open(self.path, "ab", buffering=0)  # noqa: SIM115 - closed in close()
+            except OSError as exc:
+                raise ProviderError(f"{self.path}: cannot open request log: {exc}") from exc
+
+    def append(self, entry: RequestLogEntry) -> None:
+        self._entries.append(entry)
+        if self._file is not None:
+            self._file.write(orjson.dumps(entry.model_dump()) + b"\n")
+
+    @property
+    def entries(self) -> list[RequestLogEntry]:
+        """The entries so far (a copy: safe to keep while the upstream keeps logging)."""
+        return list(self._entries)
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def __iter__(self) -> Iterator[RequestLogEntry]:
+        return iter(list(self._entries))
+
+    def close(self) -> None:
+        if self._file is not None:
+            self._file.close()
+            self._file = None
+
+
+def read_request_log(path: str | Path) -> list[RequestLogEntry]:
+    """Read a JSONL request log written by :class:`RequestLog`.
+
+    A last line without its newline (the writer was killed mid-write) is ignored; any other bad
+    line is an error.
+
+    Raises:
+        ProviderError: the file cannot be read, or a line is not a valid entry (names the line).
+    """
+    file = Path(path)
+    try:
+        data = file.read_bytes()
+    except OSError as exc:
+        raise ProviderError(f"{file}: cannot read request log: {exc}") from exc
+    lines = data.split(b"\n")
+    complete, tail = lines[:-1], lines[-1]
+    del tail  # an unterminated last line is a write cut short, not a corrupt log
+    entries: list[RequestLogEntry] = []
+    for number, line in enumerate(complete, start=1):
+        if not line.strip():
+            continue
+        try:
+            entries.append(RequestLogEntry.model_validate(orjson.loads(line)))
+        except (orjson.JSONDecodeError, ValidationError) as exc:
+            raise ProviderError(f"{file}:{number}: invalid request log entry: {exc}") from exc
+    return entries

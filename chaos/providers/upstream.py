@@ -1,0 +1,320 @@
+"""One simulated OpenAI-compatible upstream: a real aiohttp server on 127.0.0.1.
+
+>>> upstream = SimulatedUpstream(UpstreamSpec(name="private-eu", model="llama-3.1-70b-private-eu"))
+>>> # await upstream.start(); upstream.url -> "http://127.0.0.1:<port>"
+>>> # upstream.set_fault("error_500", rate=0.5); await upstream.kill(); await upstream.restart()
+
+Endpoints: ``POST /v1/chat/completions`` (JSON or ``stream: true`` SSE), ``GET /v1/models``,
+``GET /health``, and the control API ``GET|POST|DELETE /_govchaos/fault`` (POST body
+``{"kind": "...", "params": {...}}``) and ``GET /_govchaos/requests`` (the request log).
+
+Faults apply to chat completions only: ``/health`` stays green under a fault, as the health
+endpoint of a real inference server often does after its GPU failed.
+
+``kill()`` closes the listening socket and resets every open connection (SO_LINGER 0), so
+clients see "connection refused" for new connections and "connection reset" on open ones:
+exactly what a gateway sees when an upstream worker process dies. ``restart()`` listens again on
+the same port with the same state (request log, fault) as before.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import time
+from typing import Any
+
+import orjson
+from aiohttp import web
+
+from chaos.providers import openai_shape
+from chaos.providers.call import UpstreamCall, abort_with_reset
+from chaos.providers.errors import FaultParamsError, ProviderError, UnknownFaultError
+from chaos.providers.faults import FAULTS, ActiveFault, FaultRegistry
+from chaos.providers.models import FaultSpec, RequestLogEntry, UpstreamInfo, UpstreamSpec
+from chaos.providers.request_log import RequestLog
+
+REQUEST_ID_HEADER = "X-Govchaos-Request-Id"
+CONTROL_PREFIX = "/_govchaos/"
+
+
+class SimulatedUpstream:
+    """A simulated upstream with controllable faults and a ground-truth request log."""
+
+    def __init__(
+        self,
+        spec: UpstreamSpec,
+        *,
+        registry: FaultRegistry = FAULTS,
+        log: RequestLog | None = None,
+    ) -> None:
+        self.spec = spec
+        self.name = spec.name
+        self.model = spec.model
+        self.content = spec.content if spec.content is not None else openai_shape.default_content(
+            spec.name
+        )
+        self._registry = registry
+        self._rng = random.Random(spec.seed)
+        self._log = log if log is not None else RequestLog(spec.log_file)
+        self._fault: ActiveFault | None = None
+        self._released = asyncio.Event()
+        self._sequence = 0
+        self._runner: web.AppRunner | None = None
+        self._server: asyncio.AbstractServer | None = None
+        self._port = spec.port
+        self._state: str = "stopped"
+        if spec.fault is not None:
+            self.set_fault(spec.fault.kind, **spec.fault.params)
+
+    # ----------------------------------------------------------------- lifecycle
+
+    @property
+    def port(self) -> int:
+        return self._port
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.spec.host}:{self._port}"
+
+    @property
+    def state(self) -> str:
+        """``stopped`` (never started or stopped), ``running`` or ``killed``."""
+        return self._state
+
+    async def start(self) -> None:
+        """Start listening (port 0 picks a free port, kept for later restarts).
+
+        Raises:
+            ProviderError: the address cannot be bound.
+        """
+        if self._runner is None:
+            app = web.Application(client_max_size=8 * 1024 * 1024)
+            app.router.add_post("/v1/chat/completions", self._chat)
+            app.router.add_get("/v1/models", self._models)
+            app.router.add_get("/health", self._health)
+            app.router.add_get("/_govchaos/fault", self._get_fault)
+            app.router.add_post("/_govchaos/fault", self._post_fault)
+            app.router.add_delete("/_govchaos/fault", self._delete_fault)
+            app.router.add_get("/_govchaos/requests", self._get_requests)
+            # handler_cancellation: a handler whose client went away (or whose connection the
+            # kill reset) is cancelled, so a hanging request does not outlive its connection.
+            self._runner = web.AppRunner(
+                app, handle_signals=False, access_log=None, handler_cancellation=True
+            )
+            await self._runner.setup()
+        await self._listen()
+
+    async def _listen(self) -> None:
+        assert self._runner is not None and self._runner.server is not None
+        loop = asyncio.get_running_loop()
+        try:
+            self._server = await loop.create_server(
+                self._runner.server, self.spec.host, self._port, reuse_address=True
+            )
+        except OSError as exc:
+            raise ProviderError(
+                f"upstream {self.name}: cannot listen on {self.spec.host}:{self._port}: {exc}"
+            ) from exc
+        self._port = self._server.sockets[0].getsockname()[1]
+        self._state = "running"
+
+    async def kill(self) -> None:
+        """Close the listener and reset every open connection (a dead worker). Idempotent."""
+        if self._server is not None:
+            self._server.close()
+            self._server = None
+        if self._runner is not None and self._runner.server is not None:
+            for handler in self._runner.server.connections:
+                abort_with_reset(handler.transport)
+        # Let connection_lost callbacks run so cancelled handlers unwind before we return.
+        await asyncio.sleep(0)
+        if self._state == "running":
+            self._state = "killed"
+
+    async def restart(self) -> None:
+        """Listen again on the same port after :meth:`kill`. No-op while running.
+
+        Raises:
+            ProviderError: the port cannot be bound again.
+        """
+        if self._state == "running":
+            return
+        if self._runner is None:
+            await self.start()
+            return
+        await self._listen()
+
+    async def stop(self) -> None:
+        """Kill, release hanging requests, free every resource and close the log file."""
+        await self.kill()
+        self._released.set()
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+        self._log.close()
+        self._state = "stopped"
+
+    async def __aenter__(self) -> SimulatedUpstream:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.stop()
+
+    # ----------------------------------------------------------------- faults
+
+    @property
+    def fault(self) -> FaultSpec | None:
+        """The active fault, as ``FaultSpec`` (``rate`` folded into params)."""
+        return None if self._fault is None else FaultSpec(**self._fault.describe())
+
+    def set_fault(self, kind: str, **params: Any) -> FaultSpec:
+        """Make the upstream misbehave from now on (replaces the active fault).
+
+        Raises:
+            UnknownFaultError: ``kind`` is not registered.
+            FaultParamsError: a parameter is invalid.
+        """
+        fault = self._registry.build(kind, params)
+        self._release_hung()
+        self._fault = fault
+        return FaultSpec(**fault.describe())
+
+    def clear_fault(self) -> None:
+        """Behave normally again; requests held by ``hang`` are answered."""
+        self._release_hung()
+        self._fault = None
+
+    def _release_hung(self) -> None:
+        self._released.set()
+        self._released = asyncio.Event()
+
+    # ----------------------------------------------------------------- request log
+
+    @property
+    def request_log(self) -> list[RequestLogEntry]:
+        return self._log.entries
+
+    def info(self) -> UpstreamInfo:
+        return UpstreamInfo(
+            name=self.name,
+            model=self.model,
+            url=self.url,
+            port=self._port,
+            state=self._state,  # type: ignore[arg-type]
+            fault=self.fault,
+            log_file=str(self._log.path) if self._log.path else None,
+            requests=len(self._log),
+        )
+
+    def _record(
+        self, request: web.Request, body: dict[str, Any] | None, stream: bool, outcome: str
+    ) -> None:
+        body = body or {}
+        model = body.get("model")
+        user = body.get("user")
+        self._log.append(
+            RequestLogEntry(
+                received_at=time.time(),
+                received_mono=time.monotonic(),
+                upstream=self.name,
+                served_model=self.model,
+                body_model=model if isinstance(model, str) else None,
+                request_id=request.headers.get(REQUEST_ID_HEADER),
+                user=user if isinstance(user, str) else None,
+                stream=stream,
+                method=request.method,
+                path=request.path,
+                outcome=outcome,
+            )
+        )
+
+    # ----------------------------------------------------------------- handlers
+
+    async def _chat(self, request: web.Request) -> web.StreamResponse:
+        raw = await request.read()
+        try:
+            body = orjson.loads(raw)
+        except orjson.JSONDecodeError:
+            body = None
+        if not isinstance(body, dict):
+            self._record(request, None, False, "bad_request")
+            return web.Response(
+                status=400,
+                body=openai_shape.error_body(
+                    "request body is not a JSON object", error_type="invalid_request_error"
+                ),
+                content_type="application/json",
+            )
+        stream = body.get("stream") is True
+        fault = self._fault
+        affected = fault is not None and fault.applies(self._rng)
+        self._record(request, body, stream, fault.kind if affected and fault else "ok")
+        self._sequence += 1
+        call = UpstreamCall(
+            request=request,
+            body=body,
+            stream=stream,
+            upstream=self.name,
+            model=self.model,
+            content=self.content,
+            latency=self.spec.latency,
+            rng=self._rng,
+            sequence=self._sequence,
+            released=self._released,
+        )
+        if affected and fault is not None:
+            return await fault.behaviour.respond(call)
+        return await call.answer()
+
+    async def _models(self, request: web.Request) -> web.Response:
+        self._record(request, None, False, "ok")
+        return web.Response(
+            body=openai_shape.models_list(self.model, owned_by=self.name),
+            content_type="application/json",
+        )
+
+    async def _health(self, request: web.Request) -> web.Response:
+        self._record(request, None, False, "ok")
+        return web.Response(
+            body=orjson.dumps({"status": "ok", "upstream": self.name, "model": self.model}),
+            content_type="application/json",
+        )
+
+    async def _get_fault(self, request: web.Request) -> web.Response:
+        return _json(200, {"fault": None if self._fault is None else self._fault.describe()})
+
+    async def _post_fault(self, request: web.Request) -> web.Response:
+        status, payload = apply_fault_command(self, await request.read())
+        return _json(status, payload)
+
+    async def _delete_fault(self, request: web.Request) -> web.Response:
+        self.clear_fault()
+        return _json(200, {"fault": None})
+
+    async def _get_requests(self, request: web.Request) -> web.Response:
+        return _json(200, {"requests": [entry.model_dump() for entry in self._log.entries]})
+
+
+def apply_fault_command(upstream: SimulatedUpstream, raw: bytes) -> tuple[int, dict[str, Any]]:
+    """Apply a ``POST .../fault`` body (``{"kind", "params"}``) and return (status, payload).
+
+    Shared by the upstream's own control endpoint and the fleet control server; bad input is a
+    400 ``{"error", "status"}`` body, never an exception.
+    """
+    try:
+        spec = FaultSpec.model_validate(orjson.loads(raw))
+    except orjson.JSONDecodeError as exc:
+        return 400, {"error": f"body is not JSON: {exc}", "status": 400}
+    except ValueError as exc:  # pydantic.ValidationError
+        return 400, {"error": f"invalid fault command: {exc}", "status": 400}
+    try:
+        applied = upstream.set_fault(spec.kind, **spec.params)
+    except (UnknownFaultError, FaultParamsError) as exc:
+        return 400, {"error": exc.message, "status": 400}
+    return 200, {"fault": applied.model_dump()}
+
+
+def _json(status: int, payload: dict[str, Any]) -> web.Response:
+    return web.Response(status=status, body=orjson.dumps(payload), content_type="application/json")
