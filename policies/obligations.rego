@@ -1,0 +1,38 @@
+# Obligations: duties the gateway must honour when it serves an allowed request.
+#   max_tokens   completion cap: the smaller of the route's and the tenant's caps
+#   log_prompts  false when any carried data class (PII, PHI) or the tenant forbids prompt logging,
+#                and for any data class the policy does not know (fail closed)
+#   redact       sorted entity kinds to redact, the union over the carried data classes
+package govchaos.gateway
+
+obligations := {
+	"max_tokens": max_tokens_cap,
+	"log_prompts": log_prompts,
+	"redact": sort(redactions),
+}
+
+token_caps contains route.max_tokens
+
+token_caps contains tenant.max_tokens
+
+max_tokens_cap := min(token_caps) if {
+	count(token_caps) > 0
+} else := data.govchaos.settings.default_max_tokens if {
+	is_number(data.govchaos.settings.default_max_tokens)
+} else := 1024
+
+default log_prompts := true
+
+log_prompts := false if prompt_logging_forbidden
+
+prompt_logging_forbidden if {
+	some dc in request_data_classes
+	not data.govchaos.data_classes[dc].log_prompts == true
+}
+
+prompt_logging_forbidden if tenant.log_prompts == false
+
+redactions contains kind if {
+	some dc in request_data_classes
+	some kind in data.govchaos.data_classes[dc].redact
+}
