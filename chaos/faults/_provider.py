@@ -1,0 +1,28 @@
+"""Shared shape of the kinds that tell a simulated upstream to misbehave."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from chaos.faults.base import FaultContext, FaultParams, Revert
+from chaos.scenario.model import FaultSpec
+
+
+class ProviderFault:
+    """``set_fault(provider_kind, **params)`` on apply, ``clear_fault()`` on revert."""
+
+    provider_kind: ClassVar[str]
+    layer: ClassVar[str] = "provider"
+
+    def provider_params(self, params: FaultParams) -> dict[str, Any]:
+        return params.model_dump()
+
+    async def apply(self, ctx: FaultContext, fault: FaultSpec, params: FaultParams) -> Revert:
+        await ctx.providers.set_fault(
+            fault.target, self.provider_kind, self.provider_params(params)
+        )
+
+        async def revert() -> None:
+            await ctx.providers.clear_fault(fault.target)
+
+        return revert

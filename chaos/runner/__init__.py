@@ -1,0 +1,1 @@
+"""The chaos runner: phases, fault timeline, metrics, assertions, verdict and report.json."""

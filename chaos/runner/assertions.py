@@ -1,0 +1,140 @@
+"""Evaluate probes and assertions (``metric op value``) against a :class:`MetricContext`.
+
+>>> from chaos.scenario.model import Probe
+>>> ctx = MetricContext(records=[], policy_violations=0)
+>>> evaluate(Probe(metric="policy_violations", op="==", value=0), ctx).passed
+True
+"""
+
+from __future__ import annotations
+
+import operator
+from collections.abc import Callable, Sequence
+
+from pydantic import BaseModel, ConfigDict
+
+from chaos.runner import metrics as m
+from chaos.runner.metrics import MetricContext, Window
+from chaos.scenario.model import Assertion, Probe, Scope
+
+_OPS: dict[str, Callable[[float, float], bool]] = {
+    ">=": operator.ge,
+    "<=": operator.le,
+    "==": lambda a, b: abs(a - b) <= 1e-9,
+    "!=": lambda a, b: abs(a - b) > 1e-9,
+    "<": operator.lt,
+    ">": operator.gt,
+}
+
+
+class CheckResult(BaseModel):
+    """One probe or assertion: what was expected, what was observed, and whether it held."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    name: str
+    metric: str
+    op: str
+    expected: float
+    observed: float | None
+    passed: bool
+    requests: int  # how many requests the metric was computed over
+    during: str | None = None
+    phase: str | None = None
+    scope: dict[str, str] = {}
+    detail: str = ""
+
+
+def describe(check: Probe) -> str:
+    """``success_rate >= 0.99 during gpu-down [route=claims-triage]``."""
+    text = f"{check.metric} {check.op} {check.value:g}"
+    during = getattr(check, "during", None)
+    phase = getattr(check, "phase", "run")
+    if during:
+        text += f" during {during}"
+    elif phase and phase != "run":
+        text += f" in {phase}"
+    if check.where:
+        parts = [f"{k}={v}" for k, v in check.where.model_dump(exclude_none=True).items()]
+        text += f" [{', '.join(parts)}]"
+    return text
+
+
+def compare(observed: float | None, op: str, expected: float) -> bool:
+    """``observed op expected``; an unobserved metric never passes."""
+    return observed is not None and _OPS[op](observed, expected)
+
+
+def evaluate(
+    check: Probe, ctx: MetricContext, *, window: Window | None = None, phase: str | None = None
+) -> CheckResult:
+    """Evaluate one probe, assertion or stop condition.
+
+    ``window`` restricts the requests (by send time); an :class:`Assertion`'s own ``during`` or
+    ``phase`` overrides it. Raises KeyError when ``during`` names a fault that never ran (the
+    runner records those faults, so this is a programming error).
+    """
+    during = getattr(check, "during", None)
+    fault = ctx.faults[during] if during else None
+    if fault is not None:
+        window = fault.window
+    elif isinstance(check, Assertion) and check.phase != "run":
+        window = ctx.phases.get(check.phase)
+        phase = check.phase
+        if window is None:
+            return _result(check, None, 0, phase, "phase did not run")
+    scope: Scope | None = check.where
+    records = m.select(ctx.records, window, scope)
+    observed: float | None
+    metric = check.metric
+    if metric == "success_rate":
+        observed = m.success_rate(records)
+    elif metric == "error_rate":
+        rate = m.success_rate(records)
+        observed = None if rate is None else 1.0 - rate
+    elif metric.startswith("latency_p"):
+        observed = m.latency_ms(records, float(metric[len("latency_p") : -len("_ms")]))
+    elif metric == "error_budget":
+        observed = float(sum(1 for r in records if not r.ok))
+    elif metric == "graceful_degradation_rate":
+        observed = m.graceful_degradation_rate(records)
+    elif metric == "requests":
+        observed = float(len(records))
+    elif metric == "throughput_rps":
+        observed = m.throughput_rps(records, window)
+    elif metric == "policy_violations":
+        observed = None if ctx.policy_violations is None else float(ctx.policy_violations)
+    elif metric == "failover_time_ms":
+        observed = m.failover_time_ms(ctx, fault, scope) if fault else None
+    elif metric == "recovery_time_s":
+        observed = m.recovery_time_s(ctx, fault, scope) if fault else None
+    else:  # the scenario model's Literal makes this unreachable
+        raise ValueError(f"unknown metric {metric!r}")
+    detail = "" if observed is not None else "not observed"
+    return _result(check, observed, len(records), phase, detail)
+
+
+def _result(
+    check: Probe, observed: float | None, count: int, phase: str | None, detail: str
+) -> CheckResult:
+    name = getattr(check, "name", None) or describe(check)
+    return CheckResult(
+        name=name,
+        metric=check.metric,
+        op=check.op,
+        expected=check.value,
+        observed=observed,
+        passed=compare(observed, check.op, check.value),
+        requests=count,
+        during=getattr(check, "during", None),
+        phase=phase,
+        scope=check.where.model_dump(exclude_none=True) if check.where else {},
+        detail=detail,
+    )
+
+
+def evaluate_all(
+    checks: Sequence[Probe], ctx: MetricContext, *, window: Window | None = None,
+    phase: str | None = None,
+) -> list[CheckResult]:
+    return [evaluate(c, ctx, window=window, phase=phase) for c in checks]

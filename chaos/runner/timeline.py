@@ -1,0 +1,152 @@
+"""The fault timeline: apply each fault at ``at_s`` and repair it ``duration_s`` later.
+
+Times in the scenario are relative to the start of the fault phase; what the timeline records
+(:class:`AppliedFault`) is relative to the start of the run, like request records. Whatever
+happens (a stop condition, Ctrl-C, a crash) :meth:`FaultTimeline.revert_all` repairs every fault
+still in force, so a run never leaves an upstream broken.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict
+
+from chaos.faults.base import FaultApplyError, FaultContext, Revert
+from chaos.faults.registry import FaultRegistry
+from chaos.runner.clock import Clock
+from chaos.scenario.model import FaultSpec
+
+log = logging.getLogger(__name__)
+
+FaultStatus = Literal["planned", "applied", "reverted", "failed", "not_reached"]
+
+
+class AppliedFault(BaseModel):
+    """A fault as it really happened (times in seconds since the run started)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    name: str
+    kind: str
+    target: str
+    params: dict[str, Any]
+    planned_at_s: float  # relative to the fault phase, as written in the scenario
+    planned_duration_s: float
+    applied_at_s: float | None = None
+    reverted_at_s: float | None = None
+    status: FaultStatus = "planned"
+    error: str | None = None
+
+
+class FaultTimeline:
+    """Drives the faults of one run against a :class:`FaultContext`."""
+
+    def __init__(
+        self,
+        faults: Sequence[FaultSpec],
+        registry: FaultRegistry,
+        ctx: FaultContext,
+        clock: Clock,
+        *,
+        run_start: float,
+        on_event: Callable[[str, AppliedFault], None] | None = None,
+    ) -> None:
+        self._faults = list(faults)
+        self._registry = registry
+        self._ctx = ctx
+        self._clock = clock
+        self._run_start = run_start
+        self._on_event = on_event
+        self._active: dict[str, Revert] = {}
+        self._state: dict[str, AppliedFault] = {
+            f.name or f.kind: AppliedFault(
+                name=f.name or f.kind,
+                kind=f.kind,
+                target=f.target,
+                params=dict(f.params),
+                planned_at_s=f.at_s,
+                planned_duration_s=f.duration_s,
+            )
+            for f in self._faults
+        }
+
+    def _elapsed(self) -> float:
+        return self._clock.now() - self._run_start
+
+    def applied(self) -> list[AppliedFault]:
+        """Every fault in timeline order, with what happened to it so far."""
+        return list(self._state.values())
+
+    def active(self) -> list[str]:
+        return list(self._active)
+
+    def _update(self, name: str, event: str, **changes: Any) -> None:
+        self._state[name] = self._state[name].model_copy(update=changes)
+        if self._on_event is not None:
+            self._on_event(event, self._state[name])
+
+    async def run(self, phase_start: float) -> None:
+        """Apply and revert every fault on schedule; returns when the last one is reverted.
+
+        ``phase_start`` is the clock reading the scenario's ``at_s`` are relative to.
+        Raises FaultApplyError when a fault cannot be applied or reverted.
+        """
+        # (time, order, action, fault): reverts sort before applies at the same instant so
+        # back-to-back faults on one target do not overlap.
+        events: list[tuple[float, int, str, FaultSpec]] = []
+        for fault in self._faults:
+            events.append((fault.at_s, 1, "apply", fault))
+            events.append((fault.end_s, 0, "revert", fault))
+        events.sort(key=lambda e: (e[0], e[1]))
+        for at_s, _, action, fault in events:
+            delay = phase_start + at_s - self._clock.now()
+            if delay > 0:
+                await self._clock.sleep(delay)
+            if action == "apply":
+                await self._apply(fault)
+            else:
+                await self._revert(fault.name or fault.kind)
+
+    async def _apply(self, fault: FaultSpec) -> None:
+        name = fault.name or fault.kind
+        kind = self._registry.get(fault.kind)
+        params = self._registry.parse_params(fault)
+        try:
+            revert = await kind.apply(self._ctx, fault, params)
+        except Exception as exc:
+            self._update(name, "failed", status="failed", error=f"apply: {exc}")
+            raise FaultApplyError(f"fault {name!r} ({fault.kind}) could not be applied: {exc}") from exc
+        self._active[name] = revert
+        self._update(name, "applied", status="applied", applied_at_s=self._elapsed())
+
+    async def _revert(self, name: str) -> None:
+        revert = self._active.pop(name, None)
+        if revert is None:
+            return
+        try:
+            await revert()
+        except Exception as exc:
+            self._update(name, "failed", status="failed", error=f"revert: {exc}")
+            raise FaultApplyError(f"fault {name!r} could not be reverted: {exc}") from exc
+        self._update(name, "reverted", status="reverted", reverted_at_s=self._elapsed())
+
+    async def revert_all(self) -> list[str]:
+        """Repair every fault still in force; mark never-applied ones ``not_reached``.
+
+        Never raises: errors are recorded on the fault and returned as messages, because this
+        runs during teardown where the first error must not hide the others.
+        """
+        problems: list[str] = []
+        for name in list(self._active):
+            try:
+                await self._revert(name)
+            except FaultApplyError as exc:
+                log.warning("%s", exc)
+                problems.append(exc.message)
+        for name, state in self._state.items():
+            if state.status == "planned":
+                self._state[name] = state.model_copy(update={"status": "not_reached"})
+        return problems

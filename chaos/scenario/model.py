@@ -1,0 +1,262 @@
+"""The scenario file as typed, frozen models.
+
+A scenario says what to start (target gateway, simulated upstreams, keys), what traffic to send
+(open-loop load), what must hold before and after (steady-state probes), what to break and when
+(fault timeline), when to give up early (stop conditions) and what must be true at the end
+(assertions). :func:`chaos.scenario.schema.scenario_json_schema` derives the published JSON
+Schema from these models, so the schema and the code cannot drift apart.
+
+>>> Scenario.model_validate({"name": "x", "seed": 1, "upstreams": [
+...     {"name": "a", "model": "gpt-4o-cloud-eu", "hosting": "cloud", "region": "eu"}],
+...     "load": {"rate_rps": 5, "routes": [{"route": "customer-chat", "tenant": "globex-retail"}]}
+... }).name
+'x'
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+NAME_PATTERN = r"^[a-z0-9][a-z0-9._-]{0,62}$"
+
+Comparison = Literal[">=", "<=", "==", "<", ">", "!="]
+
+Metric = Literal[
+    "success_rate",
+    "error_rate",
+    "latency_p50_ms",
+    "latency_p95_ms",
+    "latency_p99_ms",
+    "failover_time_ms",
+    "recovery_time_s",
+    "error_budget",
+    "graceful_degradation_rate",
+    "policy_violations",
+    "requests",
+    "throughput_rps",
+]
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class PolicyRef(_Frozen):
+    """Which policy bundle the run is judged against (path relative to the scenario file)."""
+
+    bundle: str = Field("../policies", description="policy bundle directory")
+
+
+class ReferenceTarget(_Frozen):
+    """The harness starts the reference gateway with a config filled from a template."""
+
+    kind: Literal["reference"] = "reference"
+    config_template: str = Field(
+        "gateway.template.yaml",
+        description="gateway config template, relative to the scenario file",
+    )
+    ready_timeout_s: float = Field(20.0, gt=0, le=120)
+
+
+class ExternalTarget(_Frozen):
+    """Another gateway (LiteLLM, Envoy...): a base URL, optionally a command that starts it."""
+
+    kind: Literal["external"]
+    base_url: str = Field(description="gateway base URL, e.g. http://127.0.0.1:4000")
+    command: tuple[str, ...] | None = Field(
+        None, description="argv started by the harness; ${config_file} is the filled template"
+    )
+    config_template: str | None = None
+    ready_timeout_s: float = Field(30.0, gt=0, le=300)
+    ready_path: str = Field("/v1/models", description="GET path that answers 2xx when ready")
+
+
+Target = Annotated[ReferenceTarget | ExternalTarget, Field(discriminator="kind")]
+
+
+class LatencyProfile(_Frozen):
+    """How fast a simulated upstream answers when nothing is broken."""
+
+    base_ms: float = Field(5.0, ge=0, le=60_000)
+    jitter_ms: float = Field(2.0, ge=0, le=60_000)
+    tokens_per_s: float = Field(2000.0, gt=0, description="stream pace")
+
+
+class UpstreamSpec(_Frozen):
+    """One simulated OpenAI-compatible upstream, reached through its own fault proxy."""
+
+    name: str = Field(pattern=NAME_PATTERN)
+    model: str = Field(description="model catalog id, e.g. llama-3.1-70b-private-eu")
+    hosting: Literal["private", "cloud", "edge"]
+    region: str
+    provider: str = "simulated"
+    latency: LatencyProfile = Field(default_factory=LatencyProfile)
+    gpu_device: int | None = Field(None, ge=0, description="GPU index backing this upstream")
+    priority: int = Field(0, description="lower is preferred by the gateway config template")
+
+
+class TenantKey(_Frozen):
+    """An API key the load generator uses for a tenant (a test key, not a secret)."""
+
+    tenant: str
+    key: str = Field(min_length=8)
+
+
+class RouteMix(_Frozen):
+    """One slice of the traffic: a route, the tenant calling it and the data classes it carries."""
+
+    route: str
+    tenant: str
+    weight: float = Field(1.0, gt=0)
+    data_classes: tuple[str, ...] = ()
+    region: str | None = Field(None, description="residency requirement sent as a header")
+
+
+class LoadSpec(_Frozen):
+    """Open-loop load: arrivals at ``rate_rps`` whatever the gateway's latency."""
+
+    rate_rps: float = Field(gt=0, le=5000)
+    duration_s: float | None = Field(
+        None, gt=0, le=600, description="length of the fault phase; default: last fault end"
+    )
+    routes: tuple[RouteMix, ...] = Field(min_length=1)
+    stream_share: float = Field(0.0, ge=0, le=1)
+    max_tokens: int = Field(64, gt=0)
+    request_timeout_s: float = Field(10.0, gt=0, le=120)
+
+
+class Scope(_Frozen):
+    """Restricts a probe or assertion to some of the traffic."""
+
+    route: str | None = None
+    tenant: str | None = None
+    data_class: str | None = None
+
+
+class Probe(_Frozen):
+    """``metric op value`` over a set of requests. Used by steady state and stop conditions."""
+
+    metric: Metric
+    op: Comparison
+    value: float
+    where: Scope | None = None
+
+
+class SteadyState(_Frozen):
+    """The hypothesis checked on a window before the faults and again after recovery."""
+
+    duration_s: float = Field(3.0, gt=0, le=120)
+    probes: tuple[Probe, ...] = ()
+
+
+class StopCondition(Probe):
+    """Abort the run early when ``metric op value`` holds over the last ``window_s`` seconds."""
+
+    window_s: float = Field(2.0, gt=0, le=60)
+    min_requests: int = Field(10, ge=1)
+
+
+class FaultSpec(_Frozen):
+    """One entry of the fault timeline (times relative to the start of the fault phase)."""
+
+    name: str | None = Field(None, pattern=NAME_PATTERN, description="default: <kind>-<index>")
+    kind: str = Field(description="fault kind, e.g. upstream_down, latency, gpu_lost")
+    target: str = Field(description="upstream name the fault applies to")
+    at_s: float = Field(ge=0, le=600)
+    duration_s: float = Field(gt=0, le=600)
+    params: dict[str, Any] = Field(default_factory=dict)
+
+    @property
+    def end_s(self) -> float:
+        return self.at_s + self.duration_s
+
+
+class Assertion(Probe):
+    """A pass/fail check at the end of the run; ``during`` narrows it to a fault's window."""
+
+    during: str | None = Field(None, description="fault name: only requests sent in its window")
+    phase: Literal["run", "steady_before", "faults", "recovery", "steady_after"] = "run"
+    name: str | None = None
+
+
+class Scenario(_Frozen):
+    """A whole chaos experiment."""
+
+    name: str = Field(pattern=NAME_PATTERN)
+    description: str = ""
+    proves: str = Field("", description="what a passing run demonstrates")
+    seed: int = 0
+    policy: PolicyRef = Field(default_factory=PolicyRef)
+    target: Target = Field(default_factory=ReferenceTarget)
+    upstreams: tuple[UpstreamSpec, ...] = Field(min_length=1)
+    keys: tuple[TenantKey, ...] = ()
+    load: LoadSpec
+    steady_state: SteadyState = Field(default_factory=SteadyState)
+    faults: tuple[FaultSpec, ...] = ()
+    recovery_s: float = Field(3.0, ge=0, le=120, description="settle time after the last fault")
+    stop_conditions: tuple[StopCondition, ...] = ()
+    assertions: tuple[Assertion, ...] = ()
+
+    @model_validator(mode="after")
+    def _cross_references(self) -> "Scenario":
+        names = [u.name for u in self.upstreams]
+        _unique(names, "upstreams", "upstream name")
+        fault_names = [f.name for f in self.named_faults()]
+        _unique(fault_names, "faults", "fault name")
+        for i, fault in enumerate(self.faults):
+            if fault.target not in names:
+                raise ValueError(
+                    f"faults.{i}.target: unknown upstream {fault.target!r} "
+                    f"(declared: {', '.join(names)})"
+                )
+        for i, check in enumerate(self.assertions):
+            if check.during is not None and check.during not in fault_names:
+                raise ValueError(
+                    f"assertions.{i}.during: unknown fault {check.during!r} "
+                    f"(declared: {', '.join(fault_names) or 'none'})"
+                )
+            if check.metric in {"failover_time_ms", "recovery_time_s"} and check.during is None:
+                raise ValueError(f"assertions.{i}.during: {check.metric} needs a fault name")
+        if self.load.duration_s is not None and self.faults:
+            last = max(f.end_s for f in self.faults)
+            if self.load.duration_s < last:
+                raise ValueError(
+                    f"load.duration_s: {self.load.duration_s} is shorter than the fault "
+                    f"timeline, which ends at {last} s"
+                )
+        return self
+
+    def named_faults(self) -> tuple[FaultSpec, ...]:
+        """Faults with their default names filled in (``<kind>-<index>``)."""
+        return tuple(
+            f if f.name else f.model_copy(update={"name": f"{re.sub('_', '-', f.kind)}-{i}"})
+            for i, f in enumerate(self.faults)
+        )
+
+    def upstream(self, name: str) -> UpstreamSpec:
+        """The upstream called ``name``; raises KeyError when absent."""
+        for spec in self.upstreams:
+            if spec.name == name:
+                return spec
+        raise KeyError(name)
+
+    def fault_phase_s(self) -> float:
+        """Length of the fault phase: ``load.duration_s`` or the end of the last fault."""
+        if self.load.duration_s is not None:
+            return self.load.duration_s
+        return max((f.end_s for f in self.faults), default=0.0)
+
+    def planned_duration_s(self) -> float:
+        """Steady state before + faults + recovery + steady state after."""
+        return 2 * self.steady_state.duration_s + self.fault_phase_s() + self.recovery_s
+
+
+def _unique(values: list[Any], field: str, what: str) -> None:
+    seen: set[Any] = set()
+    for i, value in enumerate(values):
+        if value in seen:
+            raise ValueError(f"{field}.{i}: duplicate {what} {value!r}")
+        seen.add(value)

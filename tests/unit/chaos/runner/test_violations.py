@@ -1,0 +1,89 @@
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from chaos.runner.records import RequestRecord
+from chaos.runner.violations import candidates_for, count_violations
+from chaos.scenario.model import UpstreamSpec
+from governance.decision import Decision, DecisionInput
+
+UPSTREAMS = [
+    UpstreamSpec(name="priv", model="llama-3.1-70b-private-eu", hosting="private", region="eu"),
+    UpstreamSpec(name="cloud", model="gpt-4o-cloud-eu", hosting="cloud", region="eu"),
+]
+
+
+@dataclass
+class Entry:
+    upstream: str
+    served_model: str
+    request_id: str | None = None
+    user: str | None = None
+
+
+def fake_policy(inp: DecisionInput) -> Decision:
+    """PII may only reach private models; everything else may go anywhere."""
+    if "pii" in inp.data_classes:
+        allowed = tuple(c.id for c in inp.candidates if c.hosting == "private")
+    else:
+        allowed = tuple(c.id for c in inp.candidates)
+    return Decision(allow=bool(allowed), allowed=allowed)
+
+
+def record(i: str, dc: tuple[str, ...]) -> RequestRecord:
+    return RequestRecord(request_id=i, sent_at_s=0, ended_at_s=0.01, route="claims-triage",
+                         tenant="acme-health", data_classes=dc, status=200)
+
+
+async def test_clean_traffic_has_no_violations() -> None:
+    records = {"1": record("1", ("pii",)), "2": record("2", ("public",))}
+    entries = [
+        Entry("priv", "llama-3.1-70b-private-eu", request_id="1"),
+        Entry("cloud", "gpt-4o-cloud-eu", user="govchaos:2"),
+    ]
+    summary = await count_violations(entries, records, candidates_for(UPSTREAMS), fake_policy)
+    assert summary.count == 0 and summary.checked == 2
+    assert summary.by_model == {"llama-3.1-70b-private-eu": 1, "gpt-4o-cloud-eu": 1}
+
+
+async def test_planted_pii_on_cloud_is_caught() -> None:
+    records = {"1": record("1", ("pii",))}
+    entries = [
+        Entry("priv", "llama-3.1-70b-private-eu", request_id="1"),
+        Entry("cloud", "gpt-4o-cloud-eu", request_id="1"),  # the failover that broke policy
+    ]
+    summary = await count_violations(entries, records, candidates_for(UPSTREAMS), fake_policy)
+    assert summary.count == 1
+    (violation,) = summary.violations
+    assert violation.model == "gpt-4o-cloud-eu" and violation.reason == "model not allowed"
+    assert violation.allowed == ("llama-3.1-70b-private-eu",)
+
+
+async def test_unattributable_traffic_counts() -> None:
+    entries = [Entry("cloud", "gpt-4o-cloud-eu"), Entry("cloud", "gpt-4o-cloud-eu", user="bob")]
+    summary = await count_violations(entries, {}, candidates_for(UPSTREAMS), fake_policy)
+    assert summary.count == 2
+    assert {v.reason for v in summary.violations} == {"unattributable request"}
+
+
+async def test_async_decide_and_cache() -> None:
+    calls = 0
+
+    async def decide(inp: DecisionInput) -> Decision:
+        nonlocal calls
+        calls += 1
+        return fake_policy(inp)
+
+    records = {str(i): record(str(i), ("pii",)) for i in range(20)}
+    entries = [Entry("priv", "llama-3.1-70b-private-eu", request_id=str(i)) for i in range(20)]
+    summary = await count_violations(entries, records, candidates_for(UPSTREAMS), decide)
+    assert summary.count == 0 and calls == 1
+
+
+async def test_deny_all_decision_makes_every_entry_a_violation() -> None:
+    records = {"1": record("1", ())}
+    entries = [Entry("priv", "llama-3.1-70b-private-eu", request_id="1")]
+    summary = await count_violations(
+        entries, records, candidates_for(UPSTREAMS), lambda inp: Decision.deny("engine down")
+    )
+    assert summary.count == 1
