@@ -1,0 +1,42 @@
+"""Open-loop load generation against an OpenAI-compatible gateway.
+
+Public API: :class:`LoadGenerator` (``run``, ``stop``, ``stats``, ``result``), the models
+:class:`LoadSpec`, :class:`RouteMix`, :class:`DataClassMix`, :class:`PlannedRequest`,
+:class:`RequestRecord`, :class:`LoadStats`, :class:`LoadResult`, and :func:`iter_schedule` (the
+deterministic arrival schedule, for tests and reports).
+"""
+
+from __future__ import annotations
+
+from chaos.load.arrivals import ARRIVALS, ArrivalProcess, arrival_process
+from chaos.load.errors import LoadError, LoadSpecError
+from chaos.load.generator import LoadGenerator
+from chaos.load.models import (
+    DataClassMix,
+    LoadResult,
+    LoadSpec,
+    LoadStats,
+    PlannedRequest,
+    RequestRecord,
+    RouteMix,
+    quantile,
+)
+from chaos.load.schedule import iter_schedule
+
+__all__ = [
+    "ARRIVALS",
+    "ArrivalProcess",
+    "DataClassMix",
+    "LoadError",
+    "LoadGenerator",
+    "LoadResult",
+    "LoadSpec",
+    "LoadSpecError",
+    "LoadStats",
+    "PlannedRequest",
+    "RequestRecord",
+    "RouteMix",
+    "arrival_process",
+    "iter_schedule",
+    "quantile",
+]

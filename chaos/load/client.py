@@ -1,0 +1,158 @@
+"""Send one planned request over a shared aiohttp session and say what happened.
+
+Success means: HTTP 200 and, for a non-streaming request, a JSON body with ``choices``; for a
+stream, every ``data:`` line is JSON (or ``[DONE]``), none is an error event, and the stream
+ended with ``data: [DONE]``. A status received before a transport failure is kept (a stream reset
+after its 200 is ``status=200, error_kind=connection_reset``); with no response at all the status
+is 0.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+
+import aiohttp
+import orjson
+
+from chaos.load.models import PlannedRequest, RouteMix
+
+REQUEST_ID = "X-Govchaos-Request-Id"
+ROUTE = "X-Govchaos-Route"
+DATA_CLASSES = "X-Govchaos-Data-Classes"
+REGION = "X-Govchaos-Region"
+SERVED_BY = "X-Govchaos-Served-By"
+UPSTREAM = "X-Govchaos-Upstream"
+ATTEMPTS = "X-Govchaos-Attempts"
+FAILOVERS = "X-Govchaos-Failovers"
+
+
+@dataclass(slots=True)
+class Outcome:
+    """The client's view of one exchange (turned into a ``RequestRecord`` by the generator)."""
+
+    status: int = 0
+    error_kind: str | None = None
+    served_by: str | None = None
+    upstream: str | None = None
+    attempts: int | None = None
+    failovers: tuple[str, ...] = ()
+
+    @property
+    def ok(self) -> bool:
+        return self.status == 200 and self.error_kind is None
+
+
+def render_request(planned: PlannedRequest, entry: RouteMix) -> tuple[dict[str, str], bytes]:
+    """Headers and JSON body for a planned request (the body's ``user`` is ``govchaos:<id>``)."""
+    headers = {
+        "Authorization": f"Bearer {entry.api_key.get_secret_value()}",
+        "Content-Type": "application/json",
+        REQUEST_ID: planned.request_id,
+        ROUTE: planned.route,
+        DATA_CLASSES: ",".join(planned.data_classes),
+    }
+    if planned.region:
+        headers[REGION] = planned.region
+    body: dict[str, object] = {
+        "messages": [{"role": "user", "content": entry.prompt}],
+        "user": f"govchaos:{planned.request_id}",
+    }
+    if entry.model is not None:
+        body["model"] = entry.model
+    if planned.stream:
+        body["stream"] = True
+    if entry.max_tokens is not None:
+        body["max_tokens"] = entry.max_tokens
+    return headers, orjson.dumps(body)
+
+
+async def exchange(
+    session: aiohttp.ClientSession,
+    url: str,
+    headers: dict[str, str],
+    body: bytes,
+    *,
+    stream: bool,
+    timeout: aiohttp.ClientTimeout,
+) -> Outcome:
+    """POST and read the whole answer. Never raises for HTTP or transport failures (they become
+    the outcome's ``error_kind``); ``asyncio.CancelledError`` propagates."""
+    outcome = Outcome()
+    try:
+        async with session.post(url, data=body, headers=headers, timeout=timeout) as response:
+            outcome.status = response.status
+            _read_headers(response, outcome)
+            if response.status != 200:
+                await response.read()
+                outcome.error_kind = f"http_{response.status}"
+            elif stream:
+                outcome.error_kind = await _read_stream(response)
+            else:
+                outcome.error_kind = _check_completion(await response.read())
+    except (TimeoutError, asyncio.TimeoutError):
+        outcome.error_kind = "timeout"
+    except aiohttp.ClientConnectorError:
+        outcome.error_kind = "connect_error"
+    except (aiohttp.ServerDisconnectedError, aiohttp.ClientPayloadError, aiohttp.ClientOSError):
+        outcome.error_kind = "connection_reset"
+    except aiohttp.ClientError:
+        outcome.error_kind = "transport_error"
+    return outcome
+
+
+def _read_headers(response: aiohttp.ClientResponse, outcome: Outcome) -> None:
+    headers = response.headers
+    outcome.served_by = headers.get(SERVED_BY)
+    outcome.upstream = headers.get(UPSTREAM)
+    attempts = headers.get(ATTEMPTS)
+    if attempts is not None and attempts.strip().isdigit():
+        outcome.attempts = int(attempts)
+    failovers = headers.get(FAILOVERS)
+    if failovers:
+        outcome.failovers = tuple(part.strip() for part in failovers.split(",") if part.strip())
+
+
+def _check_completion(raw: bytes) -> str | None:
+    try:
+        payload = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        return "invalid_response"
+    if not isinstance(payload, dict) or not isinstance(payload.get("choices"), list):
+        return "invalid_response"
+    return None
+
+
+async def _read_stream(response: aiohttp.ClientResponse) -> str | None:
+    saw_done = False
+    error: str | None = None
+    event_name = ""
+    async for raw_line in response.content:
+        line = raw_line.rstrip(b"\r\n")
+        if not line:
+            event_name = ""  # a blank line ends an SSE event
+            continue
+        if line.startswith(b"event:"):
+            event_name = line[6:].strip().decode(errors="replace")
+            if event_name == "error":
+                error = error or "stream_error"
+            continue
+        if not line.startswith(b"data:"):
+            continue
+        data = line[5:].strip()
+        if data == b"[DONE]":
+            saw_done = True
+            continue
+        if saw_done:
+            error = error or "stream_error"  # data after [DONE] is a protocol error
+            continue
+        try:
+            payload = orjson.loads(data)
+        except orjson.JSONDecodeError:
+            error = error or "invalid_chunk"
+            continue
+        if isinstance(payload, dict) and "error" in payload:
+            error = error or "stream_error"
+    if error:
+        return error
+    return None if saw_done else "stream_incomplete"
