@@ -16,6 +16,7 @@ import asyncio
 import random
 import socket
 import struct
+import typing
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
@@ -193,7 +194,8 @@ class _Side(asyncio.Protocol):
         self.data_received = outgoing.feed  # type: ignore[method-assign]  # hot path: no hop
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
+        # uvloop's transports do not subclass asyncio.Transport, so no isinstance check here.
+        transport = typing.cast(asyncio.Transport, transport)
         self.outgoing.source = transport
         self.incoming.dest = transport
         self.conn.side_made(self, transport)
