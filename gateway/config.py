@@ -1,0 +1,293 @@
+"""The gateway config file: YAML in, frozen pydantic models out.
+
+Relative paths resolve against the config file's directory. Secrets (client API keys, upstream
+credentials) are resolved here, at the edge, from the environment mapping the caller passes in,
+so inner code never reads ``os.environ``; they are held as :class:`pydantic.SecretStr` and never
+appear in ``repr`` or logs.
+
+>>> cfg = GatewayConfig.model_validate({"auth": {"keys_env": "KEYS"}})
+>>> cfg.breaker.failure_threshold
+5
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
+
+from gateway.errors import ConfigError
+from gateway.gpu.config import GpuTelemetryConfig
+from governance.errors import Location
+
+Strategy = Literal["latency", "cost", "priority"]
+Hosting = Literal["private", "cloud", "edge"]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class PolicyConfig(_Model):
+    engine: str = "regorus"
+    bundle: Path = Path("policies")
+    opa_url: str | None = None
+    decision_timeout_ms: float = Field(50.0, gt=0)
+
+
+class AuditConfig(_Model):
+    path: Path = Path("audit.jsonl")
+    mask_fields: tuple[str, ...] = ("messages", "authorization", "api_key")
+    group_commit_ms: float = Field(2.0, ge=0)
+
+
+class LimitsConfig(_Model):
+    max_body_bytes: int = Field(1_048_576, gt=0)
+
+
+class AuthConfig(_Model):
+    keys_file: Path | None = None
+    keys_env: str | None = None
+
+    @model_validator(mode="after")
+    def _one_source(self) -> "AuthConfig":
+        if (self.keys_file is None) == (self.keys_env is None):
+            raise ValueError("set exactly one of keys_file or keys_env")
+        return self
+
+
+class BreakerConfig(_Model):
+    failure_threshold: int = Field(5, ge=1)
+    open_ms: float = Field(2000.0, gt=0)
+
+
+class UpstreamGpu(_Model):
+    device: int = Field(ge=0)
+
+
+class UpstreamConfig(_Model):
+    name: str = Field(min_length=1)
+    base_url: str = Field(pattern=r"^https?://")
+    model: str = Field(min_length=1)
+    provider: str = "openai-compatible"
+    hosting: Hosting = "private"
+    region: str = ""
+    version: str = ""
+    cost_per_1k_tokens: float = Field(0.0, ge=0)
+    tags: tuple[str, ...] = ()
+    api_key_env: str | None = None
+    gpu: UpstreamGpu | None = None
+
+
+class RouteConfig(_Model):
+    strategy: Strategy = "latency"
+    upstreams: tuple[str, ...] | None = None
+    attempt_timeout_ms: float = Field(2000.0, gt=0)
+    retry_budget: int = Field(2, ge=0)
+    response_schema: dict[str, Any] | str | None = None
+    hedge_after_ms: float | None = Field(None, gt=0)
+
+
+class GatewayConfig(_Model):
+    policy: PolicyConfig = PolicyConfig()
+    audit: AuditConfig = AuditConfig()
+    limits: LimitsConfig = LimitsConfig()
+    auth: AuthConfig  # required: a gateway without keys would serve anyone
+    breaker: BreakerConfig = BreakerConfig()
+    # GPU telemetry (gateway.gpu): simulated | nvml | injectable (+ control_file) | auto
+    gpu: GpuTelemetryConfig = GpuTelemetryConfig(source="simulated")
+    upstreams: tuple[UpstreamConfig, ...] = ()
+    routes: dict[str, RouteConfig] = Field(default_factory=dict)
+    default_route: str | None = None
+
+    @model_validator(mode="after")
+    def _references(self) -> "GatewayConfig":
+        names = [u.name for u in self.upstreams]
+        seen: set[str] = set()
+        for i, name in enumerate(names):
+            if name in seen:
+                raise ValueError(f"upstreams.{i}.name: duplicate upstream name {name!r}")
+            seen.add(name)
+        for route, rc in self.routes.items():
+            for j, ref in enumerate(rc.upstreams or ()):
+                if ref not in seen:
+                    raise ValueError(
+                        f"routes.{route}.upstreams.{j}: unknown upstream {ref!r}"
+                        f" (known: {', '.join(sorted(seen)) or 'none'})"
+                    )
+        if self.default_route is not None and self.default_route not in self.routes:
+            raise ValueError(f"default_route: unknown route {self.default_route!r}")
+        return self
+
+
+class ResolvedSecrets(BaseModel):
+    """Secrets resolved at the edge: API key → tenant, upstream name → bearer credential."""
+
+    model_config = ConfigDict(frozen=True)
+
+    api_keys: tuple[tuple[SecretStr, str], ...] = ()
+    upstream_keys: dict[str, SecretStr] = Field(default_factory=dict)
+
+
+def _field_path(loc: tuple[Any, ...]) -> str:
+    return ".".join(str(p) for p in loc) or "<root>"
+
+
+def _resolve(base: Path, p: Path | None) -> Path | None:
+    if p is None:
+        return None
+    return p if p.is_absolute() else (base / p)
+
+
+def load_config(path: str | Path) -> GatewayConfig:
+    """Read and validate a gateway config file; relative paths become absolute.
+
+    Raises:
+        ConfigError: the file is missing, is not YAML, or a field is invalid (names the file,
+            the line for YAML errors, and the field path for validation errors).
+    """
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"cannot read config: {exc.strerror}", location=Location(str(path))) from exc
+    try:
+        raw = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = mark.line + 1 if mark is not None else None
+        raise ConfigError(
+            f"not valid YAML: {getattr(exc, 'problem', None) or exc}",
+            location=Location(str(path), line=line),
+        ) from exc
+    if raw is None:
+        raw = {}
+    if not isinstance(raw, dict):
+        raise ConfigError("top level must be a mapping", location=Location(str(path)))
+    try:
+        cfg = GatewayConfig.model_validate(raw)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        msg = err["msg"]
+        field = _field_path(err["loc"])
+        # model-level validators put the precise path at the front of their message
+        if msg.startswith("Value error, "):
+            msg = msg[len("Value error, "):]
+            if ": " in msg and " " not in msg.split(": ", 1)[0]:
+                sub, msg = msg.split(": ", 1)
+                field = f"{field}.{sub}" if field != "<root>" else sub
+        more = f" (and {len(exc.errors()) - 1} more)" if len(exc.errors()) > 1 else ""
+        raise ConfigError(f"{msg}{more}", location=Location(str(path), field=field)) from exc
+    return resolve_paths(cfg, path.resolve().parent)
+
+
+def resolve_paths(cfg: GatewayConfig, base: Path) -> GatewayConfig:
+    """Make every relative path in ``cfg`` absolute against ``base``; JSON Schema files loaded."""
+    routes = {}
+    for name, rc in cfg.routes.items():
+        schema = rc.response_schema
+        if isinstance(schema, str):
+            schema_path = _resolve(base, Path(schema))
+            try:
+                schema = yaml.safe_load(schema_path.read_text(encoding="utf-8"))
+            except (OSError, yaml.YAMLError) as exc:
+                raise ConfigError(
+                    f"cannot load JSON Schema {schema_path}: {exc}",
+                    location=Location(field=f"routes.{name}.response_schema"),
+                ) from exc
+            if not isinstance(schema, dict):
+                raise ConfigError(
+                    "JSON Schema must be a mapping",
+                    location=Location(str(schema_path), field=f"routes.{name}.response_schema"),
+                )
+        routes[name] = rc.model_copy(update={"response_schema": schema})
+    auth = cfg.auth
+    if auth.keys_file is not None:
+        auth = auth.model_copy(update={"keys_file": _resolve(base, auth.keys_file)})
+    return cfg.model_copy(
+        update={
+            "policy": cfg.policy.model_copy(update={"bundle": _resolve(base, cfg.policy.bundle)}),
+            "audit": cfg.audit.model_copy(update={"path": _resolve(base, cfg.audit.path)}),
+            "gpu": cfg.gpu.model_copy(update={"control_file": _resolve(base, cfg.gpu.control_file)}),
+            "auth": auth,
+            "routes": routes,
+        }
+    )
+
+
+def _parse_env_keys(value: str, var: str) -> list[tuple[SecretStr, str]]:
+    pairs = []
+    for i, item in enumerate(p.strip() for p in value.split(",")):
+        if not item:
+            continue
+        key, sep, tenant = item.partition("=")
+        if not sep or not key.strip() or not tenant.strip():
+            # never echo the item itself: it holds a secret
+            raise ConfigError(
+                f"entry {i} of ${var} is not key=tenant", location=Location(field="auth.keys_env")
+            )
+        pairs.append((SecretStr(key.strip()), tenant.strip()))
+    return pairs
+
+
+def _parse_keys_file(path: Path) -> list[tuple[SecretStr, str]]:
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ConfigError(f"cannot read keys file: {exc.strerror}", location=Location(str(path))) from exc
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        raise ConfigError(
+            "keys file is not valid YAML",
+            location=Location(str(path), line=mark.line + 1 if mark else None),
+        ) from None  # the parser's message could quote a key
+    keys = raw.get("keys") if isinstance(raw, dict) else None
+    if not isinstance(keys, list):
+        raise ConfigError(
+            "expected `keys:` as a list of {key, tenant}", location=Location(str(path), field="keys")
+        )
+    pairs = []
+    for i, item in enumerate(keys):
+        if not (
+            isinstance(item, dict)
+            and isinstance(item.get("key"), str)
+            and item["key"]
+            and isinstance(item.get("tenant"), str)
+            and item["tenant"]
+        ):
+            raise ConfigError(
+                "each entry needs a non-empty string `key` and `tenant`",
+                location=Location(str(path), field=f"keys.{i}"),
+            )
+        pairs.append((SecretStr(item["key"]), item["tenant"]))
+    return pairs
+
+
+def resolve_secrets(cfg: GatewayConfig, environ: Mapping[str, str]) -> ResolvedSecrets:
+    """Read client API keys and upstream credentials from the keys file / ``environ``.
+
+    Raises:
+        ConfigError: a keys file or variable is missing or malformed (never quoting a secret).
+    """
+    if cfg.auth.keys_file is not None:
+        pairs = _parse_keys_file(cfg.auth.keys_file)
+    else:
+        var = cfg.auth.keys_env or ""
+        if var not in environ:
+            raise ConfigError(
+                f"environment variable ${var} is not set", location=Location(field="auth.keys_env")
+            )
+        pairs = _parse_env_keys(environ[var], var)
+    upstream_keys = {}
+    for i, up in enumerate(cfg.upstreams):
+        if up.api_key_env:
+            if up.api_key_env not in environ:
+                raise ConfigError(
+                    f"environment variable ${up.api_key_env} is not set",
+                    location=Location(field=f"upstreams.{i}.api_key_env"),
+                )
+            upstream_keys[up.name] = SecretStr(environ[up.api_key_env])
+    return ResolvedSecrets(api_keys=tuple(pairs), upstream_keys=upstream_keys)

@@ -1,0 +1,67 @@
+"""Prometheus metrics of one gateway instance (its own registry, so tests can run several).
+
+Names (all prefixed ``govchaos_gateway_``):
+
+- ``requests_total{route,model,status}``            chat requests by outcome
+- ``upstream_attempts_total{upstream,outcome}``     every attempt (``ok`` or a failover reason)
+- ``failovers_total{upstream,reason}``              attempts that made the router move on
+- ``breaker_state{upstream}``                       0 closed, 1 half-open, 2 open
+- ``upstream_latency_seconds{upstream}``            histogram of attempt latency
+- ``overhead_seconds``                              histogram: request time minus upstream time
+- ``policy_decision_seconds``                       histogram of policy decision latency
+- ``gpu_health{device}``                            0 healthy, 1 degraded, 2 lost
+- ``upstream_in_rotation{upstream}``                1 when usable right now (scrape time)
+"""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client.exposition import CONTENT_TYPE_LATEST
+
+from gateway.breaker import STATE_VALUE
+
+GPU_VALUE = {"healthy": 0, "degraded": 1, "lost": 2}
+_FAST = (0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1)
+_SLOW = (0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
+
+
+class GatewayMetrics:
+    content_type = CONTENT_TYPE_LATEST
+
+    def __init__(self) -> None:
+        self.registry = r = CollectorRegistry()
+        p = "govchaos_gateway_"
+        self.requests = Counter(p + "requests", "Chat completion requests", ["route", "model", "status"], registry=r)
+        self.attempts = Counter(p + "upstream_attempts", "Upstream attempts", ["upstream", "outcome"], registry=r)
+        self.failovers = Counter(p + "failovers", "Failovers by reason", ["upstream", "reason"], registry=r)
+        self.breaker = Gauge(p + "breaker_state", "Circuit breaker state (0 closed, 1 half-open, 2 open)", ["upstream"], registry=r)
+        self.upstream_latency = Histogram(p + "upstream_latency_seconds", "Upstream attempt latency", ["upstream"], buckets=_SLOW, registry=r)
+        self.overhead = Histogram(p + "overhead_seconds", "Gateway time excluding upstream attempts", buckets=_FAST, registry=r)
+        self.decision = Histogram(p + "policy_decision_seconds", "Policy decision latency", buckets=_FAST, registry=r)
+        self.gpu = Gauge(p + "gpu_health", "GPU health (0 healthy, 1 degraded, 2 lost)", ["device"], registry=r)
+        self.in_rotation = Gauge(p + "upstream_in_rotation", "Upstream usable now (1) or not (0)", ["upstream"], registry=r)
+        self._attempt_children: dict[tuple[str, str], object] = {}
+        self._latency_children: dict[str, object] = {}
+
+    # Label lookups cost a few µs each; the hot path caches the children.
+    def attempt(self, upstream: str, outcome: str, seconds: float, *, failover: bool) -> None:
+        key = (upstream, outcome)
+        child = self._attempt_children.get(key)
+        if child is None:
+            child = self._attempt_children[key] = self.attempts.labels(upstream, outcome)
+        child.inc()  # type: ignore[attr-defined]
+        lat = self._latency_children.get(upstream)
+        if lat is None:
+            lat = self._latency_children[upstream] = self.upstream_latency.labels(upstream)
+        lat.observe(seconds)  # type: ignore[attr-defined]
+        if failover:
+            self.failovers.labels(upstream, outcome).inc()
+
+    def breaker_changed(self, upstream: str, state: str) -> None:
+        self.breaker.labels(upstream).set(STATE_VALUE[state])
+
+    def gpu_changed(self, device: int, state: str) -> None:
+        self.gpu.labels(str(device)).set(GPU_VALUE.get(state, 1))
+
+    def render(self) -> bytes:
+        return generate_latest(self.registry)

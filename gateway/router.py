@@ -1,0 +1,499 @@
+"""Per-request core: policy decision → rank the allowed upstreams → attempt with failover.
+
+Invariant (DESIGN.md §5.1): the only upstreams ever attempted for a request are those of its
+route whose ``model`` is in that request's ``decision.allowed`` — the ``plan`` computed once in
+:meth:`Router.decide`; retries and hedges draw from the same plan.
+
+Every decision and every attempt is appended to the audit sink with ``append_nowait`` (durable
+within the audit log's group-commit window; the request path never waits for an fsync).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import os
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any, Protocol
+
+import aiohttp
+import orjson
+from jsonschema import Draft202012Validator
+
+from gateway.client import AttemptFailure, ClientFault, UpstreamStream, complete
+from gateway.config import GatewayConfig, ResolvedSecrets, RouteConfig
+from gateway.errors import AuditUnavailable, NoUpstreamAvailable, PolicyDenied, PolicyUnavailable, RequestError
+from gateway.metrics import GatewayMetrics
+from gateway.upstream import Upstream, rank
+from gateway.validation import compile_schema
+from governance.decision import DECISION_PATH, Candidate, Decision, DecisionInput
+
+# Reason prefixes the governance engines use for fail-closed denials (engine error, timeout,
+# undefined, invalid output): those are outages, not verdicts, so they render as 503.
+FAIL_CLOSED_PREFIXES = (
+    "policy_undefined", "policy_engine_error", "policy_timeout", "policy_output_invalid",
+    "policy_engine_unavailable",
+)
+
+
+class PolicyEngine(Protocol):
+    async def decide(self, inp: DecisionInput) -> Decision: ...
+
+
+class AuditSink(Protocol):
+    def append_nowait(self, event: dict[str, Any]) -> Any: ...
+
+
+@dataclass(slots=True)
+class ChatRequest:
+    """One parsed chat request (built by the app from trusted parsing; not re-validated)."""
+
+    request_id: str
+    tenant: str
+    route: str
+    body: dict[str, Any]
+    data_classes: tuple[str, ...] = ()
+    region: str | None = None
+    stream: bool = False
+    t0: float = field(default_factory=time.perf_counter)
+
+
+@dataclass(slots=True)
+class Outcome:
+    """What served a request (or how far it got); the app turns it into response headers."""
+
+    request_id: str
+    decision_id: str = ""
+    upstream: Upstream | None = None
+    attempts: int = 0
+    failovers: list[tuple[str, str]] = field(default_factory=list)
+    raw: bytes = b""
+    stream: UpstreamStream | None = None
+    first_events: list[bytes] = field(default_factory=list)
+    upstream_s: float = 0.0
+    attempt_t0: float = 0.0
+
+    def headers(self) -> list[tuple[bytes, bytes]]:
+        h = [(b"x-govchaos-request-id", self.request_id.encode())]
+        if self.decision_id:
+            h.append((b"x-govchaos-decision-id", self.decision_id.encode()))
+        if self.upstream is not None:
+            h.append((b"x-govchaos-served-by", self.upstream.model.encode()))
+            h.append((b"x-govchaos-upstream", self.upstream.name.encode()))
+        h.append((b"x-govchaos-attempts", str(self.attempts).encode()))
+        if self.failovers:
+            h.append((b"x-govchaos-failovers",
+                      ",".join(f"{n}:{r}" for n, r in self.failovers).encode()))
+        return h
+
+
+class RouteRuntime:
+    __slots__ = ("name", "cfg", "upstreams", "validator", "timeout_s", "max_attempts", "hedge_s",
+                 "by_model")
+
+    def __init__(self, name: str, cfg: RouteConfig, upstreams: list[Upstream]) -> None:
+        self.name = name
+        self.cfg = cfg
+        self.upstreams = upstreams
+        schema = cfg.response_schema
+        self.validator: Draft202012Validator | None = (
+            compile_schema(schema, name) if isinstance(schema, dict) else None
+        )
+        self.timeout_s = cfg.attempt_timeout_ms / 1000.0
+        self.max_attempts = 1 + cfg.retry_budget
+        self.hedge_s = cfg.hedge_after_ms / 1000.0 if cfg.hedge_after_ms else None
+        self.by_model: dict[str, list[Upstream]] = {}
+        for up in upstreams:
+            self.by_model.setdefault(up.model, []).append(up)
+
+
+def _now_iso() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="microseconds").replace("+00:00", "Z")
+
+
+class Router:
+    """Owns upstream state and runs the decision/attempt loop for each request."""
+
+    def __init__(
+        self,
+        cfg: GatewayConfig,
+        *,
+        engine: PolicyEngine,
+        audit: AuditSink,
+        session: aiohttp.ClientSession,
+        secrets: ResolvedSecrets | None = None,
+        metrics: GatewayMetrics | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.cfg = cfg
+        self.engine = engine
+        self.audit = audit
+        self.session = session
+        self.metrics = metrics or GatewayMetrics()
+        self.clock = clock
+        self.decision_timeout_s = cfg.policy.decision_timeout_ms / 1000.0
+        keys = secrets.upstream_keys if secrets else {}
+        self.upstreams: dict[str, Upstream] = {}
+        for ucfg in cfg.upstreams:
+            name = ucfg.name
+            self.upstreams[name] = Upstream(
+                ucfg, cfg.breaker, api_key=keys.get(name), clock=clock,
+                on_breaker_change=lambda state, n=name: self.metrics.breaker_changed(n, state),
+            )
+            self.metrics.breaker_changed(name, "closed")
+        self.routes = {
+            name: RouteRuntime(
+                name, rc,
+                [self.upstreams[n] for n in (rc.upstreams or [u.name for u in cfg.upstreams])],
+            )
+            for name, rc in cfg.routes.items()
+        }
+        self._dumped: dict[int, tuple[Decision, dict[str, Any]]] = {}
+
+    # -- GPU health -----------------------------------------------------------------------------
+    def set_gpu_state(self, device: int, state: str) -> list[str]:
+        """Apply a GPU health reading to every upstream on ``device``; returns their names."""
+        names = []
+        for up in self.upstreams.values():
+            if up.cfg.gpu is not None and up.cfg.gpu.device == device:
+                up.gpu_state = state
+                names.append(up.name)
+        self.metrics.gpu_changed(device, state)
+        return names
+
+    # -- decision -------------------------------------------------------------------------------
+    def _decision_dump(self, decision: Decision) -> dict[str, Any]:
+        # Engines hand back the same cached Decision object for a repeated input: dump it once.
+        hit = self._dumped.get(id(decision))
+        if hit is not None and hit[0] is decision:
+            return hit[1]
+        if len(self._dumped) > 4096:
+            self._dumped.clear()
+        dumped = decision.model_dump(mode="json")
+        self._dumped[id(decision)] = (decision, dumped)
+        return dumped
+
+    async def decide(self, req: ChatRequest, out: Outcome) -> tuple[Decision, list[Upstream]]:
+        """Ask the policy; return the decision and the plan (route upstreams it allowed).
+
+        Raises:
+            PolicyUnavailable: the engine failed, timed out or returned nothing (fail closed).
+            PolicyDenied: the policy allowed none of the route's candidates.
+            NoUpstreamAvailable: the policy denied, but only while some candidates were down.
+        """
+        rt = self.routes[req.route]
+        now = self.clock()
+        cands: list[Candidate] = []
+        cand_dicts: list[dict[str, Any]] = []
+        any_down = False
+        for model, ups in rt.by_model.items():
+            first = ups[0]
+            if any(u.usable(now) for u in ups):
+                cands.append(first.candidate_up)
+                cand_dicts.append(first.candidate_dict_up)
+            else:
+                any_down = True
+                cands.append(first.candidate_down)
+                cand_dicts.append(first.candidate_dict_down)
+        body = req.body
+        requested = body.get("model")
+        if requested not in rt.by_model:
+            requested = None
+        max_tokens = body.get("max_tokens")
+        inp = DecisionInput.model_construct(
+            route=req.route, tenant=req.tenant, data_classes=req.data_classes, region=req.region,
+            requested_model=requested, candidates=tuple(cands), max_tokens=max_tokens,
+            stream=req.stream,
+        )
+        out.decision_id = decision_id = os.urandom(12).hex()
+        t = time.perf_counter()
+        failure = None
+        decision: Decision | None = None
+        try:
+            async with asyncio.timeout(self.decision_timeout_s):
+                decision = await self.engine.decide(inp)
+        except TimeoutError:
+            failure = "policy_timeout: no decision within decision_timeout_ms"
+        except Exception as exc:  # fail closed on anything the engine throws
+            failure = f"policy_engine_error: {type(exc).__name__}"
+        dt = time.perf_counter() - t
+        self.metrics.decision.observe(dt)
+        if decision is not None and not isinstance(decision, Decision):
+            failure, decision = "policy_output_invalid: engine returned no Decision", None
+        if decision is None:
+            decision = Decision.deny(failure or "policy_undefined")
+        event: dict[str, Any] = {
+            "kind": "decision", "decision_id": decision_id, "path": DECISION_PATH,
+            "request_id": req.request_id, "timestamp": _now_iso(),
+            "labels": {"service": "govchaos-gateway"},
+            "input": {
+                "route": req.route, "tenant": req.tenant, "data_classes": list(req.data_classes),
+                "region": req.region, "requested_model": requested, "candidates": cand_dicts,
+                "max_tokens": max_tokens, "stream": req.stream,
+            },
+            "result": self._decision_dump(decision),
+            "decision_latency_ms": round(dt * 1000, 4),
+        }
+        if decision.obligations.log_prompts:
+            # Only when the policy permits it; with log_prompts false the prompt never reaches
+            # the audit sink, masked or not.
+            event["request"] = {"messages": body.get("messages")}
+        self._audit(event, out)
+        if failure is not None or (
+            not decision.allow and any(r.startswith(FAIL_CLOSED_PREFIXES) for r in decision.reasons)
+        ):
+            raise PolicyUnavailable(
+                "the policy engine gave no usable decision; failing closed",
+                reasons=decision.reasons, retry_after_s=1.0, headers=_h(out),
+            )
+        allowed = decision.allowed if decision.allow else ()
+        plan = [up for up in rt.upstreams if up.model in allowed]
+        if not plan:
+            if any_down:
+                raise NoUpstreamAvailable(
+                    "no allowed upstream can serve this request now",
+                    reasons=decision.reasons, denied=decision.denied,
+                    retry_after_s=self._retry_after(rt.upstreams, now), headers=_h(out),
+                )
+            raise PolicyDenied(
+                "the policy allows no model of this route for this request",
+                reasons=decision.reasons or ("no candidate allowed",), denied=decision.denied,
+                headers=_h(out),
+            )
+        cap = decision.obligations.max_tokens
+        if cap is not None and (not isinstance(max_tokens, int) or max_tokens > cap):
+            body["max_tokens"] = cap
+        return decision, plan
+
+    def _retry_after(self, ups: list[Upstream], now: float) -> float:
+        waits = [u.retry_in_s(now) for u in ups]
+        return max(1.0, math.ceil(min(waits))) if waits else 1.0
+
+    # -- attempts ---------------------------------------------------------------------------------
+    def _upstream_body(self, req: ChatRequest, up: Upstream) -> tuple[bytes, dict[str, str]]:
+        body = req.body
+        body["model"] = up.model
+        headers = up.headers.copy()
+        headers["X-Govchaos-Request-Id"] = req.request_id
+        return orjson.dumps(body), headers
+
+    def _audit_attempt(self, req: ChatRequest, out: Outcome, up: Upstream, n: int, outcome: str,
+                       status: int | None, seconds: float, reason: str | None) -> None:
+        self._audit({
+            "kind": "attempt", "request_id": req.request_id, "decision_id": out.decision_id,
+            "upstream": up.name, "model": up.model, "attempt": n, "outcome": outcome,
+            "status": status, "latency_ms": round(seconds * 1000, 3), "failover_reason": reason,
+        }, out)
+
+    def _audit(self, event: dict[str, Any], out: Outcome) -> None:
+        """Enqueue an audit event; a log that refuses it fails the request (fail closed).
+
+        Raises:
+            AuditUnavailable: the audit log is closed, failed, or rejected the event.
+        """
+        try:
+            self.audit.append_nowait(event)
+        except Exception as exc:
+            raise AuditUnavailable("the audit log is unavailable; refusing to serve",
+                                   retry_after_s=1.0, headers=_h(out)) from exc
+
+    def _failed(self, req: ChatRequest, out: Outcome, up: Upstream, n: int, f: AttemptFailure,
+                seconds: float) -> None:
+        out.upstream_s += seconds
+        if f.reason == "http_429" or f.retry_after_s is not None:
+            up.skip_for(f.retry_after_s, self.clock())
+        if f.reason == "http_429":
+            up.breaker.release()  # rate limiting is not breakage; Retry-After handles it
+        else:
+            up.breaker.record_failure()
+        out.failovers.append((up.name, f.reason))
+        self.metrics.attempt(up.name, f.reason, seconds, failover=True)
+        self._audit_attempt(req, out, up, n, "failure", f.status, seconds, f.reason)
+
+    def _succeeded(self, req: ChatRequest, out: Outcome, up: Upstream, n: int, seconds: float,
+                   *, audit: bool = True) -> None:
+        out.upstream_s += seconds
+        up.breaker.record_success()
+        up.observe_latency(seconds * 1000.0)
+        out.upstream = up
+        if audit:
+            self.metrics.attempt(up.name, "ok", seconds, failover=False)
+            self._audit_attempt(req, out, up, n, "ok", 200, seconds, None)
+
+    def _client_fault(self, req: ChatRequest, out: Outcome, up: Upstream, n: int,
+                      fault: ClientFault, seconds: float) -> RequestError:
+        out.upstream_s += seconds
+        up.breaker.record_success()  # it answered; the request was the problem
+        out.upstream = up
+        self.metrics.attempt(up.name, "client_error", seconds, failover=False)
+        self._audit_attempt(req, out, up, n, "client_error", fault.status, seconds, None)
+        err = RequestError("the upstream rejected the request", code="upstream_rejected_request",
+                           headers=_h(out))
+        err.status = fault.status
+        err.type = "invalid_request_error"
+        err.upstream_body = fault.body  # type: ignore[attr-defined]
+        return err
+
+    def _exhausted(self, req: ChatRequest, out: Outcome, plan: list[Upstream]) -> NoUpstreamAvailable:
+        return NoUpstreamAvailable(
+            "no allowed upstream could serve this request",
+            reasons=tuple(f"{n}:{r}" for n, r in out.failovers) or ("all allowed upstreams unavailable",),
+            retry_after_s=self._retry_after(plan, self.clock()), headers=_h(out),
+        )
+
+    async def complete(self, req: ChatRequest) -> Outcome:
+        """Serve a non-streaming request.
+
+        Raises:
+            RequestError: policy denial/unavailability, or no allowed upstream could serve.
+        """
+        out = Outcome(request_id=req.request_id)
+        rt = self.routes[req.route]
+        _, plan = await self.decide(req, out)
+        ranked = rank([u for u in plan if u.usable(self.clock())], rt.cfg.strategy,
+                      req.body.get("model"))
+        if rt.hedge_s is not None:
+            return await self._complete_hedged(req, out, rt, ranked, plan)
+        for up in ranked:
+            if out.attempts >= rt.max_attempts:
+                break
+            if not up.breaker.try_acquire():
+                continue
+            out.attempts += 1
+            n = out.attempts
+            body, headers = self._upstream_body(req, up)
+            t = time.perf_counter()
+            try:
+                out.raw, _ = await complete(self.session, up, body, headers, rt.timeout_s, rt.validator)
+            except AttemptFailure as f:
+                self._failed(req, out, up, n, f, time.perf_counter() - t)
+                continue
+            except ClientFault as fault:
+                raise self._client_fault(req, out, up, n, fault, time.perf_counter() - t) from None
+            except BaseException:
+                up.breaker.release()
+                raise
+            self._succeeded(req, out, up, n, time.perf_counter() - t)
+            return out
+        raise self._exhausted(req, out, plan)
+
+    async def _complete_hedged(self, req: ChatRequest, out: Outcome, rt: RouteRuntime,
+                               ranked: list[Upstream], plan: list[Upstream]) -> Outcome:
+        pending: dict[asyncio.Task, tuple[Upstream, int, float]] = {}
+        queue = iter(ranked)
+
+        def start_next() -> bool:
+            for up in queue:
+                if out.attempts >= rt.max_attempts:
+                    return False
+                if not up.breaker.try_acquire():
+                    continue
+                out.attempts += 1
+                body, headers = self._upstream_body(req, up)
+                task = asyncio.ensure_future(
+                    complete(self.session, up, body, headers, rt.timeout_s, rt.validator))
+                pending[task] = (up, out.attempts, time.perf_counter())
+                return True
+            return False
+
+        try:
+            start_next()
+            while pending:
+                can_hedge = out.attempts < rt.max_attempts
+                done, _ = await asyncio.wait(
+                    pending, timeout=rt.hedge_s if can_hedge else None,
+                    return_when=asyncio.FIRST_COMPLETED)
+                if not done:
+                    start_next()  # the hedge: a second allowed upstream after hedge_after_ms
+                    continue
+                for task in done:
+                    up, n, t = pending.pop(task)
+                    seconds = time.perf_counter() - t
+                    exc = task.exception()
+                    if exc is None:
+                        out.raw, _ = task.result()
+                        self._succeeded(req, out, up, n, seconds)
+                        return out
+                    if isinstance(exc, AttemptFailure):
+                        self._failed(req, out, up, n, exc, seconds)
+                    elif isinstance(exc, ClientFault):
+                        raise self._client_fault(req, out, up, n, exc, seconds)
+                    else:
+                        up.breaker.release()
+                        raise exc
+                if not pending:
+                    start_next()
+        finally:
+            for task, (up, n, t) in pending.items():
+                task.cancel()
+                up.breaker.release()
+                seconds = time.perf_counter() - t
+                self.metrics.attempt(up.name, "cancelled", seconds, failover=False)
+                self._audit_attempt(req, out, up, n, "cancelled", None, seconds, None)
+        raise self._exhausted(req, out, plan)
+
+    async def open_stream(self, req: ChatRequest) -> Outcome:
+        """Open a streaming request: fail over until an upstream has produced its first content.
+
+        Raises:
+            RequestError: as :meth:`complete`.
+        """
+        out = Outcome(request_id=req.request_id)
+        rt = self.routes[req.route]
+        _, plan = await self.decide(req, out)
+        ranked = rank([u for u in plan if u.usable(self.clock())], rt.cfg.strategy,
+                      req.body.get("model"))
+        for up in ranked:
+            if out.attempts >= rt.max_attempts:
+                break
+            if not up.breaker.try_acquire():
+                continue
+            out.attempts += 1
+            n = out.attempts
+            body, headers = self._upstream_body(req, up)
+            stream = UpstreamStream(self.session, up, body, headers, rt.timeout_s, rt.validator)
+            t = time.perf_counter()
+            try:
+                out.first_events = await stream.open()
+            except AttemptFailure as f:
+                self._failed(req, out, up, n, f, time.perf_counter() - t)
+                continue
+            except ClientFault as fault:
+                raise self._client_fault(req, out, up, n, fault, time.perf_counter() - t) from None
+            except BaseException:
+                up.breaker.release()
+                await stream.close()
+                raise
+            out.upstream = up
+            out.stream = stream
+            out.attempt_t0 = t
+            return out
+        raise self._exhausted(req, out, plan)
+
+    def finish_stream(self, req: ChatRequest, out: Outcome, failure: AttemptFailure | None,
+                      *, cancelled: bool = False) -> None:
+        """Record the streamed attempt once the stream has ended (well or not)."""
+        up = out.upstream
+        assert up is not None
+        seconds = time.perf_counter() - out.attempt_t0
+        n = out.attempts
+        if cancelled:
+            up.breaker.release()
+            self.metrics.attempt(up.name, "cancelled", seconds, failover=False)
+            self._audit_attempt(req, out, up, n, "cancelled", 200, seconds, None)
+        elif failure is None:
+            self._succeeded(req, out, up, n, seconds)
+        else:
+            # Too late to fail over: the client already has content. Count it against the
+            # upstream and record why the stream was cut.
+            out.upstream_s += seconds
+            up.breaker.record_failure()
+            self.metrics.attempt(up.name, failure.reason, seconds, failover=False)
+            self._audit_attempt(req, out, up, n, "stream_error", 200, seconds, failure.reason)
+
+
+def _h(out: Outcome) -> dict[str, str]:
+    return {k.decode(): v.decode() for k, v in out.headers()}

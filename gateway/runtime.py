@@ -1,0 +1,143 @@
+"""Assembles a running gateway from its config: policy engine, audit log, upstream session,
+GPU health monitor, router and ASGI app — in one place, torn down in reverse order.
+
+    async with GatewayRuntime.start(cfg, secrets) as rt:
+        ... serve rt.app ...
+
+Tests pass their own ``engine`` / ``audit`` / ``telemetry`` to run without the shipped policy
+bundle or an audit file.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+from typing import Any
+
+import aiohttp
+
+from gateway.app import GatewayApp
+from gateway.auth import KeyStore
+from gateway.config import GatewayConfig, ResolvedSecrets
+from gateway.errors import StartupError
+from gateway.metrics import GatewayMetrics
+from gateway.router import AuditSink, PolicyEngine, Router
+from governance.errors import GovchaosError
+
+
+def build_engine(cfg: GatewayConfig) -> PolicyEngine:
+    """The configured policy engine (``regorus`` default, ``regopy``, ``opa``).
+
+    Raises:
+        GovchaosError: unknown engine kind, bundle does not load/compile (from governance).
+        StartupError: the engine's package is missing.
+    """
+    from governance.engine import create_engine, load_bundle
+
+    kind = cfg.policy.engine
+    try:
+        if kind == "opa":
+            if not cfg.policy.opa_url:
+                raise StartupError("policy.engine is 'opa' but policy.opa_url is not set")
+            return create_engine("opa", url=cfg.policy.opa_url)
+        return create_engine(kind, load_bundle(cfg.policy.bundle))
+    except ImportError as exc:
+        raise StartupError(f"policy engine {kind!r} is not available: {exc}") from exc
+
+
+async def open_audit(cfg: GatewayConfig) -> Any:
+    """The hash-chained audit log at ``audit.path`` (masking ``audit.mask_fields``)."""
+    from governance.audit import AuditLog, MaskingRules
+
+    return await AuditLog.open(
+        cfg.audit.path,
+        mask=MaskingRules(fields=cfg.audit.mask_fields),
+        group_commit_ms=cfg.audit.group_commit_ms,
+    )
+
+
+def new_session() -> aiohttp.ClientSession:
+    # One shared keep-alive pool; no per-host cap (the route's attempt timeout bounds waits).
+    connector = aiohttp.TCPConnector(limit=0, keepalive_timeout=30, ttl_dns_cache=300)
+    return aiohttp.ClientSession(connector=connector, auto_decompress=False,
+                                 skip_auto_headers=("User-Agent",))
+
+
+class GatewayRuntime:
+    def __init__(self, app: GatewayApp, router: Router) -> None:
+        self.app = app
+        self.router = router
+        self.monitor: Any = None
+
+    @classmethod
+    @contextlib.asynccontextmanager
+    async def start(
+        cls,
+        cfg: GatewayConfig,
+        secrets: ResolvedSecrets,
+        *,
+        engine: PolicyEngine | None = None,
+        audit: AuditSink | None = None,
+        telemetry: Any = None,
+    ) -> AsyncIterator["GatewayRuntime"]:
+        """Start everything; on exit stop the monitor, close the session, flush the audit log.
+
+        Raises:
+            GovchaosError: the engine, audit log or GPU telemetry could not start.
+        """
+        async with contextlib.AsyncExitStack() as stack:
+            if engine is None:
+                engine = build_engine(cfg)
+                close = getattr(engine, "close", None)
+                if close is not None:
+                    stack.push_async_callback(close)
+            if audit is None:
+                audit_log = await open_audit(cfg)
+                stack.push_async_callback(audit_log.close)
+                audit = audit_log
+            session = new_session()
+            stack.push_async_callback(session.close)
+            router = Router(cfg, engine=engine, audit=audit, session=session, secrets=secrets,
+                            metrics=GatewayMetrics())
+            app = GatewayApp(cfg, router, KeyStore(secrets.api_keys))
+            rt = cls(app, router)
+            devices = sorted({u.gpu.device for u in cfg.upstreams if u.gpu is not None})
+            if devices:
+                rt.monitor = await _start_monitor(cfg, router, devices, telemetry, audit)
+                stack.push_async_callback(rt.monitor.stop)
+            app.ready = True
+            try:
+                yield rt
+            finally:
+                app.ready = False
+
+
+async def _start_monitor(cfg: GatewayConfig, router: Router, devices: list[int], telemetry: Any,
+                         audit: AuditSink) -> Any:
+    from gateway.gpu import GpuHealthMonitor, build_telemetry
+
+    try:
+        if telemetry is None:
+            telemetry = build_telemetry(cfg.gpu)
+        monitor = GpuHealthMonitor(telemetry, devices, poll_ms=int(cfg.gpu.poll_ms))
+    except GovchaosError:
+        raise
+    except Exception as exc:  # a source's own failure, translated at the boundary
+        raise StartupError(f"GPU telemetry could not start: {exc}") from exc
+
+    def on_change(old: Any, new: Any) -> None:
+        # Runs inline in the monitor's polling task: the upstream leaves rotation before the
+        # next request is ranked.
+        names = router.set_gpu_state(new.device, new.state)
+        with contextlib.suppress(Exception):
+            audit.append_nowait({
+                "kind": "gpu", "device": new.device, "state": new.state,
+                "previous": old.state if old is not None else None, "xid": new.xid,
+                "reason": new.reason, "source": new.source, "upstreams": names,
+            })
+
+    monitor.subscribe(on_change)
+    await monitor.start()
+    for device, health in monitor.states().items():
+        router.set_gpu_state(device, health.state)
+    return monitor

@@ -1,0 +1,112 @@
+"""The gateway process: bind, serve with uvicorn (httptools, uvloop), announce, drain on SIGTERM.
+
+Process contract (ARCHITECTURE.md): once listening, print exactly
+``govchaos gateway listening on http://HOST:PORT`` (flushed) and, with ``ready_file``, write
+``{"url": ..., "pid": ...}`` there atomically (temp file + ``os.replace``). SIGTERM/SIGINT stop
+accepting, let in-flight requests finish (up to ``drain_s``), flush and close the audit log,
+and return 0.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import signal
+import socket
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TextIO
+
+import orjson
+import uvicorn
+
+from gateway.config import GatewayConfig, ResolvedSecrets
+from gateway.errors import StartupError
+from gateway.runtime import GatewayRuntime
+
+
+class _Server(uvicorn.Server):
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        # uvicorn re-raises a captured SIGTERM after shutdown, which would kill the process
+        # before the audit log is flushed; run_gateway installs its own handlers instead.
+        yield
+
+
+def bind(host: str, port: int) -> socket.socket:
+    """A listening TCP socket. Raises StartupError (e.g. port in use)."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+        sock.listen(2048)
+    except OSError as exc:
+        sock.close()
+        raise StartupError(f"cannot listen on {host}:{port}: {exc.strerror}") from exc
+    sock.set_inheritable(True)
+    return sock
+
+
+def write_ready_file(path: Path, url: str) -> None:
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_bytes(orjson.dumps({"url": url, "pid": os.getpid()}))
+    os.replace(tmp, path)
+
+
+async def serve(cfg: GatewayConfig, secrets: ResolvedSecrets, *, host: str = "127.0.0.1",
+                port: int = 8080, ready_file: Path | None = None, out: TextIO = sys.stdout,
+                drain_s: float = 5.0) -> int:
+    """Run until SIGTERM/SIGINT; returns the exit code (0 after a clean drain).
+
+    Raises:
+        StartupError / GovchaosError: something could not start (port, engine, audit, GPU).
+    """
+    sock = bind(host, port)
+    try:
+        async with GatewayRuntime.start(cfg, secrets) as rt:
+            config = uvicorn.Config(
+                rt.app, http="httptools", loop="none", lifespan="off", access_log=False,
+                log_level="warning", server_header=False, date_header=False,
+                timeout_graceful_shutdown=drain_s, backlog=2048,
+            )
+            server = _Server(config)
+            loop = asyncio.get_running_loop()
+
+            def stop() -> None:
+                rt.app.ready = False
+                server.should_exit = True
+
+            for sig in (signal.SIGTERM, signal.SIGINT):
+                with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+                    loop.add_signal_handler(sig, stop)
+            task = asyncio.create_task(server.serve(sockets=[sock]))
+            while not server.started and not task.done():
+                await asyncio.sleep(0.005)
+            if task.done():
+                task.result()
+                raise StartupError("the HTTP server stopped during startup")
+            bound_host, bound_port = sock.getsockname()[:2]
+            shown = f"[{bound_host}]" if ":" in bound_host else bound_host
+            url = f"http://{shown}:{bound_port}"
+            print(f"govchaos gateway listening on {url}", file=out, flush=True)
+            if ready_file is not None:
+                write_ready_file(ready_file, url)
+            await task
+            for sig in (signal.SIGTERM, signal.SIGINT):
+                with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+                    loop.remove_signal_handler(sig)
+    finally:
+        sock.close()
+    return 0
+
+
+def run(cfg: GatewayConfig, secrets: ResolvedSecrets, **kwargs: object) -> int:
+    """Blocking entry point: uvloop when available."""
+    try:
+        import uvloop
+    except ImportError:  # pragma: no cover - uvloop is a dependency on Linux
+        return asyncio.run(serve(cfg, secrets, **kwargs))  # type: ignore[arg-type]
+    return uvloop.run(serve(cfg, secrets, **kwargs))  # type: ignore[arg-type]
