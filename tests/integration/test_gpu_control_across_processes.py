@@ -5,6 +5,7 @@ monitor's are comparable."""
 from __future__ import annotations
 
 import asyncio
+import random
 import statistics
 import subprocess
 import sys
@@ -45,11 +46,13 @@ async def test_loss_written_by_another_process_is_detected_within_250ms(tmp_path
         return float(line)
 
     latencies: list[float] = []
+    rng = random.Random(4321)  # random phase against the poll cadence
     try:
         async with monitor:
             for trial in range(8):
                 device = trial % 2
                 detected.clear()
+                await asyncio.sleep(rng.uniform(0, 0.05))
                 written = await command("lose", device)
                 await monitor.wait_for(device, "lost", timeout_s=2)
                 latencies.append(detected[(device, "lost")] - written)
@@ -63,5 +66,7 @@ async def test_loss_written_by_another_process_is_detected_within_250ms(tmp_path
         except subprocess.TimeoutExpired:
             writer.kill()
             writer.wait(timeout=10)
+    print(f"GPU loss detection across processes: n={len(latencies)} "
+          f"median={statistics.median(latencies) * 1000:.1f} ms max={max(latencies) * 1000:.1f} ms")
     assert max(latencies) < 0.25, latencies
     assert statistics.median(latencies) < 0.1, latencies

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import random
 import statistics
 import threading
 import time
@@ -135,9 +136,11 @@ async def test_control_file_loss_is_detected_within_budget(tmp_path: Path) -> No
     telemetry = InjectableTelemetry(SimulatedTelemetry(), path)
     latencies: list[float] = []
     recoveries: list[float] = []
+    rng = random.Random(1234)  # random phase against the poll cadence, as a real fault has
     async with GpuHealthMonitor(telemetry, [0, 1], poll_ms=50) as monitor:
         for trial in range(12):
             device = trial % 2
+            await asyncio.sleep(rng.uniform(0, 0.05))
             t0 = time.monotonic()
             ctl.set(device, "lost", xid=79, reason=f"trial {trial}")
             h = await monitor.wait_for(device, "lost", timeout_s=1.0)
@@ -148,6 +151,8 @@ async def test_control_file_loss_is_detected_within_budget(tmp_path: Path) -> No
             ctl.clear(device)
             await monitor.wait_for(device, "healthy", timeout_s=1.0)
             recoveries.append(time.monotonic() - t0)
+    print(f"GPU loss detection: n={len(latencies)} median={statistics.median(latencies) * 1000:.1f} ms "
+          f"max={max(latencies) * 1000:.1f} ms")
     assert max(latencies) < 0.25, latencies
     assert statistics.median(latencies) < 0.1, latencies
     assert max(recoveries) < 0.25, recoveries
