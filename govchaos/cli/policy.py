@@ -1,11 +1,158 @@
-"""`govchaos policy ...` commands."""
+"""`govchaos policy check|test|eval|serve`.
+
+    govchaos policy check [PATH...]            parse/compile; errors as path:line:col: message (exit 2)
+    govchaos policy test [PATH...] [--engine regorus|regopy] [--json]
+                                               Rego test_ rules + cases/*.yaml; PASS|FAIL|ERROR lines,
+                                               "N passed, N failed, N errors"; exit 0 / 1 / 2
+    govchaos policy eval --input FILE|- [--bundle DIR] [--engine NAME]
+                                               prints the decision JSON for one input
+    govchaos policy serve [--bundle DIR] [--host 127.0.0.1] [--port 8181]
+                                               decision server speaking OPA's REST Data/Policy API
+
+Using a real OPA instead of the embedded engine
+-----------------------------------------------
+The Rego in ``policies/`` is plain Rego v1 and its data files are documents merged at the root
+of ``data``, which is exactly how OPA loads a directory. Run::
+
+    opa run --server --addr 127.0.0.1:8181 policies/        # short form: opa run -s policies/
+
+and select the ``opa`` engine pointed at it (``create_engine("opa", url="http://127.0.0.1:8181")``;
+in a gateway config, ``policy: {engine: opa, url: http://127.0.0.1:8181}``). The engine sends
+``POST /v1/data/govchaos/gateway/decision`` with ``{"input": ...}``; a timeout, a connection
+error, an undefined result or a result that is not a decision is a deny. ``govchaos policy serve``
+speaks the same subset of the API (plus ``PUT/GET/DELETE /v1/policies``, ``PUT /v1/data``,
+``GET /health``), so everything that talks to OPA can be tried against it first. For several
+gateway replicas, run one OPA per replica (sidecar) or a shared pool, loading the same bundle.
+"""
 
 from __future__ import annotations
 
 import argparse
+import sys
+
+DEFAULT_BUNDLE = "policies"
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    parser = sub.add_parser("policy", help="policy commands")
-    parser.set_defaults(func=lambda args: (parser.print_help(), 2)[1])
-    parser.add_subparsers(dest="command", metavar="COMMAND")
+    parser = sub.add_parser("policy", help="check, test, evaluate and serve Rego policies")
+    parser.set_defaults(func=lambda args: (parser.print_help(sys.stderr), 2)[1])
+    cmds = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    check = cmds.add_parser("check", help="parse and compile policies (errors as file:line:col)")
+    check.add_argument("paths", nargs="*", metavar="PATH", help="bundle directories or .rego files")
+    check.set_defaults(func=_check)
+
+    test = cmds.add_parser("test", help="run Rego test_ rules and YAML decision cases")
+    test.add_argument("paths", nargs="*", metavar="PATH", help=f"bundle directories (default {DEFAULT_BUNDLE}/)")
+    test.add_argument("--engine", default="regorus", help="engine running the tests: regorus (default) or regopy")
+    test.add_argument("--json", action="store_true", help="print the results as JSON")
+    test.add_argument("--timeout-s", type=float, default=30.0, help="per-test time limit")
+    test.set_defaults(func=_test)
+
+    ev = cmds.add_parser("eval", help="evaluate one decision input and print the decision JSON")
+    ev.add_argument("--input", required=True, metavar="FILE|-", help="decision input JSON file, or - for stdin")
+    ev.add_argument("--bundle", default=DEFAULT_BUNDLE, metavar="DIR")
+    ev.add_argument("--engine", default="regorus", help="regorus (default) or regopy")
+    ev.set_defaults(func=_eval)
+
+    serve = cmds.add_parser("serve", help="serve decisions over OPA's REST API (subset)")
+    serve.add_argument("--bundle", default=DEFAULT_BUNDLE, metavar="DIR")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8181, help="0 lets the OS pick")
+    serve.set_defaults(func=_serve)
+
+
+def _paths(args: argparse.Namespace) -> list[str]:
+    return list(args.paths) or [DEFAULT_BUNDLE]
+
+
+def _check(args: argparse.Namespace) -> int:
+    from governance.engine.bundle import load_bundle
+    from governance.engine.cases import load_case_files
+    from governance.engine.regorus_engine import check_modules
+
+    bundle = load_bundle(*_paths(args))
+    check_modules(bundle)
+    cases = load_case_files(bundle.case_files, bundle.data)
+    print(
+        f"ok: {len(bundle.modules)} modules, {len(cases)} cases, {len(bundle.files)} files, "
+        f"bundle {bundle.digest}"
+    )
+    return 0
+
+
+def _test(args: argparse.Namespace) -> int:
+    import asyncio
+    import json
+
+    from governance.engine.bundle import load_bundle
+    from governance.engine.policy_tests import PolicyTestRunner
+    from governance.engine.registry import ENGINES, UnknownEngineError
+    from governance.engine.regorus_engine import check_modules
+
+    if args.engine not in ("regorus", "regopy"):
+        ENGINES.factory(args.engine)  # unknown names get the did-you-mean error
+        raise UnknownEngineError(f"policy tests run on regorus or regopy, not {args.engine!r}")
+    bundle = load_bundle(*_paths(args))
+    check_modules(bundle)  # a compile error is exit 2 with file:line:col, not N test errors
+    runner = PolicyTestRunner(bundle, engine=args.engine, test_timeout_s=args.timeout_s)
+    report = asyncio.run(runner.run())
+    if args.json:
+        print(json.dumps(report.to_json(), indent=2))
+    else:
+        for line in report.lines():
+            print(line)
+    return report.exit_code
+
+
+def _eval(args: argparse.Namespace) -> int:
+    import asyncio
+    import json
+
+    from governance.engine.bundle import load_bundle
+    from governance.engine.cases import catalog_of, expand_input
+    from governance.engine.registry import create_engine
+    from governance.errors import Location, PolicyInputError
+
+    name = "<stdin>" if args.input == "-" else args.input
+    try:
+        text = sys.stdin.read() if args.input == "-" else open(args.input, encoding="utf-8").read()
+    except OSError as exc:
+        raise PolicyInputError(exc.strerror or str(exc), location=Location(name)) from exc
+    try:
+        raw = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise PolicyInputError(
+            f"invalid JSON: {exc.msg}", location=Location(name, exc.lineno, exc.colno)
+        ) from exc
+    if isinstance(raw, dict) and set(raw) == {"input"}:
+        raw = raw["input"]  # accept OPA's request envelope too
+    if not isinstance(raw, dict):
+        raise PolicyInputError("the decision input must be a JSON object", location=Location(name))
+    bundle = load_bundle(args.bundle)
+    inp = expand_input(raw, catalog_of(bundle.data), file=name, field="input")
+    engine = create_engine(args.engine, bundle)
+    decision = asyncio.run(engine.decide(inp))
+    print(json.dumps(decision.model_dump(mode="json"), indent=2, sort_keys=True))
+    return 0
+
+
+def _serve(args: argparse.Namespace) -> int:
+    import asyncio
+
+    from governance.engine.bundle import load_bundle
+    from governance.engine.server import DecisionServer
+
+    bundle = load_bundle(args.bundle)
+
+    async def run() -> None:
+        server = DecisionServer(bundle)
+        host, port = await server.start(args.host, args.port)
+        print(f"govchaos policy server listening on http://{host}:{port}", flush=True)
+        try:
+            await server.serve_forever()
+        finally:
+            await server.close()
+
+    asyncio.run(run())
+    return 0

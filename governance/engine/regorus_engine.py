@@ -66,10 +66,17 @@ class RegorusEngine(CompiledEngine):
             for path, source in modules:
                 engine.add_policy(path, source)
             engine.add_data_json(bundle.data_json)
-            if use_vm:
+            # Compiling also runs the semantic checks (unsafe variables, unknown functions) that
+            # the interpreter only reports on first evaluation: do it even when not on the VM.
+            try:
                 program = regorus.Program.compile_from_modules(
                     bundle.data_json, modules, [ENTRY_POINT]
                 )
+            except Exception as exc:
+                if not _vm_unsupported(exc):
+                    raise
+                use_vm = False  # valid Rego the VM compiler cannot take: interpreter only
+            if use_vm:
                 vm = regorus.Rvm()
                 vm.load_program(program)
                 vm.set_data_json(bundle.data_json)
@@ -105,3 +112,36 @@ def _interpreter_evaluator(engine: Any) -> Callable[[str], Any]:
         return eval_rule(ENTRY_POINT)  # None when undefined
 
     return evaluate
+
+
+def check_modules(bundle: PolicyBundle, extra_entry_points: Iterable[str] = ()) -> None:
+    """Parse and compile every module (tests included), as ``govchaos policy check`` does.
+
+    Raises:
+        PolicyCompileError: the first problem, located file:line:col.
+    """
+    import regorus
+
+    modules = [(m.path, m.source) for m in bundle.modules]
+    try:
+        engine = regorus.Engine()
+        for path, source in modules:
+            engine.add_policy(path, source)
+        # Semantic checks (unsafe variables, unknown functions) come from the VM compiler,
+        # which cannot take `with` (used by every test): compile the non-test modules.
+        decision = [(m.path, m.source) for m in bundle.decision_modules]
+        packages = set(engine.get_packages())
+        entries = [ENTRY_POINT] if "data.govchaos.gateway" in packages else []
+        entries += list(extra_entry_points)
+        if entries and decision:
+            try:
+                regorus.Program.compile_from_modules(bundle.data_json, decision, entries)
+            except Exception as exc:
+                if not _vm_unsupported(exc):
+                    raise
+    except Exception as exc:
+        raise regorus_compile_error(exc) from exc
+
+
+def _vm_unsupported(exc: BaseException) -> bool:
+    return "not supported by the compiler" in str(exc)

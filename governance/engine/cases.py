@@ -1,0 +1,204 @@
+"""Table-driven decision cases (``cases/*.yaml``): load, expand, check.
+
+Format (shared with the policy authors)::
+
+    cases:
+      - name: pii-with-only-cloud-candidates-is-denied   # unique across files
+        description: optional
+        input:                     # a DecisionInput; a candidate given as a string is a catalog
+          route: customer-chat     # id expanded from data.govchaos.catalog.models[id]
+          tenant: globex-retail
+          data_classes: [pii]
+          candidates: [gpt-4o-cloud-us, claude-sonnet-cloud-us]
+        expect:
+          allow: false
+          allowed: []                                   # optional, compared as a set
+          denied_reasons_contain: {gpt-4o-cloud-us: data_class_ceiling}   # optional
+          reasons_contain: [data_class_ceiling]         # optional
+          obligations: {log_prompts: false}             # optional, a subset
+
+Invalid files raise :class:`~governance.errors.PolicyInputError` naming the file and field path.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
+
+from governance.decision import Decision, DecisionInput
+from governance.errors import Location, PolicyInputError
+
+_CATALOG_FIELDS = ("provider", "hosting", "region", "version", "cost_per_1k_tokens", "tags")
+
+
+class CaseExpectation(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    allow: bool
+    allowed: tuple[str, ...] | None = None
+    denied_reasons_contain: dict[str, tuple[str, ...]] | None = None
+    reasons_contain: tuple[str, ...] | None = None
+    obligations: dict[str, Any] | None = None
+
+    @field_validator("denied_reasons_contain", mode="before")
+    @classmethod
+    def _one_or_many(cls, value: Any) -> Any:
+        if isinstance(value, dict):
+            return {k: [v] if isinstance(v, str) else v for k, v in value.items()}
+        return value
+
+
+class DecisionCase(BaseModel):
+    """One case, its input already expanded and validated."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    name: str
+    description: str = ""
+    file: str
+    input: DecisionInput
+    expect: CaseExpectation
+
+
+class _RawCase(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str
+    description: str = ""
+    input: dict[str, Any]
+    expect: CaseExpectation
+
+
+def catalog_of(data: Mapping[str, Any]) -> dict[str, Mapping[str, Any]]:
+    """``data.govchaos.catalog.models`` as id → attributes (a list of objects with ids works)."""
+    models = data.get("govchaos", {}).get("catalog", {}).get("models", {})
+    if isinstance(models, list):
+        return {m["id"]: m for m in models if isinstance(m, dict) and "id" in m}
+    return models if isinstance(models, dict) else {}
+
+
+def expand_input(
+    raw: Mapping[str, Any], catalog: Mapping[str, Mapping[str, Any]], *, file: str, field: str
+) -> DecisionInput:
+    """Expand catalog-id candidates and validate as a DecisionInput.
+
+    Raises:
+        PolicyInputError: an unknown catalog id or a field that does not fit the contract.
+    """
+    doc = dict(raw)
+    cands = doc.get("candidates", [])
+    if isinstance(cands, list):
+        expanded = []
+        for i, cand in enumerate(cands):
+            if isinstance(cand, str):
+                entry = catalog.get(cand)
+                if entry is None:
+                    raise PolicyInputError(
+                        f"candidate {cand!r} is not in data.govchaos.catalog.models "
+                        "(give an unknown model as an object with its attributes)",
+                        location=Location(file, field=f"{field}.candidates[{i}]"),
+                    )
+                attrs = {k: entry[k] for k in _CATALOG_FIELDS if k in entry}
+                expanded.append({"id": cand, **attrs, "healthy": True})
+            else:
+                expanded.append(cand)
+        doc["candidates"] = expanded
+    try:
+        return DecisionInput.model_validate(doc)
+    except ValidationError as exc:
+        raise _located(exc, file, field) from exc
+
+
+def load_case_files(files: list[str] | tuple[str, ...], data: Mapping[str, Any]) -> list[DecisionCase]:
+    """Load every case file; names must be unique across files.
+
+    Raises:
+        PolicyInputError: YAML syntax, shape, duplicate name, unknown id, invalid field.
+    """
+    catalog = catalog_of(data)
+    cases: list[DecisionCase] = []
+    seen: dict[str, str] = {}
+    for file in files:
+        text = Path(file).read_text(encoding="utf-8")
+        try:
+            doc = yaml.safe_load(text)
+        except yaml.YAMLError as exc:
+            mark = getattr(exc, "problem_mark", None)
+            raise PolicyInputError(
+                f"invalid YAML: {getattr(exc, 'problem', None) or exc}",
+                location=Location(
+                    file,
+                    mark.line + 1 if mark else None,
+                    mark.column + 1 if mark else None,
+                ),
+            ) from exc
+        if doc is None:
+            continue
+        if not isinstance(doc, dict) or not isinstance(doc.get("cases"), list):
+            raise PolicyInputError(
+                "a case file holds a mapping with a 'cases' list", location=Location(file, field="cases")
+            )
+        for i, item in enumerate(doc["cases"]):
+            field = f"cases[{i}]"
+            if not isinstance(item, dict):
+                raise PolicyInputError("a case is a mapping", location=Location(file, field=field))
+            try:
+                raw = _RawCase.model_validate(item)
+            except ValidationError as exc:
+                raise _located(exc, file, field) from exc
+            if raw.name in seen:
+                raise PolicyInputError(
+                    f"duplicate case name {raw.name!r} (first in {seen[raw.name]})",
+                    location=Location(file, field=f"{field}.name"),
+                )
+            seen[raw.name] = file
+            inp = expand_input(raw.input, catalog, file=file, field=f"{field}.input")
+            cases.append(
+                DecisionCase(
+                    name=raw.name, description=raw.description, file=file, input=inp, expect=raw.expect
+                )
+            )
+    return cases
+
+
+def check_case(case: DecisionCase, decision: Decision) -> list[str]:
+    """What differs between the expectation and the decision (empty list: the case passes)."""
+    exp = case.expect
+    problems: list[str] = []
+    if decision.allow != exp.allow:
+        why = f" (reasons: {', '.join(decision.reasons)})" if decision.reasons else ""
+        problems.append(f"allow: expected {exp.allow}, got {decision.allow}{why}")
+    if exp.allowed is not None and set(exp.allowed) != set(decision.allowed):
+        problems.append(f"allowed: expected {sorted(exp.allowed)}, got {sorted(decision.allowed)}")
+    for model, wanted in (exp.denied_reasons_contain or {}).items():
+        got = decision.denied.get(model, ())
+        missing = [r for r in wanted if r not in got]
+        if missing:
+            problems.append(f"denied[{model}]: missing {missing}, got {list(got)}")
+    if exp.reasons_contain:
+        missing = [r for r in exp.reasons_contain if r not in decision.reasons]
+        if missing:
+            problems.append(f"reasons: missing {missing}, got {list(decision.reasons)}")
+    if exp.obligations:
+        actual = decision.obligations.model_dump(mode="json")
+        for key, want in exp.obligations.items():
+            got = actual.get(key)
+            if isinstance(want, list) and isinstance(got, list):
+                ok = sorted(map(str, want)) == sorted(map(str, got))
+            else:
+                ok = got == want
+            if not ok:
+                problems.append(f"obligations.{key}: expected {want!r}, got {got!r}")
+    return problems
+
+
+def _located(exc: ValidationError, file: str, field: str) -> PolicyInputError:
+    first = exc.errors()[0]
+    path = ".".join(str(p) for p in first.get("loc", ()))
+    return PolicyInputError(
+        f"{first.get('msg', 'invalid')}", location=Location(file, field=f"{field}.{path}" if path else field)
+    )
