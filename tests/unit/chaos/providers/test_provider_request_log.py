@@ -1,0 +1,62 @@
+"""The JSONL request log: written as requests arrive, readable by another process."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from chaos.providers import ProviderError, RequestLog, RequestLogEntry, read_request_log
+from chaos.providers.openai_shape import split_tokens
+
+
+def _entry(index: int) -> RequestLogEntry:
+    return RequestLogEntry(
+        received_at=time.time(),
+        received_mono=time.monotonic(),
+        upstream="a",
+        served_model="m",
+        request_id=f"r-{index}",
+        path="/v1/chat/completions",
+        outcome="ok",
+    )
+
+
+def test_round_trip_and_visible_before_close(tmp_path: Path) -> None:
+    log = RequestLog(tmp_path / "logs" / "a.jsonl")
+    entries = [_entry(i) for i in range(3)]
+    for entry in entries:
+        log.append(entry)
+    assert read_request_log(log.path) == entries  # unbuffered: readable while still open
+    log.close()
+    assert len(log) == 3 and log.entries == entries
+
+
+def test_unterminated_last_line_is_ignored(tmp_path: Path) -> None:
+    path = tmp_path / "a.jsonl"
+    log = RequestLog(path)
+    log.append(_entry(0))
+    log.close()
+    with open(path, "ab") as file:
+        file.write(b'{"received_at": 1.0, "upstr')  # writer killed mid-line
+    assert [e.request_id for e in read_request_log(path)] == ["r-0"]
+
+
+def test_corrupt_line_names_the_line(tmp_path: Path) -> None:
+    path = tmp_path / "a.jsonl"
+    path.write_bytes(b'{"nope": 1}\n')
+    with pytest.raises(ProviderError, match=r"a\.jsonl:1"):
+        read_request_log(path)
+
+
+def test_missing_file_is_a_provider_error(tmp_path: Path) -> None:
+    with pytest.raises(ProviderError, match="cannot read"):
+        read_request_log(tmp_path / "absent.jsonl")
+
+
+@given(st.text(max_size=200))
+def test_split_tokens_never_loses_a_character(text: str) -> None:
+    assert "".join(split_tokens(text)) == text
