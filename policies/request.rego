@@ -41,7 +41,6 @@ request_denials contains msg if {
 }
 
 request_denials contains msg if {
-	"data_classes" in object.keys(input)
 	input.data_classes != null
 	not is_array(input.data_classes)
 	msg := "invalid_input: data_classes must be a list of data class names"
