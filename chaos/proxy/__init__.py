@@ -14,10 +14,27 @@ from chaos.proxy.errors import (
     ProxyNotFoundError,
     ProxyUnreachableError,
 )
+from chaos.proxy.bench import OverheadResult, measure_overhead
+from chaos.proxy.control import (
+    ProxyControl,
+    ProxyInfo,
+    ProxySpec,
+    ToxicInfo,
+    ToxicSpec,
+    fault_proxy,
+)
 from chaos.proxy.server import FaultProxyServer
 
 __all__ = [
     "ApiError",
+    "OverheadResult",
+    "ProxyControl",
+    "ProxyInfo",
+    "ProxySpec",
+    "ToxicInfo",
+    "ToxicSpec",
+    "fault_proxy",
+    "measure_overhead",
     "FaultProxyError",
     "FaultProxyServer",
     "ProxyBadRequestError",
