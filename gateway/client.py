@@ -141,7 +141,6 @@ class UpstreamStream:
         self._timeout_s = timeout_s
         self._validator = validator
         self._resp: aiohttp.ClientResponse | None = None
-        self._ctx: Any = None
         self._done = False
 
     async def open(self) -> list[bytes]:
@@ -157,10 +156,9 @@ class UpstreamStream:
             raise _translate(exc) from exc
 
     async def _open(self) -> list[bytes]:
-        self._ctx = self._session.post(self._up.url, data=self._body, headers=self._headers,
-                                       timeout=aiohttp.ClientTimeout(total=None,
-                                                                     sock_read=self._timeout_s))
-        resp = self._resp = await self._ctx.__aenter__()
+        resp = self._resp = await self._session.post(
+            self._up.url, data=self._body, headers=self._headers,
+            timeout=aiohttp.ClientTimeout(total=None, sock_read=self._timeout_s))
         if resp.status != 200:
             raw = await resp.read()
             if resp.status in CLIENT_STATUSES:
@@ -227,9 +225,9 @@ class UpstreamStream:
             raise _translate(exc) from exc
 
     async def close(self) -> None:
-        ctx, self._ctx = self._ctx, None
-        if ctx is not None:
-            try:
-                await ctx.__aexit__(None, None, None)
-            except (aiohttp.ClientError, OSError, asyncio.TimeoutError):
-                pass
+        resp, self._resp = self._resp, None
+        if resp is not None:
+            if self._done:
+                resp.release()  # fully read: the connection goes back to the pool
+            else:
+                resp.close()  # abandoned mid-body: drop the connection

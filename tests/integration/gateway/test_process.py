@@ -1,0 +1,73 @@
+"""The process contract, end to end with the shipped policy and the real audit chain:
+`govchaos gateway serve --port 0 --ready-file`, the listening line, SIGTERM → exit 0."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import sys
+from pathlib import Path
+
+import httpx
+import yaml
+
+from governance.audit import verify_audit_log
+
+REPO = Path(__file__).resolve().parents[3]
+
+
+async def test_serve_with_shipped_policy_then_sigterm(mocks, tmp_path: Path) -> None:
+    eu, cloud = await mocks("eu"), await mocks("cloud")
+    cfg = {
+        "policy": {"engine": "regorus", "bundle": str(REPO / "policies")},
+        "audit": {"path": "audit.jsonl"},
+        "auth": {"keys_env": "TEST_GATEWAY_KEYS"},
+        "upstreams": [
+            {"name": "eu", "base_url": eu.base_url, "model": "llama-3.1-70b-private-eu",
+             "provider": "govchaos-private", "hosting": "private", "region": "eu-central-1",
+             "version": "3.1-70b-instruct-2024-07", "cost_per_1k_tokens": 0.003},
+            {"name": "cloud", "base_url": cloud.base_url, "model": "gpt-4o-cloud-eu",
+             "provider": "openai", "hosting": "cloud", "region": "eu-west-1",
+             "version": "gpt-4o-2024-08-06", "cost_per_1k_tokens": 0.00625},
+        ],
+        "routes": {"claims-triage": {"strategy": "priority", "upstreams": ["cloud", "eu"]}},
+    }
+    (tmp_path / "gw.yaml").write_text(yaml.safe_dump(cfg))
+    ready = tmp_path / "ready.json"
+    env = {**os.environ, "TEST_GATEWAY_KEYS": "sk-acme=acme-health"}
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "govchaos", "gateway", "serve", "--config", str(tmp_path / "gw.yaml"),
+        "--port", "0", "--ready-file", str(ready), env=env,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+    try:
+        line = (await asyncio.wait_for(proc.stdout.readline(), 30)).decode()
+        assert line.startswith("govchaos gateway listening on http://127.0.0.1:"), line
+        url = line.split()[-1]
+        assert json.loads(ready.read_text()) == {"url": url, "pid": proc.pid}
+        async with httpx.AsyncClient(base_url=url, timeout=10) as h:
+            r = await h.post("/v1/chat/completions", json={
+                "model": "auto", "messages": [{"role": "user", "content": "my diagnosis is"}]},
+                headers={"Authorization": "Bearer sk-acme", "X-Govchaos-Route": "claims-triage",
+                         "X-Govchaos-Data-Classes": "phi"})
+            assert r.status_code == 200, r.text
+            # PHI may not go to the (higher-priority) public cloud model
+            assert r.headers["x-govchaos-served-by"] == "llama-3.1-70b-private-eu"
+            assert cloud.log == [] and len(eu.log) == 1
+            eu.mode = "500"
+            r = await h.post("/v1/chat/completions", json={
+                "model": "auto", "messages": [{"role": "user", "content": "again"}]},
+                headers={"Authorization": "Bearer sk-acme", "X-Govchaos-Route": "claims-triage",
+                         "X-Govchaos-Data-Classes": "phi"})
+            assert r.status_code == 503 and cloud.log == []
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        rc = await asyncio.wait_for(proc.wait(), 15)
+    assert rc == 0, (await proc.stderr.read()).decode()
+    audit = tmp_path / "audit.jsonl"
+    verify_audit_log(audit)
+    text = audit.read_text()
+    assert "my diagnosis is" not in text and "sk-acme" not in text
+    kinds = [json.loads(x)["kind"] for x in text.splitlines()]
+    assert kinds == ["decision", "attempt", "decision", "attempt"]
