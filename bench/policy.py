@@ -1,0 +1,182 @@
+"""Policy decision benchmark (DESIGN.md §6): p50/p99 per decision, cached and uncached, per engine.
+
+    .venv/bin/python bench/policy.py [--json FILE] [--bundle DIR] [--iterations N]
+
+Default engine (regorus), shipped policy (``policies/``; falls back to the unit-test fixture
+policy if the shipped one is absent), a realistic 6-candidate input. Writes flat keys:
+``decision_p50_us``, ``decision_p99_us``, ``decision_cached_p50_us``, ``decisions_per_s`` and
+``engines.<name>.decision_p50_us`` / ``.decision_p99_us`` / ``.decisions_per_s`` for regorus (VM
+and interpreter), regopy (bounded run) and opa (against ``govchaos policy serve`` on 127.0.0.1).
+Targets: p50 ≤ 25 µs uncached, ≤ 5 µs cached, p99 ≤ 100 µs. Whole run bounded well under 60 s.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+from governance.decision import Candidate, DecisionInput  # noqa: E402
+from governance.engine import create_engine, load_bundle  # noqa: E402
+from governance.engine.cases import catalog_of  # noqa: E402
+
+SHIPPED_IDS = [
+    "llama-3.1-70b-private-eu",
+    "llama-3.1-8b-private-eu",
+    "llama-3.1-70b-private-us",
+    "gpt-4o-cloud-eu",
+    "gpt-4o-cloud-us",
+    "claude-sonnet-cloud-us",
+]
+
+
+def _bench_input(bundle) -> DecisionInput:
+    catalog = catalog_of(bundle.data)
+    ids = [i for i in SHIPPED_IDS if i in catalog] or list(catalog)[:6]
+    cands = []
+    for i in ids[:6]:
+        m = catalog[i]
+        cands.append(
+            Candidate(
+                id=i,
+                provider=m.get("provider", "p"),
+                hosting=m.get("hosting", "cloud"),
+                region=m.get("region", "eu"),
+                version=str(m.get("version", "")),
+                cost_per_1k_tokens=float(m.get("cost_per_1k_tokens", 0.0)),
+                tags=tuple(m.get("tags", ())),
+            )
+        )
+    routes = bundle.data.get("govchaos", {}).get("routes", {})
+    route = "customer-chat" if "customer-chat" in routes else next(iter(routes), "chat")
+    return DecisionInput(
+        route=route,
+        tenant="globex-retail",
+        data_classes=("pii",),
+        candidates=tuple(cands),
+        max_tokens=512,
+    )
+
+
+async def _measure(engine, inp, iterations: int, budget_s: float) -> dict[str, float]:
+    for _ in range(min(200, iterations)):  # warm up
+        await engine.decide(inp)
+    samples: list[float] = []
+    clock = time.perf_counter_ns
+    deadline = time.perf_counter() + budget_s
+    for n in range(iterations):
+        t0 = clock()
+        await engine.decide(inp)
+        samples.append((clock() - t0) / 1000.0)
+        if n % 256 == 0 and time.perf_counter() > deadline:
+            break
+    samples.sort()
+    mean = statistics.fmean(samples)
+    return {
+        "decision_p50_us": round(samples[len(samples) // 2], 2),
+        "decision_p99_us": round(samples[min(len(samples) - 1, int(len(samples) * 0.99))], 2),
+        "decisions_per_s": round(1e6 / mean, 1),
+        "samples": len(samples),
+    }
+
+
+async def _opa(bundle_dir: str, inp, iterations: int) -> dict[str, float]:
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "govchaos", "policy", "serve", "--bundle", bundle_dir, "--port", "0"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+        cwd=REPO,
+    )
+    try:
+        line = proc.stdout.readline().strip()
+        if "listening on" not in line:
+            raise RuntimeError(f"policy server did not start: {line!r}")
+        url = line.rsplit(" ", 1)[-1]
+        engine = create_engine("opa", url=url, timeout_s=2.0)
+        try:
+            first = await engine.decide(inp)
+            if first.reasons and first.reasons[0].startswith("policy_"):
+                raise RuntimeError(f"opa engine failed: {first.reasons[0]}")
+            return await _measure(engine, inp, iterations, budget_s=10)
+        finally:
+            await engine.close()
+    finally:
+        proc.terminate()  # our own child, by its handle
+        proc.wait(timeout=10)
+
+
+async def run(args) -> dict[str, object]:
+    bundle_dir = args.bundle
+    if not (Path(bundle_dir) / "gateway.rego").exists():
+        bundle_dir = str(REPO / "tests" / "fixtures" / "policies" / "basic")
+    bundle = load_bundle(bundle_dir)
+    inp = _bench_input(bundle)
+    results: dict[str, object] = {
+        "bundle": bundle_dir,
+        "bundle_digest": bundle.digest,
+        "candidates": len(inp.candidates),
+        "python": platform.python_version(),
+        "cpus": os.cpu_count(),
+    }
+    default = create_engine("regorus", bundle, cache=False)
+    interp = create_engine("regorus", bundle, cache=False, mode="interpreter")
+    vm_decision, interp_decision = await default.decide(inp), await interp.decide(inp)
+    results["regorus_backend"] = default.backend
+    results["vm_matches_interpreter"] = vm_decision == interp_decision
+    results["decision_allow"] = vm_decision.allow
+    results["decision_allowed"] = list(vm_decision.allowed)
+    uncached = await _measure(default, inp, args.iterations, budget_s=15)
+    cached = await _measure(create_engine("regorus", bundle), inp, args.iterations, budget_s=5)
+    results.update({k: uncached[k] for k in ("decision_p50_us", "decision_p99_us", "decisions_per_s")})
+    results["decision_cached_p50_us"] = cached["decision_p50_us"]
+    results["decision_cached_p99_us"] = cached["decision_p99_us"]
+    per_engine = {
+        f"regorus.{default.backend}": uncached,
+        "regorus": uncached,
+        "regorus.interpreter": await _measure(interp, inp, args.iterations // 4, budget_s=8),
+        "regopy": await _measure(create_engine("regopy", bundle, cache=False), inp, 400, budget_s=5),
+    }
+    try:
+        per_engine["opa"] = await _opa(bundle_dir, inp, 400)
+    except Exception as exc:  # report, do not hide, a broken comparison
+        results["engines.opa.error"] = str(exc)
+    for name, stats in per_engine.items():
+        for key in ("decision_p50_us", "decision_p99_us", "decisions_per_s"):
+            results[f"engines.{name}.{key}"] = stats[key]
+    results["meets_target_p50_uncached"] = results["decision_p50_us"] <= 25
+    results["meets_target_p50_cached"] = results["decision_cached_p50_us"] <= 5
+    results["meets_target_p99"] = results["decision_p99_us"] <= 100
+    return results
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--json", metavar="FILE", help="write the flat results here")
+    parser.add_argument("--bundle", default=str(REPO / "policies"))
+    parser.add_argument("--iterations", type=int, default=20_000)
+    args = parser.parse_args()
+    started = time.perf_counter()
+    results = asyncio.run(run(args))
+    results["bench_wall_s"] = round(time.perf_counter() - started, 2)
+    width = max(len(k) for k in results)
+    for key, value in results.items():
+        print(f"{key:<{width}}  {value}")
+    if args.json:
+        Path(args.json).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.json).write_text(json.dumps(results, indent=2) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
