@@ -14,10 +14,12 @@ and ``fdatasync``-ed, so an acknowledged record survives ``kill -9`` and power l
 ``append_nowait`` assigns the seq and chains the record at once (so order is call order) and
 leaves it to the next group commit; ``flush`` waits for everything enqueued so far.
 
-Group commit. One writer task owns the file. The first record after a commit wakes it; it waits
-``group_commit_ms`` for more records to arrive, then writes the whole batch with one ``write``
-and one ``fdatasync`` in a dedicated thread (the event loop keeps accepting appends meanwhile —
-those form the next batch) and resolves the batch's single future for all its waiters.
+Group commit. One writer task owns the file. The first record after a commit wakes it; it lets
+more records join — for at most ``group_commit_ms``, and no longer than the event loop keeps
+producing them — then writes the whole batch with one ``write`` and one ``fdatasync`` in a
+dedicated thread (the loop keeps accepting appends meanwhile; those form the next batch) and
+resolves the batch's single future for all its waiters. A lone appender therefore pays about one
+fsync, not the full ``group_commit_ms``.
 
 Reopening. ``open`` verifies the existing chain (fail closed: a broken chain is never extended)
 and continues it. A final line without a newline can only be a write that was torn before its
@@ -224,7 +226,7 @@ class AuditLog:
         while True:
             await self._wakeup.wait()
             if self._group_commit_s and not self._closing:
-                await asyncio.sleep(self._group_commit_s)
+                await self._gather_batch()
             self._wakeup.clear()
             batch, future, head = self._pending, self._batch, self._pending_head
             if batch:
@@ -250,6 +252,17 @@ class AuditLog:
                     self._wakeup.set()
             if self._closing and not self._pending:
                 return
+
+    async def _gather_batch(self) -> None:
+        """Let more records join the batch: until ``group_commit_ms`` passes, or sooner when a
+        full turn of the event loop added nothing (every runnable appender has had its turn, so
+        waiting longer would only add latency; records that arrive later ride the next batch,
+        which forms while this one syncs)."""
+        deadline = self._loop.time() + self._group_commit_s
+        size = -1
+        while len(self._pending) != size and self._loop.time() < deadline:
+            size = len(self._pending)
+            await asyncio.sleep(0)
 
     def _fail_pending(self) -> None:
         self._pending = []
