@@ -232,7 +232,7 @@ class Connection:
         self._transports: list[asyncio.Transport] = []
         self._lost = 0
         self._on_closed = on_closed
-        self._initial = toxics
+        self._toxics = toxics
         self.closed = False
 
     def link(self, stream: str) -> Link:
@@ -245,9 +245,12 @@ class Connection:
 
     def start(self) -> None:
         """Both sockets are connected: install the proxy's toxics and let bytes flow."""
-        for wrapper in self._initial:
-            self.link(wrapper.stream).add_toxic(wrapper)
-        self._initial = []
+        # ``_toxics`` is the proxy's live list: toxics added while the upstream was connecting
+        # are already installed (by the proxy), removed ones are already gone from the list.
+        for wrapper in self._toxics:
+            link = self.link(wrapper.stream)
+            if all(stage.wrapper.name != wrapper.name for stage in link.stages):
+                link.add_toxic(wrapper)
         client = self.upstream.source
         if client is not None and not client.is_closing():
             client.resume_reading()

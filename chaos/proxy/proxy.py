@@ -113,7 +113,7 @@ class Proxy:
 
     def _accept(self) -> asyncio.Protocol:
         self._accepted += 1
-        conn = Connection(list(self.toxics), self._rng_for(self._accepted), self._forget)
+        conn = Connection(self.toxics, self._rng_for(self._accepted), self._forget)
         self.connections.add(conn)
         asyncio.get_running_loop().create_task(self._connect_upstream(conn))
         return conn.client_side

@@ -75,6 +75,7 @@ async def test_delete_closes_connections(control, echo):
     client = await proxied_client(control, echo)
     await control.delete_proxy("svc")
     assert await client.recv_all(timeout_s=2) == b""
+    client.close()
 
 
 async def test_reset_removes_toxics_from_open_connections(control, echo):
@@ -92,6 +93,7 @@ async def test_upstream_refusing_closes_the_client(control, upstream_factory):
     await dead.server.wait_closed()
     client = await proxied_client(control, dead)
     assert await client.recv_all(timeout_s=2) == b""
+    client.close()
 
 
 @pytest.mark.parametrize("toxic", [None, ToxicSpec(type="latency", attributes={"latency": 1})])
