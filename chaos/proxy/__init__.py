@@ -2,7 +2,7 @@
 
 Public names: :class:`FaultProxyServer` (the embedded server), :class:`ProxyControl` (async
 client for it or a real Toxiproxy), :func:`fault_proxy` (either one, as the runner wants it),
-:func:`measure_overhead` (benchmark hook), and the error classes.
+:func:`chaos.proxy.bench.measure_overhead` (benchmark hook), and the error classes.
 """
 
 from chaos.proxy.errors import (
@@ -14,7 +14,6 @@ from chaos.proxy.errors import (
     ProxyNotFoundError,
     ProxyUnreachableError,
 )
-from chaos.proxy.bench import OverheadResult, measure_overhead
 from chaos.proxy.control import (
     ProxyControl,
     ProxyInfo,
@@ -27,14 +26,12 @@ from chaos.proxy.server import FaultProxyServer
 
 __all__ = [
     "ApiError",
-    "OverheadResult",
     "ProxyControl",
     "ProxyInfo",
     "ProxySpec",
     "ToxicInfo",
     "ToxicSpec",
     "fault_proxy",
-    "measure_overhead",
     "FaultProxyError",
     "FaultProxyServer",
     "ProxyBadRequestError",
