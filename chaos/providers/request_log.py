@@ -8,6 +8,7 @@ while the upstream runs, and a killed fleet process leaves every entry it logged
 
 from __future__ import annotations
 
+import collections
 from collections.abc import Iterator
 from pathlib import Path
 from typing import IO
@@ -19,16 +20,30 @@ from chaos.providers.errors import ProviderError
 from chaos.providers.models import RequestLogEntry
 
 
+# With a file, memory keeps only the most recent entries (the file has them all): a fleet
+# process serving 1,000 req/s for an hour must not grow without bound.
+FILE_BACKED_MEMORY_ENTRIES = 100_000
+
+
 class RequestLog:
-    """Append-only list of entries, mirrored to a JSONL file when ``path`` is given.
+    """Append-only log of entries, mirrored to a JSONL file when ``path`` is given.
+
+    Without a file every entry stays in memory; with one, memory holds the most recent
+    ``max_in_memory`` entries (default :data:`FILE_BACKED_MEMORY_ENTRIES`) and
+    :func:`read_request_log` reads the complete log.
 
     Raises:
         ProviderError: the file cannot be opened for appending.
     """
 
-    def __init__(self, path: str | Path | None = None) -> None:
+    def __init__(self, path: str | Path | None = None, *, max_in_memory: int | None = None) -> None:
         self.path = Path(path) if path is not None else None
-        self._entries: list[RequestLogEntry] = []
+        if max_in_memory is None and self.path is not None:
+            max_in_memory = FILE_BACKED_MEMORY_ENTRIES
+        self._entries: collections.deque[RequestLogEntry] = collections.deque(
+            maxlen=max_in_memory
+        )
+        self._count = 0
         self._file: IO[bytes] | None = None
         if self.path is not None:
             try:
@@ -39,16 +54,18 @@ class RequestLog:
 
     def append(self, entry: RequestLogEntry) -> None:
         self._entries.append(entry)
+        self._count += 1
         if self._file is not None:
             self._file.write(orjson.dumps(entry.model_dump()) + b"\n")
 
     @property
     def entries(self) -> list[RequestLogEntry]:
-        """The entries so far (a copy: safe to keep while the upstream keeps logging)."""
+        """The entries in memory (a copy: safe to keep while the upstream keeps logging)."""
         return list(self._entries)
 
     def __len__(self) -> int:
-        return len(self._entries)
+        """How many entries were ever appended (memory may hold fewer; the file holds all)."""
+        return self._count
 
     def __iter__(self) -> Iterator[RequestLogEntry]:
         return iter(list(self._entries))

@@ -36,7 +36,6 @@ from chaos.providers.control_server import control_app
 from chaos.providers.errors import FleetSpecError
 from chaos.providers.fleet import UpstreamFleet
 from chaos.providers.models import FleetReady, FleetSpec
-
 from governance.errors import Location
 
 
@@ -101,9 +100,8 @@ async def serve_fleet(
     await fleet.start()
     try:
         await runner.setup()
-        site = web.TCPSite(runner, "127.0.0.1", spec.control_port)
-        await site.start()
-        port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        await web.TCPSite(runner, "127.0.0.1", spec.control_port).start()
+        port = runner.addresses[0][1]
         ready = FleetReady(
             pid=os.getpid(), control_url=f"http://127.0.0.1:{port}", upstreams=fleet.info()
         )

@@ -60,3 +60,13 @@ def test_missing_file_is_a_provider_error(tmp_path: Path) -> None:
 @given(st.text(max_size=200))
 def test_split_tokens_never_loses_a_character(text: str) -> None:
     assert "".join(split_tokens(text)) == text
+
+
+def test_file_backed_log_bounds_memory_but_not_the_file(tmp_path: Path) -> None:
+    log = RequestLog(tmp_path / "a.jsonl", max_in_memory=2)
+    for index in range(5):
+        log.append(_entry(index))
+    log.close()
+    assert len(log) == 5
+    assert [e.request_id for e in log.entries] == ["r-3", "r-4"]
+    assert len(read_request_log(tmp_path / "a.jsonl")) == 5

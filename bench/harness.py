@@ -1,0 +1,174 @@
+"""Harness benchmark (DESIGN.md §6): how fast one harness process drives open-loop load.
+
+    .venv/bin/python bench/harness.py [--json FILE] [--rates 1000,1500,...] [--step-s 3]
+
+A fast simulated upstream (no latency, no faults) runs in its own process
+(``python -m chaos.providers serve``); this process runs the open-loop load generator against
+it at increasing target rates, ``--step-s`` seconds each, on uvloop with one shared aiohttp
+session. A rate passes when the successful requests per second reach >= 95% of the target and
+the arrival-time error (actual send - scheduled send) has p99 <= 5 ms. The ladder stops at the
+first failing rate. Then the fault proxy's own added latency with no toxics is measured with
+``chaos.proxy.measure_overhead`` (TCP echo round trips, direct vs proxied, interleaved).
+
+JSON keys: ``harness_max_rps`` (highest passing rate), ``arrival_error_p99_ms`` (at 1,000 req/s),
+``proxy_overhead_p50_us`` (null with a printed note if ``chaos.proxy`` is unavailable), and
+``steps`` (per-rate detail). Targets: >= 1,000 req/s with arrival error p99 <= 5 ms. The whole
+run is bounded well under 90 s.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import platform
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+import aiohttp  # noqa: E402
+
+from chaos.load import LoadGenerator, LoadResult, LoadSpec, RouteMix  # noqa: E402
+from chaos.providers import FleetProcess, FleetSpec, UpstreamSpec  # noqa: E402
+
+ACHIEVED_FRACTION = 0.95
+ARRIVAL_P99_LIMIT_MS = 5.0
+DEFAULT_RATES = (1000, 1500, 2000, 2500, 3000, 4000, 5000)
+BUDGET_S = 75.0  # stop climbing before this, so the run stays under 90 s
+MIX = (
+    RouteMix(route="customer-chat", tenant="globex-retail", api_key="bench-key"),
+)
+
+
+def _spec(rate: float, duration_s: float, seed: int) -> LoadSpec:
+    return LoadSpec(
+        rate_rps=rate,
+        duration_s=duration_s,
+        seed=seed,
+        mix=MIX,
+        max_in_flight=2048,
+        request_timeout_s=10,
+    )
+
+
+def _step_summary(rate: float, result: LoadResult) -> dict:
+    ok_rps = result.ok_rps()
+    p99 = result.arrival_error_ms(0.99) or 0.0
+    return {
+        "target_rps": rate,
+        "sent": result.sent,
+        "ok": result.ok,
+        "achieved_ok_rps": round(ok_rps, 1),
+        "arrival_error_p50_ms": round(result.arrival_error_ms(0.5) or 0.0, 3),
+        "arrival_error_p99_ms": round(p99, 3),
+        "arrival_error_max_ms": round(result.arrival_error_ms(1.0) or 0.0, 3),
+        "latency_p50_ms": round(result.latency_ms(0.5) or 0.0, 3),
+        "latency_p99_ms": round(result.latency_ms(0.99) or 0.0, 3),
+        "errors": result.error_kinds(),
+        "passed": ok_rps >= ACHIEVED_FRACTION * rate and p99 <= ARRIVAL_P99_LIMIT_MS,
+    }
+
+
+async def _ladder(url: str, rates: list[float], step_s: float, seed: int) -> list[dict]:
+    started = time.monotonic()
+    steps: list[dict] = []
+    connector = aiohttp.TCPConnector(limit=2048, limit_per_host=0)
+    async with aiohttp.ClientSession(connector=connector) as session:
+        # Warm-up (not reported): open connections, fill caches.
+        await LoadGenerator(_spec(500, 1.0, seed), url, session=session).run()
+        for rate in rates:
+            if time.monotonic() - started + step_s + 2 > BUDGET_S:
+                print(f"  {rate:>6.0f} req/s  skipped (time budget)")
+                break
+            result = await LoadGenerator(_spec(rate, step_s, seed), url, session=session).run()
+            step = _step_summary(rate, result)
+            steps.append(step)
+            print(
+                f"  {rate:>6.0f} req/s  ok {step['achieved_ok_rps']:>8.1f}/s  arrival error "
+                f"p50 {step['arrival_error_p50_ms']:.3f} ms p99 {step['arrival_error_p99_ms']:.3f}"
+                f" ms  latency p50 {step['latency_p50_ms']:.2f} ms  "
+                f"{'PASS' if step['passed'] else 'FAIL'}  {step['errors'] or ''}",
+                flush=True,
+            )
+            if not step["passed"]:
+                break
+            await asyncio.sleep(0.3)  # let the upstream's queues settle between steps
+    return steps
+
+
+async def _proxy_overhead() -> dict | None:
+    try:
+        from chaos.proxy import measure_overhead
+    except ImportError as exc:
+        print(f"note: chaos.proxy unavailable ({exc}); proxy_overhead_p50_us left null")
+        return None
+    result = await measure_overhead(samples=2000, warmup=200)
+    return result.model_dump()
+
+
+async def _main(args: argparse.Namespace) -> dict:
+    rates = [float(r) for r in args.rates.split(",")] if args.rates else list(DEFAULT_RATES)
+    with tempfile.TemporaryDirectory(prefix="govchaos-bench-harness-") as workdir:
+        spec = FleetSpec(upstreams=(UpstreamSpec(name="fast", model="gpt-4o-cloud-eu"),))
+        async with FleetProcess(spec, workdir=workdir) as fleet:
+            url = fleet.ready.upstreams["fast"].url
+            print(f"upstream (pid {fleet.pid}) at {url}; {args.step_s:g} s per rate")
+            steps = await _ladder(url, rates, args.step_s, args.seed)
+    proxy = await _proxy_overhead()
+    passing = [s["target_rps"] for s in steps if s["passed"]]
+    at_1000 = next((s for s in steps if s["target_rps"] == 1000), None)
+    return {
+        "harness_max_rps": max(passing) if passing else None,
+        "arrival_error_p99_ms": at_1000["arrival_error_p99_ms"] if at_1000 else None,
+        "proxy_overhead_p50_us": proxy["proxy_overhead_p50_us"] if proxy else None,
+        "proxy_overhead_p99_us": proxy["proxy_overhead_p99_us"] if proxy else None,
+        "proxy": proxy,
+        "steps": steps,
+        "criteria": {
+            "achieved_fraction": ACHIEVED_FRACTION,
+            "arrival_error_p99_limit_ms": ARRIVAL_P99_LIMIT_MS,
+        },
+        "targets": {"harness_min_rps": 1000, "arrival_error_p99_ms": ARRIVAL_P99_LIMIT_MS},
+        "environment": {
+            "python": platform.python_version(),
+            "cpus": os.cpu_count(),
+            "event_loop": "uvloop",
+            "step_s": args.step_s,
+            "seed": args.seed,
+        },
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--json", help="write the results here")
+    parser.add_argument("--rates", help="comma-separated target rates (req/s), ascending")
+    parser.add_argument("--step-s", type=float, default=3.0, help="seconds per rate (default 3)")
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args(argv)
+    if not 0.5 <= args.step_s <= 10:
+        parser.error("--step-s must be within 0.5..10")
+    import uvloop
+
+    started = time.monotonic()
+    results = uvloop.run(_main(args))
+    results["elapsed_s"] = round(time.monotonic() - started, 1)
+    print(
+        f"harness_max_rps={results['harness_max_rps']} "
+        f"arrival_error_p99_ms@1000={results['arrival_error_p99_ms']} "
+        f"proxy_overhead_p50_us={results['proxy_overhead_p50_us']} "
+        f"({results['elapsed_s']} s)"
+    )
+    if args.json:
+        Path(args.json).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.json).write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
