@@ -15,6 +15,7 @@ candidate_denials contains [c.id, msg] if {
 candidate_denials contains [c.id, msg] if {
 	some c in input.candidates
 	m := models[c.id]
+	is_object(m)
 	some attr in checked_attributes
 	claimed := object.get(c, attr, null)
 	claimed != m[attr]
@@ -28,6 +29,7 @@ candidate_denials contains [c.id, msg] if {
 candidate_denials contains [c.id, msg] if {
 	some c in input.candidates
 	m := models[c.id]
+	is_object(m)
 	claimed := object.get(c, "version", "")
 	claimed != ""
 	claimed != m.version

@@ -4,8 +4,10 @@ package govchaos.gateway
 
 candidate_denials contains [c.id, msg] if {
 	ceiling := route.max_cost_per_1k_tokens
+	is_number(ceiling)
 	some c in input.candidates
 	m := models[c.id]
+	is_object(m)
 	m.cost_per_1k_tokens > ceiling
 	msg := sprintf(
 		"cost_ceiling: %s costs %v per 1k tokens, above route %s's ceiling of %v",
@@ -15,8 +17,10 @@ candidate_denials contains [c.id, msg] if {
 
 candidate_denials contains [c.id, msg] if {
 	ceiling := tenant.max_cost_per_1k_tokens
+	is_number(ceiling)
 	some c in input.candidates
 	m := models[c.id]
+	is_object(m)
 	m.cost_per_1k_tokens > ceiling
 	msg := sprintf(
 		"cost_ceiling: %s costs %v per 1k tokens, above tenant %s's ceiling of %v",

@@ -7,6 +7,7 @@ package govchaos.gateway
 candidate_denials contains [c.id, msg] if {
 	some c in input.candidates
 	m := models[c.id]
+	is_object(m)
 	m.lifecycle.status == "deprecated"
 	msg := sprintf("lifecycle: %s is deprecated (sunset %v)", [c.id, object.get(m.lifecycle, "sunset", "unannounced")])
 }
@@ -14,6 +15,7 @@ candidate_denials contains [c.id, msg] if {
 candidate_denials contains [c.id, msg] if {
 	some c in input.candidates
 	m := models[c.id]
+	is_object(m)
 	status := object.get(object.get(m, "lifecycle", {}), "status", "unknown")
 	not status in {"ga", "deprecated"}
 	msg := sprintf("lifecycle: %s is in '%v' status; only ga models may serve", [c.id, status])
@@ -22,7 +24,9 @@ candidate_denials contains [c.id, msg] if {
 candidate_denials contains [c.id, msg] if {
 	some c in input.candidates
 	pinned := route.pinned_versions[c.id]
+	is_string(pinned)
 	m := models[c.id]
+	is_object(m)
 	m.version != pinned
 	msg := sprintf("version_pin: route %s pins %s to version %s, the catalog has %s", [input.route, c.id, pinned, m.version])
 }

@@ -11,9 +11,17 @@ obligations := {
 	"redact": sort(redactions),
 }
 
-token_caps contains route.max_tokens
+# Explicit bodies with type guards: regorus's VM adds an undefined head value to the set
+# instead of skipping it (see docs/authoring-policies.md, "VM-safe Rego").
+token_caps contains n if {
+	n := route.max_tokens
+	is_number(n)
+}
 
-token_caps contains tenant.max_tokens
+token_caps contains n if {
+	n := tenant.max_tokens
+	is_number(n)
+}
 
 max_tokens_cap := min(token_caps) if {
 	count(token_caps) > 0

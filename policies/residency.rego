@@ -16,6 +16,7 @@ residency_requirements contains [tenant.residency, sprintf("tenant %s", [input.t
 candidate_denials contains [c.id, msg] if {
 	some c in input.candidates
 	m := models[c.id]
+	is_object(m)
 	some [required, source] in residency_requirements
 	m.jurisdiction != required
 	m.region != required

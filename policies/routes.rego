@@ -11,14 +11,14 @@ route_data_classes contains dc if {
 }
 
 candidate_denials contains [c.id, msg] if {
-	route
+	is_object(route)
 	some c in input.candidates
 	not route_models[c.id]
 	msg := sprintf("route_model: %s is not on the allow-list of route %s", [c.id, input.route])
 }
 
 request_denials contains msg if {
-	route
+	is_object(route)
 	some dc in request_data_classes
 	data.govchaos.data_classes[dc]
 	not route_data_classes[dc]
@@ -32,6 +32,7 @@ requested_model := input.requested_model if {
 }
 
 candidate_denials contains [c.id, msg] if {
+	is_string(requested_model)
 	some c in input.candidates
 	c.id != requested_model
 	msg := sprintf("requested_model: only %s was requested, not %s", [requested_model, c.id])

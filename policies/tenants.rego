@@ -3,7 +3,7 @@
 package govchaos.gateway
 
 request_denials contains msg if {
-	route
+	is_object(route)
 	is_array(tenant.routes)
 	not input.route in tenant.routes
 	msg := sprintf("tenant_route: tenant %s may not use route %s", [input.tenant, input.route])
@@ -13,6 +13,7 @@ candidate_denials contains [c.id, msg] if {
 	is_array(tenant.allowed_providers)
 	some c in input.candidates
 	m := models[c.id]
+	is_object(m)
 	not m.provider in tenant.allowed_providers
 	msg := sprintf("tenant_provider: tenant %s does not allow provider %s (%s)", [input.tenant, m.provider, c.id])
 }
@@ -21,6 +22,7 @@ candidate_denials contains [c.id, msg] if {
 	is_array(tenant.blocked_providers)
 	some c in input.candidates
 	m := models[c.id]
+	is_object(m)
 	m.provider in tenant.blocked_providers
 	msg := sprintf("tenant_provider: tenant %s blocks provider %s (%s)", [input.tenant, m.provider, c.id])
 }
