@@ -15,7 +15,11 @@ class ProviderFault:
     layer: ClassVar[str] = "provider"
 
     def provider_params(self, params: FaultParams) -> dict[str, Any]:
-        return params.model_dump()
+        # The simulated upstreams call the share of affected requests ``rate``.
+        values = params.model_dump()
+        if "probability" in values:
+            values["rate"] = values.pop("probability")
+        return values
 
     async def apply(self, ctx: FaultContext, fault: FaultSpec, params: FaultParams) -> Revert:
         await ctx.providers.set_fault(

@@ -30,7 +30,7 @@ class GpuEcc:
         state = "degraded" if params.xid == 94 else "lost"
         ctx.gpu.set(device, state, xid=params.xid, reason=f"ECC error (Xid {params.xid})")
         if params.break_upstream:
-            await ctx.providers.set_fault(fault.target, "error_500", {"probability": 1.0})
+            await ctx.providers.set_fault(fault.target, "error_500", {"rate": 1.0})
 
         async def revert() -> None:
             if params.break_upstream:

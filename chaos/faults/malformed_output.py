@@ -24,7 +24,7 @@ class MalformedOutput(ProviderFault):
     async def apply(self, ctx, fault, params):  # type: ignore[no-untyped-def]
         # The variant picks the simulated upstream's fault kind.
         await ctx.providers.set_fault(
-            fault.target, params.variant, {"probability": params.probability}
+            fault.target, params.variant, {"rate": params.probability}
         )
 
         async def revert() -> None:
@@ -33,4 +33,4 @@ class MalformedOutput(ProviderFault):
         return revert
 
     def provider_params(self, params: Any) -> dict[str, Any]:
-        return {"probability": params.probability}
+        return {"rate": params.probability}

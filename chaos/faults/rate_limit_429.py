@@ -12,7 +12,7 @@ from chaos.faults.base import FaultParams
 
 class RateLimit429Params(FaultParams):
     probability: float = Field(1.0, ge=0, le=1)
-    retry_after_s: float = Field(1.0, ge=0, le=3600)
+    retry_after_s: int = Field(1, ge=0, le=3600)
 
 
 class RateLimit429(ProviderFault):

@@ -12,7 +12,7 @@ from chaos.faults.base import FaultParams
 
 class SlowStreamParams(FaultParams):
     probability: float = Field(1.0, ge=0, le=1)
-    token_delay_ms: int = Field(200, ge=0, le=60_000)
+    per_token_ms: int = Field(200, ge=0, le=60_000)
 
 
 class SlowStream(ProviderFault):

@@ -29,7 +29,7 @@ class RequestRecord(BaseModel):
     upstream: str | None = None  # X-Govchaos-Upstream
     attempts: int = 0
     failovers: tuple[str, ...] = ()  # "upstream:reason"
-    retry_after: bool = False  # a Retry-After header came back
+    retry_after: bool | None = None  # a Retry-After header came back (None: not recorded)
     error: str | None = None  # transport error or a stream that ended with an error event
 
     @property
@@ -39,4 +39,4 @@ class RequestRecord(BaseModel):
     @property
     def graceful(self) -> bool:
         """A clear refusal the client can act on: 503 with Retry-After (or 429)."""
-        return self.status in (429, 503) and self.retry_after
+        return self.status in (429, 503) and self.retry_after is not False

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Awaitable, Callable, Iterable, Mapping
-from typing import Protocol
+from typing import Any, Protocol
 
 from pydantic import BaseModel, ConfigDict
 
@@ -60,17 +60,43 @@ class ViolationSummary(BaseModel):
     by_model: dict[str, int] = {}  # upstream requests per served model (traffic ground truth)
 
 
-def candidates_for(upstreams: Iterable[UpstreamSpec]) -> tuple[Candidate, ...]:
-    """Every upstream's model as a healthy candidate (what failover could ever pick)."""
+def candidates_for(
+    upstreams: Iterable[UpstreamSpec], catalog: Mapping[str, Any] | None = None
+) -> tuple[Candidate, ...]:
+    """Every upstream's model as a healthy candidate (what failover could ever pick).
+
+    Attributes come from the policy's own model catalog when it lists the model (the policy
+    denies candidates whose claimed attributes disagree with its catalog); otherwise from the
+    scenario's upstream declaration.
+    """
     seen: dict[str, Candidate] = {}
     for spec in upstreams:
-        seen.setdefault(
-            spec.model,
-            Candidate(
+        if spec.model in seen:
+            continue
+        entry = (catalog or {}).get(spec.model)
+        if isinstance(entry, Mapping):
+            seen[spec.model] = Candidate(
+                id=spec.model,
+                provider=str(entry.get("provider", spec.provider)),
+                hosting=entry.get("hosting", spec.hosting),
+                region=str(entry.get("region", spec.region)),
+                version=str(entry.get("version", "")),
+                cost_per_1k_tokens=float(entry.get("cost_per_1k_tokens", 0.0)),
+                tags=tuple(str(t) for t in entry.get("tags", ())),
+            )
+        else:
+            seen[spec.model] = Candidate(
                 id=spec.model, provider=spec.provider, hosting=spec.hosting, region=spec.region
-            ),
-        )
+            )
     return tuple(seen.values())
+
+
+def catalog_models(policy_data: Mapping[str, Any]) -> Mapping[str, Any]:
+    """``data.govchaos.catalog.models`` of a policy bundle, or {} when absent."""
+    node: Any = policy_data
+    for key in ("govchaos", "catalog", "models"):
+        node = node.get(key) if isinstance(node, Mapping) else None
+    return node if isinstance(node, Mapping) else {}
 
 
 def attributed_id(entry: UpstreamLogEntry) -> str | None:

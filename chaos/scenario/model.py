@@ -82,7 +82,7 @@ class LatencyProfile(_Frozen):
 
     base_ms: float = Field(5.0, ge=0, le=60_000)
     jitter_ms: float = Field(2.0, ge=0, le=60_000)
-    tokens_per_s: float = Field(2000.0, gt=0, description="stream pace")
+    per_token_ms: float = Field(0.5, ge=0, le=60_000, description="pause between stream chunks")
 
 
 class UpstreamSpec(_Frozen):
@@ -124,6 +124,7 @@ class LoadSpec(_Frozen):
     )
     routes: tuple[RouteMix, ...] = Field(min_length=1)
     stream_share: float = Field(0.0, ge=0, le=1)
+    arrival: Literal["constant", "poisson"] = "constant"
     max_tokens: int = Field(64, gt=0)
     request_timeout_s: float = Field(10.0, gt=0, le=120)
 

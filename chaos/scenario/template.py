@@ -18,7 +18,7 @@ from collections.abc import Mapping
 from chaos.errors import ScenarioError
 from governance.errors import Location
 
-_PLACEHOLDER = re.compile(r"\$(\$)?\{([A-Za-z0-9_.\-]+)\}")
+_PLACEHOLDER = re.compile(r"\$(\$)?\{([A-Za-z_][A-Za-z0-9_.\-]*)\}")
 
 
 def fill_template(text: str, values: Mapping[str, str], *, file: str | None = None) -> str:

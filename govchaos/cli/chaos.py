@@ -1,11 +1,197 @@
-"""`govchaos chaos ...` commands."""
+"""`govchaos chaos ...` commands: run, validate, schema, faults.
+
+Exit codes of ``chaos run``: 0 the run passed, 1 an assertion or hypothesis failed, 2 the
+scenario is invalid or the run broke (including Ctrl-C, which still writes a partial report).
+"""
 
 from __future__ import annotations
 
 import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+EXIT_BY_VERDICT = {"passed": 0, "failed": 1, "broken": 2}
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    parser = sub.add_parser("chaos", help="chaos commands")
+    parser = sub.add_parser("chaos", help="run and validate chaos scenarios")
     parser.set_defaults(func=lambda args: (parser.print_help(), 2)[1])
-    parser.add_subparsers(dest="command", metavar="COMMAND")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    run = commands.add_parser(
+        "run",
+        help="run a scenario against its gateway and write a report directory",
+        description="Run SCENARIO: start the upstreams, fault proxies and gateway, check the "
+        "steady state, apply the fault timeline under open-loop load, check again, and write "
+        "reports/<scenario>-<UTC time>/ (report.json, audit.jsonl, requests.jsonl). Exit 0 "
+        "passed, 1 an assertion failed, 2 invalid scenario or the run broke. TOXIPROXY_URL "
+        "selects a real Toxiproxy instead of the embedded fault proxy.",
+    )
+    run.add_argument("scenario", help="scenario YAML file")
+    run.add_argument("--out", help="report directory (default reports/<scenario>-<UTC time>)")
+    run.add_argument("--seed", type=int, default=None, help="override the scenario's seed")
+    signing = run.add_mutually_exclusive_group()
+    signing.add_argument("--key", help="organisation signing key (PEM) for the report")
+    signing.add_argument("--keyless", action="store_true", help="sign with Sigstore keyless")
+    run.add_argument("--json", action="store_true", help="print report.json to stdout at the end")
+    run.set_defaults(func=_run)
+
+    validate = commands.add_parser("validate", help="validate scenario files")
+    validate.add_argument("scenarios", nargs="+", metavar="SCENARIO")
+    validate.set_defaults(func=_validate)
+
+    schema = commands.add_parser("schema", help="print the scenario (or report) JSON Schema")
+    schema.add_argument("--report", action="store_true", help="print report.json's schema")
+    schema.set_defaults(func=_schema)
+
+    faults = commands.add_parser("faults", help="list the fault kinds and their parameters")
+    faults.add_argument("--json", action="store_true")
+    faults.set_defaults(func=_faults)
+
+
+def finalize_report(run_dir: Path, args: argparse.Namespace) -> None:
+    """Hook run after report.json is written: render and sign the report directory.
+
+    Filled in by the reports/signing work (issue 5): ``args.key`` / ``args.keyless`` choose the
+    signer. For now it does nothing.
+    """
+    return None
+
+
+def _validate(args: argparse.Namespace) -> int:
+    from chaos.errors import ScenarioError
+    from chaos.scenario import load_scenario
+
+    failed = 0
+    for name in args.scenarios:
+        try:
+            loaded = load_scenario(name)
+        except ScenarioError as exc:
+            failed += 1
+            print(f"error[{exc.code}]: {exc.diagnostics()}", file=sys.stderr)
+            continue
+        s = loaded.scenario
+        print(f"{name}: ok ({s.name}: {len(s.upstreams)} upstreams, {len(s.faults)} faults, "
+              f"{len(s.assertions)} assertions, ~{s.planned_duration_s():.0f} s)")
+    return 2 if failed else 0
+
+
+def _schema(args: argparse.Namespace) -> int:
+    if args.report:
+        from chaos.runner.report import report_json_schema
+
+        schema = report_json_schema()
+    else:
+        from chaos.scenario import scenario_json_schema
+
+        schema = scenario_json_schema()
+    print(json.dumps(schema, indent=2))
+    return 0
+
+
+def _faults(args: argparse.Namespace) -> int:
+    from chaos.faults import default_registry
+
+    kinds = default_registry().describe()
+    if args.json:
+        print(json.dumps(kinds, indent=2))
+        return 0
+    for kind in kinds:
+        params = ", ".join(kind["params"].get("properties", {})) or "-"
+        print(f"{kind['name']:<18} {kind['layer']:<9} {kind['summary']}  [params: {params}]")
+    return 0
+
+
+class _Progress:
+    """One line per second on stderr: phase, elapsed, rps, errors, active faults."""
+
+    def __init__(self, stream: Any) -> None:
+        self.stream = stream
+        self.tty = bool(getattr(stream, "isatty", lambda: False)())
+
+    def __call__(self, update: Any) -> None:
+        faults = ",".join(update.active_faults) or "-"
+        line = (f"[{update.elapsed_s:6.1f}s] {update.phase:<13} {update.rps:7.1f} rps  "
+                f"sent {update.sent:<6} ok {update.ok:<6} errors {update.errors:<5} "
+                f"faults {faults}")
+        if self.tty:
+            self.stream.write("\r\x1b[2K" + line)
+        else:
+            self.stream.write(line + "\n")
+        self.stream.flush()
+
+    def done(self) -> None:
+        if self.tty:
+            self.stream.write("\n")
+            self.stream.flush()
+
+
+def _run(args: argparse.Namespace) -> int:
+    import asyncio
+    import os
+
+    from chaos.runner.run import ChaosRunner, run_dir_name
+    from chaos.scenario import load_scenario
+
+    loaded = load_scenario(args.scenario).with_seed(args.seed)
+    scenario = loaded.scenario
+    run_dir = Path(args.out) if args.out else Path("reports") / run_dir_name(scenario.name)
+    progress = _Progress(sys.stderr)
+    print(f"govchaos chaos run {scenario.name} (seed {scenario.seed}, "
+          f"~{scenario.planned_duration_s():.0f} s) -> {run_dir}", file=sys.stderr)
+    runner = ChaosRunner(
+        loaded,
+        run_dir=run_dir,
+        toxiproxy_url=os.environ.get("TOXIPROXY_URL") or None,
+        on_progress=progress,
+    )
+
+    async def main() -> Any:
+        import signal
+
+        task = asyncio.current_task()
+        loop = asyncio.get_running_loop()
+        # SIGTERM (CI cancelling a job) tears down like Ctrl-C does.
+        if task is not None:
+            loop.add_signal_handler(signal.SIGTERM, task.cancel)
+        return await runner.run()
+
+    try:
+        report = asyncio.run(main())
+    except (KeyboardInterrupt, asyncio.CancelledError):
+        progress.done()
+        print(f"interrupted: partial report written to {run_dir / 'report.json'}",
+              file=sys.stderr)
+        return 130
+    progress.done()
+    finalize_report(run_dir, args)
+    _print_summary(report, run_dir)
+    if args.json:
+        print(json.dumps(report.model_dump(mode="json"), indent=2))
+    return EXIT_BY_VERDICT[report.verdict]
+
+
+def _print_summary(report: Any, run_dir: Path) -> None:
+    out = sys.stderr
+    rows = [("steady_before", r) for r in report.steady_state.before]
+    rows += [("assertion", r) for r in report.assertions]
+    rows += [("steady_after", r) for r in report.steady_state.after]
+    if rows:
+        width = max(len(r.name) for _, r in rows)
+        print(f"\n{'':4} {'check':<{width}}  {'observed':>10}  {'expected':>12}  kind", file=out)
+        for kind, r in rows:
+            mark = "PASS" if r.passed else "FAIL"
+            observed = "n/a" if r.observed is None else f"{r.observed:.4g}"
+            print(f"{mark:4} {r.name:<{width}}  {observed:>10}  {r.op + ' ' + format(r.expected, 'g'):>12}"
+                  f"  {kind}", file=out)
+    for fault in report.faults:
+        effect = fault.effect.summary if fault.effect else fault.status
+        print(f"fault {fault.name} ({fault.kind} on {fault.target}): {effect}", file=out)
+    if report.policy_violations is not None:
+        print(f"policy violations: {report.policy_violations.count} "
+              f"(of {report.policy_violations.checked} upstream requests checked)", file=out)
+    print(f"verdict: {report.verdict.upper()}" + ("" if not report.verdict_reasons else
+          "\n  " + "\n  ".join(report.verdict_reasons)), file=out)
+    print(f"report: {run_dir / 'report.json'}", file=out)

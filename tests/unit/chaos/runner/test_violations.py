@@ -87,3 +87,16 @@ async def test_deny_all_decision_makes_every_entry_a_violation() -> None:
         entries, records, candidates_for(UPSTREAMS), lambda inp: Decision.deny("engine down")
     )
     assert summary.count == 1
+
+
+def test_candidates_take_the_policy_catalog_attributes() -> None:
+    from chaos.runner.violations import catalog_models
+
+    data = {"govchaos": {"catalog": {"models": {
+        "gpt-4o-cloud-eu": {"provider": "openai", "hosting": "cloud", "region": "eu-west-1",
+                            "version": "x", "cost_per_1k_tokens": 0.005, "tags": ["a"]}}}}}
+    cands = {c.id: c for c in candidates_for(UPSTREAMS, catalog_models(data))}
+    assert cands["gpt-4o-cloud-eu"].region == "eu-west-1"
+    assert cands["gpt-4o-cloud-eu"].provider == "openai"
+    assert cands["llama-3.1-70b-private-eu"].region == "eu"  # not in catalog: scenario's claim
+    assert catalog_models({}) == {}
