@@ -3,7 +3,8 @@
 Public API: :class:`LoadGenerator` (``run``, ``stop``, ``stats``, ``result``), the models
 :class:`LoadSpec`, :class:`RouteMix`, :class:`DataClassMix`, :class:`PlannedRequest`,
 :class:`RequestRecord`, :class:`LoadStats`, :class:`LoadResult`, and :func:`iter_schedule` (the
-deterministic arrival schedule, for tests and reports).
+deterministic arrival schedule, for tests and reports), :func:`write_records` /
+:func:`read_records` (records as JSON Lines).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from chaos.load.models import (
     RouteMix,
     quantile,
 )
+from chaos.load.records import read_records, write_records
 from chaos.load.schedule import iter_schedule
 
 __all__ = [
@@ -39,4 +41,6 @@ __all__ = [
     "arrival_process",
     "iter_schedule",
     "quantile",
+    "read_records",
+    "write_records",
 ]

@@ -181,7 +181,7 @@ async def test_stop_cancels_in_flight_and_loses_nothing(upstream: SimulatedUpstr
     assert stats.sent >= 10 and stats.in_flight == stats.sent and stats.completed == 0
     generator.stop()
     result = await asyncio.wait_for(task, 5)
-    assert len(result.records) == stats.sent or len(result.records) >= stats.sent
+    assert len(result.records) >= stats.sent
     assert {r.error_kind for r in result.records} == {"cancelled"}
     # Every request the upstream saw is in the records (nothing lost).
     assert {e.request_id for e in upstream.request_log} <= {r.request_id for r in result.records}
