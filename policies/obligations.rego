@@ -23,11 +23,20 @@ token_caps contains n if {
 	is_number(n)
 }
 
-max_tokens_cap := min(token_caps) if {
+# The caps that apply; the configured default only when neither route nor tenant sets one.
+effective_caps := token_caps if {
 	count(token_caps) > 0
-} else := data.govchaos.settings.default_max_tokens if {
-	is_number(data.govchaos.settings.default_max_tokens)
-} else := 1024
+} else := {n} if {
+	n := data.govchaos.settings.default_max_tokens
+	is_number(n)
+} else := {1024}
+
+# The smallest cap, found by comparison rather than min(): regopy 1.5.2's min() and sort()
+# order numbers as text (min({512, 2048}) is 2048 there).
+max_tokens_cap := cap if {
+	some cap in effective_caps
+	count({other | some other in effective_caps; other < cap}) == 0
+}
 
 default log_prompts := true
 
