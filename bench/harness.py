@@ -8,7 +8,7 @@ it at increasing target rates, ``--step-s`` seconds each, on uvloop with one sha
 session. A rate passes when the successful requests per second reach >= 95% of the target and
 the arrival-time error (actual send - scheduled send) has p99 <= 5 ms. The ladder stops at the
 first failing rate. Then the fault proxy's own added latency with no toxics is measured with
-``chaos.proxy.measure_overhead`` (TCP echo round trips, direct vs proxied, interleaved).
+``chaos.proxy.bench.measure_overhead`` (TCP echo round trips, direct vs proxied, interleaved).
 
 JSON keys: ``harness_max_rps`` (highest passing rate), ``arrival_error_p99_ms`` (at 1,000 req/s),
 ``proxy_overhead_p50_us`` (null with a printed note if ``chaos.proxy`` is unavailable), and
@@ -103,7 +103,7 @@ async def _ladder(url: str, rates: list[float], step_s: float, seed: int) -> lis
 
 async def _proxy_overhead() -> dict | None:
     try:
-        from chaos.proxy import measure_overhead
+        from chaos.proxy.bench import measure_overhead
     except ImportError as exc:
         print(f"note: chaos.proxy unavailable ({exc}); proxy_overhead_p50_us left null")
         return None
