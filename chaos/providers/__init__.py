@@ -9,7 +9,8 @@ Public API:
 - :data:`FAULTS` - the registry of fault kinds (see :mod:`chaos.providers.faults`).
 - Models: :class:`UpstreamSpec`, :class:`LatencyProfile`, :class:`FaultSpec`,
   :class:`FleetSpec`, :class:`RequestLogEntry`, :class:`UpstreamInfo`, :class:`FleetReady`.
-- :func:`read_request_log` - read a JSONL request log.
+- :func:`read_request_log` / :func:`read_request_logs` - read one JSONL request log / a
+  fleet's log directory, merged in arrival order.
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ from chaos.providers.models import (
     UpstreamInfo,
     UpstreamSpec,
 )
-from chaos.providers.request_log import RequestLog, read_request_log
+from chaos.providers.request_log import RequestLog, read_request_log, read_request_logs
 from chaos.providers.upstream import REQUEST_ID_HEADER, SimulatedUpstream
 
 __all__ = [
@@ -59,4 +60,5 @@ __all__ = [
     "UpstreamInfo",
     "UpstreamSpec",
     "read_request_log",
+    "read_request_logs",
 ]

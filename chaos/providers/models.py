@@ -99,6 +99,16 @@ class RequestLogEntry(BaseModel):
     path: str
     outcome: Outcome
 
+    @property
+    def govchaos_request_id(self) -> str | None:
+        """The load generator's request id: the header if forwarded, else from ``user``
+        (``govchaos:<id>``), which gateways pass through unchanged."""
+        if self.request_id:
+            return self.request_id
+        if self.user and self.user.startswith("govchaos:"):
+            return self.user[len("govchaos:") :] or None
+        return None
+
 
 class UpstreamInfo(BaseModel):
     """Where a running upstream listens and what it is doing (ready file, control API)."""

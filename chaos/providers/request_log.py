@@ -102,3 +102,17 @@ def read_request_log(path: str | Path) -> list[RequestLogEntry]:
         except (orjson.JSONDecodeError, ValidationError) as exc:
             raise ProviderError(f"{file}:{number}: invalid request log entry: {exc}") from exc
     return entries
+
+
+def read_request_logs(directory: str | Path) -> list[RequestLogEntry]:
+    """Every ``*.jsonl`` request log in ``directory`` (a fleet's ``log_dir``), merged in arrival
+    order (``received_mono`` is system-wide, so logs of several processes interleave correctly).
+
+    Raises:
+        ProviderError: a file cannot be read or holds an invalid line.
+    """
+    merged: list[RequestLogEntry] = []
+    for file in sorted(Path(directory).glob("*.jsonl")):
+        merged.extend(read_request_log(file))
+    merged.sort(key=lambda entry: entry.received_mono)
+    return merged

@@ -9,7 +9,13 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from chaos.providers import ProviderError, RequestLog, RequestLogEntry, read_request_log
+from chaos.providers import (
+    ProviderError,
+    RequestLog,
+    RequestLogEntry,
+    read_request_log,
+    read_request_logs,
+)
 from chaos.providers.openai_shape import split_tokens
 
 
@@ -70,3 +76,20 @@ def test_file_backed_log_bounds_memory_but_not_the_file(tmp_path: Path) -> None:
     assert len(log) == 5
     assert [e.request_id for e in log.entries] == ["r-3", "r-4"]
     assert len(read_request_log(tmp_path / "a.jsonl")) == 5
+
+
+def test_fleet_log_directory_merges_in_arrival_order(tmp_path: Path) -> None:
+    first, second = RequestLog(tmp_path / "b.jsonl"), RequestLog(tmp_path / "a.jsonl")
+    entries = [_entry(i) for i in range(4)]
+    for index, entry in enumerate(entries):
+        (first if index % 2 else second).append(entry)
+    first.close()
+    second.close()
+    assert read_request_logs(tmp_path) == entries
+
+
+def test_request_id_falls_back_to_user() -> None:
+    entry = _entry(0).model_copy(update={"request_id": None, "user": "govchaos:abc-7"})
+    assert entry.govchaos_request_id == "abc-7"
+    assert _entry(1).govchaos_request_id == "r-1"
+    assert _entry(2).model_copy(update={"request_id": None}).govchaos_request_id is None
