@@ -154,7 +154,8 @@ class UpstreamProcess:
 # ------------------------------------------------------------------------------------------------
 
 
-def write_gateway_config(workdir: Path, upstreams: dict[str, UpstreamProcess], attempt_timeout_ms: float) -> Path:
+def write_gateway_config(workdir: Path, upstreams: dict[str, UpstreamProcess], attempt_timeout_ms: float,
+                         hedge_after_ms: float | None = None) -> Path:
     import yaml
 
     keys = workdir / "keys.yaml"
@@ -171,7 +172,8 @@ def write_gateway_config(workdir: Path, upstreams: dict[str, UpstreamProcess], a
             for name, up in upstreams.items()
         ],
         "routes": {ROUTE: {"strategy": "priority", "upstreams": list(upstreams),
-                           "attempt_timeout_ms": attempt_timeout_ms, "retry_budget": 2}},
+                           "attempt_timeout_ms": attempt_timeout_ms, "retry_budget": 2,
+                           "hedge_after_ms": hedge_after_ms}},
     }
     path = workdir / "gateway.yaml"
     path.write_text(yaml.safe_dump(config, sort_keys=False))
@@ -349,7 +351,7 @@ async def bench(args: argparse.Namespace) -> dict[str, Any]:
     try:
         for up in upstreams.values():
             await asyncio.to_thread(up.start)
-        config = write_gateway_config(workdir, upstreams, args.attempt_timeout_ms)
+        config = write_gateway_config(workdir, upstreams, args.attempt_timeout_ms, args.hedge_after_ms)
         gateway, url = await asyncio.to_thread(start_gateway, config, workdir)
         load = Load(url, args.clients)
         load_task = asyncio.create_task(load.run())
@@ -396,6 +398,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--recovery-timeout", type=float, default=15.0, help="give up waiting for the primary after this")
     p.add_argument("--clients", type=int, default=4, help="closed-loop clients (default 4)")
     p.add_argument("--attempt-timeout-ms", type=float, default=1000.0, help="the route's per-attempt timeout")
+    p.add_argument("--hedge-after-ms", type=float, default=None,
+                   help="the route's hedge_after_ms (default: no hedging, the gateway's default)")
     p.add_argument("--upstream-latency-ms", type=float, default=2.0, help="mock upstream service time")
     p.add_argument("--faults", default=",".join(FAULTS), help=f"comma-separated subset of {','.join(FAULTS)}")
     p.add_argument("--max-total-seconds", type=float, default=300.0, help="hard bound on the whole run")
@@ -430,7 +434,8 @@ def main(argv: list[str] | None = None) -> int:
     doc = {
         "bench": "failover",
         "settings": {k: getattr(args, k) for k in ("fault_seconds", "pre_seconds", "clients",
-                                                     "attempt_timeout_ms", "upstream_latency_ms", "faults")},
+                                                     "attempt_timeout_ms", "hedge_after_ms", "upstream_latency_ms",
+                                                     "faults")},
         "route": ROUTE, "data_class": DATA_CLASS, "tenant": TENANT,
         "targets": TARGETS, **results, **passes, "elapsed_s": round(time.monotonic() - started, 1),
         "python": sys.version.split()[0], "cpus": os.cpu_count(),
