@@ -10,6 +10,7 @@ is 0.
 from __future__ import annotations
 
 import asyncio
+import math
 from dataclasses import dataclass
 
 import aiohttp
@@ -37,6 +38,7 @@ class Outcome:
     upstream: str | None = None
     attempts: int | None = None
     failovers: tuple[str, ...] = ()
+    retry_after_s: float | None = None
 
     @property
     def ok(self) -> bool:
@@ -108,9 +110,21 @@ def _read_headers(response: aiohttp.ClientResponse, outcome: Outcome) -> None:
     attempts = headers.get(ATTEMPTS)
     if attempts is not None and attempts.strip().isdigit():
         outcome.attempts = int(attempts)
+    outcome.retry_after_s = _retry_after_s(headers.get("Retry-After"))
     failovers = headers.get(FAILOVERS)
     if failovers:
         outcome.failovers = tuple(part.strip() for part in failovers.split(",") if part.strip())
+
+
+def _retry_after_s(value: str | None) -> float | None:
+    # Seconds only: the HTTP-date form is not used by gateways for this and is ignored.
+    if not value:
+        return None
+    try:
+        seconds = float(value.strip())
+    except ValueError:
+        return None
+    return seconds if math.isfinite(seconds) and seconds >= 0 else None
 
 
 def _check_completion(raw: bytes) -> str | None:

@@ -219,6 +219,7 @@ class LoadGenerator:
             upstream=outcome.upstream,
             attempts=outcome.attempts,
             failovers=outcome.failovers,
+            retry_after_s=outcome.retry_after_s,
         )
 
     def _finish(
@@ -233,6 +234,7 @@ class LoadGenerator:
         upstream: str | None = None,
         attempts: int | None = None,
         failovers: tuple[str, ...] = (),
+        retry_after_s: float | None = None,
     ) -> None:
         done = time.monotonic()
         self._completed += 1
@@ -261,6 +263,7 @@ class LoadGenerator:
             upstream=upstream,
             attempts=attempts,
             failovers=failovers,
+            retry_after_s=retry_after_s,
         )
 
     def _record_overload(self, planned: PlannedRequest) -> None:

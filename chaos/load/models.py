@@ -112,6 +112,7 @@ class RequestRecord(BaseModel):
     upstream: str | None = None  # X-Govchaos-Upstream
     attempts: int | None = None  # X-Govchaos-Attempts
     failovers: tuple[str, ...] = ()  # X-Govchaos-Failovers, "upstream:reason" each
+    retry_after_s: float | None = None  # Retry-After (seconds form) of the response, if any
 
 
 class LoadStats(BaseModel):

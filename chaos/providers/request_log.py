@@ -22,15 +22,15 @@ from chaos.providers.models import RequestLogEntry
 
 # With a file, memory keeps only the most recent entries (the file has them all): a fleet
 # process serving 1,000 req/s for an hour must not grow without bound.
-FILE_BACKED_MEMORY_ENTRIES = 100_000
+FILE_BACKED_MEMORY_ENTRIES = 200_000
 
 
 class RequestLog:
     """Append-only log of entries, mirrored to a JSONL file when ``path`` is given.
 
     Without a file every entry stays in memory; with one, memory holds the most recent
-    ``max_in_memory`` entries (default :data:`FILE_BACKED_MEMORY_ENTRIES`) and
-    :func:`read_request_log` reads the complete log.
+    ``max_in_memory`` entries (default :data:`FILE_BACKED_MEMORY_ENTRIES`) and :attr:`entries`
+    reads the complete log back from the file when memory no longer has it all.
 
     Raises:
         ProviderError: the file cannot be opened for appending.
@@ -60,7 +60,15 @@ class RequestLog:
 
     @property
     def entries(self) -> list[RequestLogEntry]:
-        """The entries in memory (a copy: safe to keep while the upstream keeps logging)."""
+        """Every entry so far (a copy: safe to keep while the upstream keeps logging).
+
+        Served from memory, or from the file once memory no longer holds them all.
+
+        Raises:
+            ProviderError: memory is incomplete and the file cannot be read back.
+        """
+        if self._count > len(self._entries) and self.path is not None:
+            return read_request_log(self.path)
         return list(self._entries)
 
     def __len__(self) -> int:
@@ -68,7 +76,7 @@ class RequestLog:
         return self._count
 
     def __iter__(self) -> Iterator[RequestLogEntry]:
-        return iter(list(self._entries))
+        return iter(self.entries)
 
     def close(self) -> None:
         if self._file is not None:

@@ -121,6 +121,8 @@ async def test_faults_become_error_kinds(
     result = await asyncio.wait_for(LoadGenerator(spec, upstream.url).run(), 10)
     assert {(r.status, r.error_kind) for r in result.records} == {expected}
     assert not any(r.ok for r in result.records)
+    if kind == "rate_limit_429":
+        assert {r.retry_after_s for r in result.records} == {1.0}
 
 
 async def test_stream_error_event_is_a_failure(unused_tcp_port: int) -> None:

@@ -72,9 +72,9 @@ def test_file_backed_log_bounds_memory_but_not_the_file(tmp_path: Path) -> None:
     log = RequestLog(tmp_path / "a.jsonl", max_in_memory=2)
     for index in range(5):
         log.append(_entry(index))
+    assert len(log) == 5 and len(log._entries) == 2
+    assert [e.request_id for e in log.entries] == [f"r-{i}" for i in range(5)]  # from the file
     log.close()
-    assert len(log) == 5
-    assert [e.request_id for e in log.entries] == ["r-3", "r-4"]
     assert len(read_request_log(tmp_path / "a.jsonl")) == 5
 
 
