@@ -9,8 +9,9 @@ residency_requirements contains [input.region, "the request"] if {
 	input.region != ""
 }
 
-residency_requirements contains [tenant.residency, sprintf("tenant %s", [input.tenant])] if {
+residency_requirements contains [tenant.residency, who] if {
 	is_string(tenant.residency)
+	who := sprintf("tenant %s", [input.tenant])
 }
 
 candidate_denials contains [c.id, msg] if {
