@@ -127,9 +127,13 @@ class Router:
         secrets: ResolvedSecrets | None = None,
         metrics: GatewayMetrics | None = None,
         clock: Callable[[], float] = time.monotonic,
+        enforce_decision_timeout: bool = True,
     ) -> None:
         self.cfg = cfg
         self.engine = engine
+        # Embedded engines evaluate synchronously inside ``decide``: a timeout could not
+        # interrupt them, only cost a timer per request. Remote engines (OPA) need it.
+        self.enforce_decision_timeout = enforce_decision_timeout
         self.audit = audit
         self.session = session
         self.metrics = metrics or GatewayMetrics()
@@ -213,7 +217,10 @@ class Router:
         failure = None
         decision: Decision | None = None
         try:
-            async with asyncio.timeout(self.decision_timeout_s):
+            if self.enforce_decision_timeout:
+                async with asyncio.timeout(self.decision_timeout_s):
+                    decision = await self.engine.decide(inp)
+            else:
                 decision = await self.engine.decide(inp)
         except TimeoutError:
             failure = "policy_timeout: no decision within decision_timeout_ms"
@@ -228,7 +235,6 @@ class Router:
         event: dict[str, Any] = {
             "kind": "decision", "decision_id": decision_id, "path": DECISION_PATH,
             "request_id": req.request_id, "timestamp": _now_iso(),
-            "labels": {"service": "govchaos-gateway"},
             "input": {
                 "route": req.route, "tenant": req.tenant, "data_classes": list(req.data_classes),
                 "region": req.region, "requested_model": requested, "candidates": cand_dicts,

@@ -25,6 +25,10 @@ from gateway.router import AuditSink, PolicyEngine, Router
 from governance.errors import GovchaosError
 
 
+# Engines that evaluate in-process and synchronously (no timeout can interrupt them).
+EMBEDDED_ENGINES = frozenset({"regorus", "regopy"})
+
+
 def build_engine(cfg: GatewayConfig) -> PolicyEngine:
     """The configured policy engine (``regorus`` default, ``regopy``, ``opa``).
 
@@ -59,7 +63,9 @@ async def open_audit(cfg: GatewayConfig) -> Any:
 def new_session() -> aiohttp.ClientSession:
     # One shared keep-alive pool; no per-host cap (the route's attempt timeout bounds waits).
     connector = aiohttp.TCPConnector(limit=0, keepalive_timeout=30, ttl_dns_cache=300)
+    # The route's attempt timeout is applied per call; no session-wide timer on top of it.
     return aiohttp.ClientSession(connector=connector, auto_decompress=False,
+                                 timeout=aiohttp.ClientTimeout(total=None),
                                  skip_auto_headers=("User-Agent",))
 
 
@@ -98,7 +104,8 @@ class GatewayRuntime:
             session = new_session()
             stack.push_async_callback(session.close)
             router = Router(cfg, engine=engine, audit=audit, session=session, secrets=secrets,
-                            metrics=GatewayMetrics())
+                            metrics=GatewayMetrics(),
+                            enforce_decision_timeout=cfg.policy.engine not in EMBEDDED_ENGINES)
             app = GatewayApp(cfg, router, KeyStore(secrets.api_keys))
             rt = cls(app, router)
             devices = sorted({u.gpu.device for u in cfg.upstreams if u.gpu is not None})

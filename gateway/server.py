@@ -70,7 +70,7 @@ async def serve(cfg: GatewayConfig, secrets: ResolvedSecrets, *, host: str = "12
             config = uvicorn.Config(
                 rt.app, http="httptools", loop="none", lifespan="off", access_log=False,
                 log_level="warning", server_header=False, date_header=False,
-                timeout_graceful_shutdown=drain_s, backlog=2048,
+                timeout_graceful_shutdown=drain_s, backlog=2048, proxy_headers=False,
             )
             server = _Server(config)
             loop = asyncio.get_running_loop()

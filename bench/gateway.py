@@ -1,0 +1,239 @@
+"""Gateway overhead benchmark: direct upstream vs through `govchaos gateway serve`.
+
+Starts a fast mock upstream (aiohttp, its own process) and the gateway (its own process, via
+the CLI, with the shipped policy on the embedded regorus engine and the real audit chain), then
+measures closed-loop clients at 1, 8 and 32 concurrency — direct and through the gateway
+interleaved in the same run, repeated — and prints a table.
+
+    .venv/bin/python bench/gateway.py [--json FILE] [--seconds 2.0] [--repeats 3]
+
+JSON keys: overhead_p50_ms_cN, overhead_p99_ms_cN (gateway − direct latency percentiles),
+gateway_rps_cN, direct_rps_cN, throughput_ratio_cN (gateway/direct) for N in 1, 8, 32.
+Targets (DESIGN.md §6): overhead p50 ≤ 0.5 ms and p99 ≤ 1.5 ms at c1; ratio ≥ 0.4 at c32.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+LEVELS = (1, 8, 32)
+KEY = "sk-bench"
+BODY = {"model": "auto", "messages": [{"role": "user", "content": "ping"}], "max_tokens": 16}
+RESPONSE = {
+    "id": "cmpl-bench", "object": "chat.completion", "created": 0,
+    "model": "llama-3.1-70b-private-eu",
+    "choices": [{"index": 0, "message": {"role": "assistant", "content": "pong"},
+                 "finish_reason": "stop"}],
+    "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2},
+}
+
+
+# -- the mock upstream (runs in its own process: `bench/gateway.py --mock PORTFILE`) ----------
+def run_mock(port_file: str) -> None:
+    import orjson
+    import uvloop
+    from aiohttp import web
+
+    payload = orjson.dumps(RESPONSE)
+
+    async def handle(request: web.Request) -> web.Response:
+        await request.read()
+        return web.Response(body=payload, content_type="application/json")
+
+    async def main() -> None:
+        app = web.Application()
+        app.router.add_post("/v1/chat/completions", handle)
+        runner = web.AppRunner(app, access_log=None)
+        await runner.setup()
+        site = web.TCPSite(runner, "127.0.0.1", 0, backlog=2048)
+        await site.start()
+        port = site._server.sockets[0].getsockname()[1]
+        tmp = port_file + ".tmp"
+        Path(tmp).write_text(str(port))
+        os.replace(tmp, port_file)
+        await asyncio.Event().wait()
+
+    uvloop.run(main())
+
+
+# -- load -------------------------------------------------------------------------------------
+async def closed_loop(session, url: str, headers: dict, body: bytes, clients: int,
+                      seconds: float) -> tuple[list[float], int, float]:
+    """`clients` workers send back-to-back for `seconds`; returns latencies (s), errors, elapsed."""
+    lat: list[float] = []
+    errors = 0
+    deadline = time.perf_counter() + seconds
+
+    async def worker() -> None:
+        nonlocal errors
+        while time.perf_counter() < deadline:
+            t = time.perf_counter()
+            try:
+                async with session.post(url, data=body, headers=headers) as r:
+                    await r.read()
+                    ok = r.status == 200
+            except Exception:
+                ok = False
+            if ok:
+                lat.append(time.perf_counter() - t)
+            else:
+                errors += 1
+
+    t0 = time.perf_counter()
+    await asyncio.gather(*(worker() for _ in range(clients)))
+    return lat, errors, time.perf_counter() - t0
+
+
+def pct(xs: list[float], q: float) -> float:
+    xs = sorted(xs)
+    return xs[min(len(xs) - 1, int(q * len(xs)))] if xs else float("nan")
+
+
+async def measure(direct_url: str, gateway_url: str, seconds: float, repeats: int) -> dict:
+    import aiohttp
+    import orjson
+
+    body = orjson.dumps(BODY)
+    gw_headers = {"Authorization": f"Bearer {KEY}", "Content-Type": "application/json",
+                  "X-Govchaos-Route": "claims-triage", "X-Govchaos-Data-Classes": "pii"}
+    direct_headers = {"Content-Type": "application/json"}
+    conn = aiohttp.TCPConnector(limit=0)
+    results: dict[tuple[str, int], dict] = {}
+    async with aiohttp.ClientSession(connector=conn) as session:
+        # warm up both paths (connections, decision cache)
+        for url, h in ((direct_url, direct_headers), (gateway_url, gw_headers)):
+            await closed_loop(session, url, h, body, 8, 0.5)
+        for rep in range(repeats):
+            for c in LEVELS:
+                order = [("direct", direct_url, direct_headers), ("gateway", gateway_url, gw_headers)]
+                if rep % 2:
+                    order.reverse()  # interleave: neither side always goes first
+                for name, url, h in order:
+                    lat, err, elapsed = await closed_loop(session, url, h, body, c, seconds)
+                    r = results.setdefault((name, c), {"lat": [], "n": 0, "errors": 0, "t": 0.0,
+                                                       "p50s": [], "p99s": []})
+                    r["lat"] += lat
+                    r["n"] += len(lat)
+                    r["errors"] += err
+                    r["t"] += elapsed
+                    r["p50s"].append(pct(lat, 0.5))
+                    r["p99s"].append(pct(lat, 0.99))
+    out: dict = {}
+    for c in LEVELS:
+        d, g = results[("direct", c)], results[("gateway", c)]
+        out[f"direct_p50_ms_c{c}"] = pct(d["lat"], 0.5) * 1000
+        out[f"direct_p99_ms_c{c}"] = pct(d["lat"], 0.99) * 1000
+        out[f"gateway_p50_ms_c{c}"] = pct(g["lat"], 0.5) * 1000
+        out[f"gateway_p99_ms_c{c}"] = pct(g["lat"], 0.99) * 1000
+        # overhead per repetition (same minute, same machine state), then the median of those
+        out[f"overhead_p50_ms_c{c}"] = statistics.median(
+            (gp - dp) * 1000 for gp, dp in zip(g["p50s"], d["p50s"]))
+        out[f"overhead_p99_ms_c{c}"] = statistics.median(
+            (gp - dp) * 1000 for gp, dp in zip(g["p99s"], d["p99s"]))
+        out[f"direct_rps_c{c}"] = d["n"] / d["t"]
+        out[f"gateway_rps_c{c}"] = g["n"] / g["t"]
+        out[f"throughput_ratio_c{c}"] = out[f"gateway_rps_c{c}"] / out[f"direct_rps_c{c}"]
+        out[f"errors_c{c}"] = d["errors"] + g["errors"]
+    return out
+
+
+# -- processes --------------------------------------------------------------------------------
+def wait_for_file(path: Path, proc: subprocess.Popen, timeout: float) -> str:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if path.exists():
+            return path.read_text()
+        if proc.poll() is not None:
+            raise SystemExit(f"process exited early with {proc.returncode}")
+        time.sleep(0.02)
+    raise SystemExit(f"timed out waiting for {path}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--json", type=Path, help="write the figures here")
+    ap.add_argument("--seconds", type=float, default=2.0, help="per measurement window")
+    ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--mock", help=argparse.SUPPRESS)
+    args = ap.parse_args(argv)
+    if args.mock:
+        run_mock(args.mock)
+        return 0
+
+    import yaml
+
+    with tempfile.TemporaryDirectory(prefix="govchaos-bench-") as tmp_s:
+        tmp = Path(tmp_s)
+        procs: list[subprocess.Popen] = []
+        try:
+            mock = subprocess.Popen([sys.executable, __file__, "--mock", str(tmp / "port")])
+            procs.append(mock)
+            port = int(wait_for_file(tmp / "port", mock, 20))
+            upstream = f"http://127.0.0.1:{port}/v1"
+            cfg = {
+                "policy": {"engine": "regorus", "bundle": str(REPO / "policies")},
+                "audit": {"path": str(tmp / "audit.jsonl")},
+                "auth": {"keys_env": "GOVCHAOS_BENCH_KEYS"},
+                "upstreams": [{
+                    "name": "private-eu-a", "base_url": upstream,
+                    "model": "llama-3.1-70b-private-eu", "provider": "govchaos-private",
+                    "hosting": "private", "region": "eu-central-1",
+                    "version": "3.1-70b-instruct-2024-07", "cost_per_1k_tokens": 0.003}],
+                "routes": {"claims-triage": {"strategy": "latency", "attempt_timeout_ms": 5000}},
+            }
+            (tmp / "gateway.yaml").write_text(yaml.safe_dump(cfg))
+            env = {**os.environ, "GOVCHAOS_BENCH_KEYS": f"{KEY}=acme-health"}
+            gw = subprocess.Popen(
+                [sys.executable, "-m", "govchaos", "gateway", "serve", "--config",
+                 str(tmp / "gateway.yaml"), "--port", "0", "--ready-file", str(tmp / "ready.json")],
+                env=env, stdout=subprocess.DEVNULL)
+            procs.append(gw)
+            gateway_url = json.loads(wait_for_file(tmp / "ready.json", gw, 30))["url"]
+            try:
+                import uvloop
+                res = uvloop.run(measure(f"{upstream}/chat/completions",
+                                         f"{gateway_url}/v1/chat/completions",
+                                         args.seconds, args.repeats))
+            except ImportError:
+                res = asyncio.run(measure(f"{upstream}/chat/completions",
+                                          f"{gateway_url}/v1/chat/completions",
+                                          args.seconds, args.repeats))
+        finally:
+            for p in reversed(procs):
+                p.send_signal(signal.SIGTERM)
+            for p in procs:
+                try:
+                    p.wait(10)
+                except subprocess.TimeoutExpired:
+                    p.kill()
+
+    print(f"{'clients':>7} | {'direct p50':>10} {'p99':>7} {'rps':>7} | {'gateway p50':>11} "
+          f"{'p99':>7} {'rps':>7} | {'+p50 ms':>7} {'+p99 ms':>7} {'ratio':>6}")
+    for c in LEVELS:
+        print(f"{c:>7} | {res[f'direct_p50_ms_c{c}']:>10.3f} {res[f'direct_p99_ms_c{c}']:>7.3f} "
+              f"{res[f'direct_rps_c{c}']:>7.0f} | {res[f'gateway_p50_ms_c{c}']:>11.3f} "
+              f"{res[f'gateway_p99_ms_c{c}']:>7.3f} {res[f'gateway_rps_c{c}']:>7.0f} | "
+              f"{res[f'overhead_p50_ms_c{c}']:>7.3f} {res[f'overhead_p99_ms_c{c}']:>7.3f} "
+              f"{res[f'throughput_ratio_c{c}']:>6.2f}")
+    print(f"targets: +p50 ≤ 0.5 ms and +p99 ≤ 1.5 ms at 1 client; ratio ≥ 0.40 at 32 clients; "
+          f"errors: {sum(res[f'errors_c{c}'] for c in LEVELS)}")
+    if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps({k: round(v, 4) if isinstance(v, float) else v
+                                         for k, v in res.items()}, indent=2, sort_keys=True))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
