@@ -8,6 +8,7 @@
   ``log.head``, ``await log.close()``.
 - :func:`verify_audit_log` — verify a file, optionally against an expected head; raises an
   :class:`~governance.errors.AuditChainError` subclass naming the first bad record.
+- :func:`recover_audit_log` — cut a torn last line left by a killed writer (what ``open`` does).
 - :class:`MaskingRules` — which fields are masked before hashing and writing.
 """
 
@@ -22,7 +23,7 @@ from governance.audit._errors import (
     AuditRecordOutOfOrder,
     AuditWriteError,
 )
-from governance.audit._log import AuditLog
+from governance.audit._log import AuditLog, recover_audit_log
 from governance.audit._masking import DEFAULT_SECRET_FIELDS, SECRET_MARKER, MaskingRules
 from governance.audit._records import GENESIS_HASH, AuditHead
 from governance.audit._verify import ChainSummary, verify_audit_log
@@ -44,5 +45,6 @@ __all__ = [
     "AuditWriteError",
     "ChainSummary",
     "MaskingRules",
+    "recover_audit_log",
     "verify_audit_log",
 ]

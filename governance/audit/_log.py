@@ -58,7 +58,7 @@ from governance.audit._records import (
     record_line,
     utc_timestamp,
 )
-from governance.audit._verify import scan_chain
+from governance.audit._verify import ChainSummary, scan_chain
 from governance.errors import Location
 
 _sync = getattr(os, "fdatasync", os.fsync)
@@ -269,6 +269,26 @@ class AuditLog:
         if not self._batch.done():
             self._batch.set_exception(self._failure)  # type: ignore[arg-type]
             self._batch.exception()
+
+
+def recover_audit_log(path: str | os.PathLike[str]) -> ChainSummary:
+    """Cut a torn final line left by a crashed writer, then return the verified summary.
+
+    The same step :meth:`AuditLog.open` takes, for readers that do not append (e.g. a harness
+    collecting the log of a gateway that was killed). ``torn_tail_bytes`` says what was cut.
+    Raises :class:`AuditLogLocked` while a writer holds the log, :class:`AuditWriteError`, and
+    :class:`~governance.errors.AuditChainError` if the chain does not verify.
+    """
+    target = Path(path)
+    if not target.exists():
+        raise AuditWriteError("audit log does not exist", location=Location(str(target)))
+    fd, _, torn = _open_and_recover(target)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_UN)
+    finally:
+        os.close(fd)
+    summary = scan_chain(target, tolerate_torn_tail=False)
+    return summary.model_copy(update={"torn_tail_bytes": torn})
 
 
 def _write_all(fd: int, data: bytes) -> None:

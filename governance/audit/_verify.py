@@ -28,7 +28,8 @@ from __future__ import annotations
 
 import hashlib
 import os
-from pathlib import Path
+from collections.abc import Mapping
+from typing import Any
 
 import orjson
 from pydantic import BaseModel, ConfigDict
@@ -62,18 +63,21 @@ class ChainSummary(BaseModel):
 
 
 def verify_audit_log(
-    path: str | os.PathLike[str], expected_head: AuditHead | str | None = None
+    path: str | os.PathLike[str],
+    expected_head: AuditHead | Mapping[str, Any] | str | None = None,
 ) -> ChainSummary:
     """Verify the whole chain in ``path``; return its summary.
 
-    ``expected_head`` may be an :class:`AuditHead` (seq and hash) or just a head hash.
+    ``expected_head`` may be an :class:`AuditHead` (seq and hash), a mapping with ``seq`` and
+    ``hash`` (as read from a report), or just a head hash.
 
     Raises :class:`~governance.errors.AuditChainError` (one of its subclasses in
     :mod:`governance.audit`) with ``Location(file, line)``, ``seq`` and ``reason`` for the first
     bad record; ``FileNotFoundError``-style problems as :class:`AuditRecordMalformed`.
     """
-    summary = scan_chain(path, tolerate_torn_tail=False, expected_head=expected_head)
-    return summary
+    if isinstance(expected_head, Mapping):
+        expected_head = AuditHead.model_validate(dict(expected_head))
+    return scan_chain(path, tolerate_torn_tail=False, expected_head=expected_head)
 
 
 def scan_chain(

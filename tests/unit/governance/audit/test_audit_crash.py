@@ -59,15 +59,20 @@ def test_acknowledged_records_survive_sigkill(tmp_path: Path) -> None:
         parts = line.split()
         if len(parts) == 3:  # the final printed line may itself be torn by the kill
             acked.append(tuple(int(x) for x in parts))  # type: ignore[misc]
-    assert len(acked) >= 500, err.decode()[-2000:]
-    assert proc.returncode == -signal.SIGKILL
+    diagnostics = f"acks={len(acked)} rc={proc.returncode} stderr={err.decode()[-2000:]!r}"
+    assert len(acked) >= 500, diagnostics
+    assert proc.returncode == -signal.SIGKILL, diagnostics
 
     # Reopening recovers a torn tail (if any) and must keep every acknowledged record.
     async def reopen() -> int:
         async with await AuditLog.open(path) as log:
             return log.head.seq
 
-    head_seq = asyncio.run(reopen())
+    try:
+        head_seq = asyncio.run(reopen())
+    except Exception as exc:  # pragma: no cover - diagnostics for a failure
+        tail = path.read_bytes()[-600:]
+        raise AssertionError(f"reopen failed: {exc!r}; {diagnostics}; file tail={tail!r}") from exc
     summary = verify_audit_log(path)
     assert summary.head.seq == head_seq
     records = [orjson.loads(line) for line in path.read_bytes().splitlines()]

@@ -190,3 +190,18 @@ async def test_new_file_is_private_to_the_group(tmp_path: Path) -> None:
     async with await AuditLog.open(path):
         pass
     assert os.stat(path).st_mode & 0o007 == 0
+
+
+async def test_recover_audit_log_cuts_a_torn_tail(tmp_path: Path) -> None:
+    from governance.audit import recover_audit_log
+
+    path = tmp_path / "audit.jsonl"
+    async with await AuditLog.open(path) as log:
+        await log.append({"kind": "attempt", "i": 0})
+    path.write_bytes(path.read_bytes() + b'{"kind":"att')
+    summary = recover_audit_log(path)
+    assert (summary.count, summary.torn_tail_bytes) == (1, len(b'{"kind":"att'))
+    assert verify_audit_log(path, expected_head={"seq": 0, "hash": log.head.hash}).count == 1
+    async with await AuditLog.open(path):
+        with pytest.raises(AuditLogLocked):
+            recover_audit_log(path)
