@@ -21,9 +21,10 @@ from chaos.providers.errors import (
     FleetSpecError,
     ProviderError,
     UnknownFaultError,
+    UnknownUpstreamError,
 )
 from chaos.providers.faults import FAULTS, FaultRegistry
-from chaos.providers.fleet import UnknownUpstreamError, UpstreamFleet
+from chaos.providers.fleet import UpstreamFleet
 from chaos.providers.fleet_process import FleetControl, FleetProcess
 from chaos.providers.models import (
     FaultSpec,

@@ -22,8 +22,8 @@ from typing import Any
 import orjson
 from aiohttp import web
 
-from chaos.providers.errors import ProviderError
-from chaos.providers.fleet import UnknownUpstreamError, UpstreamFleet
+from chaos.providers.errors import ProviderError, UnknownUpstreamError
+from chaos.providers.fleet import UpstreamFleet
 from chaos.providers.upstream import SimulatedUpstream, apply_fault_command
 
 Handler = Callable[[web.Request, SimulatedUpstream], Awaitable[tuple[int, dict[str, Any]]]]

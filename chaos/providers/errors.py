@@ -3,6 +3,7 @@
     ChaosError
      └── ProviderError           stable ``code``
           ├── UnknownFaultError  a fault kind that is not registered (suggests the closest names)
+          ├── UnknownUpstreamError  a fleet has no upstream of that name (suggests the closest)
           ├── FaultParamsError   parameters of a fault kind are invalid (names the field)
           ├── FleetSpecError     a fleet spec file is invalid (exit 2, names file and field)
           └── FleetProcessError  the fleet process did not start, died, or refused a command
@@ -19,6 +20,11 @@ class ProviderError(ChaosError):
 
 class UnknownFaultError(ProviderError):
     code = "unknown_fault_kind"
+    exit_code = 2
+
+
+class UnknownUpstreamError(ProviderError):
+    code = "unknown_upstream"
     exit_code = 2
 
 

@@ -14,14 +14,10 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from chaos.providers.errors import ProviderError
+from chaos.providers.errors import ProviderError, UnknownUpstreamError
 from chaos.providers.faults import FAULTS, FaultRegistry
 from chaos.providers.models import FaultSpec, RequestLogEntry, UpstreamInfo, UpstreamSpec
 from chaos.providers.upstream import SimulatedUpstream
-
-
-class UnknownUpstreamError(ProviderError):
-    code = "unknown_upstream"
 
 
 class UpstreamFleet:
