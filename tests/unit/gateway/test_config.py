@@ -1,0 +1,94 @@
+"""Config loading: paths resolve against the file, errors name the file and field path,
+secrets come from the keys file or the environment and never appear in messages."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from gateway.config import load_config, resolve_secrets
+from gateway.errors import ConfigError
+
+REPO = Path(__file__).resolve().parents[3]
+UP = "{name: a, base_url: 'http://127.0.0.1:1/v1', model: m}"
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    p = tmp_path / "gw.yaml"
+    p.write_text(text)
+    return p
+
+
+def test_shipped_example_loads_and_resolves_paths() -> None:
+    cfg = load_config(REPO / "examples" / "gateway.yaml")
+    assert cfg.policy.bundle.resolve() == (REPO / "policies").resolve()
+    assert cfg.auth.keys_file.resolve() == (REPO / "examples" / "keys.yaml").resolve()
+    secrets = resolve_secrets(cfg, {})
+    assert {t for _, t in secrets.api_keys} == {"acme-health", "globex-retail", "initech-dev"}
+    assert "sk-demo" not in repr(secrets)
+
+
+@pytest.mark.parametrize("text,field", [
+    (f"auth: {{keys_env: K}}\nupstreams: [{{name: a, base_url: ftp://x, model: m}}]", "upstreams.0.base_url"),
+    (f"auth: {{keys_env: K}}\nupstreams: [{UP}]\nroutes: {{r: {{strategy: fastest}}}}", "routes.r.strategy"),
+    (f"auth: {{keys_env: K}}\nupstreams: [{UP}]\nroutes: {{r: {{upstreams: [zz]}}}}", "routes.r.upstreams.0"),
+    (f"auth: {{keys_env: K}}\nupstreams: [{UP}, {UP}]", "upstreams.1.name"),
+    ("upstreams: []", "auth"),
+    ("auth: {keys_env: K, keys_file: k.yaml}", "auth"),
+    ("auth: {keys_env: K}\nbreaker: {failure_threshold: 0}", "breaker.failure_threshold"),
+    ("auth: {keys_env: K}\ngpu: {source: nvlm}", "gpu.source"),
+    ("auth: {keys_env: K}\nsurprise: 1", "surprise"),
+])
+def test_invalid_fields_are_located(tmp_path: Path, text: str, field: str) -> None:
+    with pytest.raises(ConfigError) as exc:
+        load_config(write(tmp_path, text))
+    assert exc.value.location.file == str(tmp_path / "gw.yaml")
+    assert exc.value.location.field == field, exc.value.diagnostics()
+    assert exc.value.exit_code == 2
+
+
+def test_yaml_error_has_line(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError) as exc:
+        load_config(write(tmp_path, "auth:\n  keys_env: [unclosed\n"))
+    assert exc.value.location.line is not None
+
+
+def test_missing_file() -> None:
+    with pytest.raises(ConfigError):
+        load_config("/nonexistent/gw.yaml")
+
+
+def test_schema_file_is_loaded_relative_to_config(tmp_path: Path) -> None:
+    (tmp_path / "s.json").write_text('{"type": "object"}')
+    cfg = load_config(write(tmp_path, f"auth: {{keys_env: K}}\nupstreams: [{UP}]\n"
+                                      "routes: {r: {response_schema: s.json}}"))
+    assert cfg.routes["r"].response_schema == {"type": "object"}
+
+
+def test_env_keys_and_errors_never_echo_secrets(tmp_path: Path) -> None:
+    cfg = load_config(write(tmp_path, "auth: {keys_env: K}"))
+    s = resolve_secrets(cfg, {"K": "sk-1=acme, sk-2=globex"})
+    assert [(k.get_secret_value(), t) for k, t in s.api_keys] == [("sk-1", "acme"), ("sk-2", "globex")]
+    with pytest.raises(ConfigError) as exc:
+        resolve_secrets(cfg, {"K": "sk-secret-no-tenant"})
+    assert "sk-secret" not in exc.value.diagnostics()
+    with pytest.raises(ConfigError):
+        resolve_secrets(cfg, {})
+
+
+def test_keys_file_entries_validated(tmp_path: Path) -> None:
+    (tmp_path / "keys.yaml").write_text("keys: [{key: sk-x}]")
+    cfg = load_config(write(tmp_path, "auth: {keys_file: keys.yaml}"))
+    with pytest.raises(ConfigError) as exc:
+        resolve_secrets(cfg, {})
+    assert exc.value.location.field == "keys.0" and "sk-x" not in exc.value.diagnostics()
+
+
+def test_upstream_credential_from_env(tmp_path: Path) -> None:
+    cfg = load_config(write(tmp_path, "auth: {keys_env: K}\nupstreams: [{name: a, base_url: 'http://h/v1', "
+                                      "model: m, api_key_env: UPKEY}]"))
+    assert resolve_secrets(cfg, {"K": "", "UPKEY": "tok"}).upstream_keys["a"].get_secret_value() == "tok"
+    with pytest.raises(ConfigError) as exc:
+        resolve_secrets(cfg, {"K": ""})
+    assert exc.value.location.field == "upstreams.0.api_key_env"
