@@ -1,0 +1,147 @@
+"""Policy decisions and upstream attempts, summarized from the run's ``audit.jsonl``.
+
+This reads the audit chain for display only; whether the chain is intact is
+:mod:`chaos.report.verify`'s job. A line that does not parse is counted as ``unreadable`` instead
+of stopping the rendering: the report must still show what it can.
+
+>>> summary = summarize_events([
+...     {"kind": "decision", "input": {"route": "r"}, "result": {"allow": True, "allowed": ["m"]}},
+...     {"kind": "decision", "input": {"route": "r"}, "result": {"allow": False, "reasons": ["pii"]}},
+...     {"kind": "attempt", "model": "m", "outcome": "ok"}])
+>>> summary.decisions, summary.allowed, summary.denied, summary.deny_reasons
+(2, 1, 1, {'pii': 1})
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+import orjson
+from pydantic import BaseModel, ConfigDict
+
+AUDIT_FILE = "audit.jsonl"
+_TOP = 12  # reasons shown; the rest are summed as "(other)"
+
+
+class RouteDecisions(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    decisions: int = 0
+    allowed: int = 0
+    denied: int = 0
+
+
+class DecisionSummary(BaseModel):
+    """Counts over the audit events of one run."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    records: int = 0
+    unreadable: int = 0
+    decisions: int = 0
+    allowed: int = 0
+    denied: int = 0
+    deny_reasons: dict[str, int] = {}
+    by_route: dict[str, RouteDecisions] = {}
+    models_allowed: dict[str, int] = {}  # how often each model was in ``allowed``
+    attempts: int = 0
+    attempts_by_outcome: dict[str, int] = {}
+    attempts_by_model: dict[str, int] = {}
+    failover_reasons: dict[str, int] = {}
+    gpu_events: int = 0
+    decision_latency_p50_ms: float | None = None
+
+
+def _top(counter: Counter[str]) -> dict[str, int]:
+    items = counter.most_common()
+    if len(items) <= _TOP:
+        return dict(items)
+    shown = dict(items[: _TOP - 1])
+    shown["(other)"] = sum(n for _, n in items[_TOP - 1 :])
+    return shown
+
+
+def summarize_events(events: Iterable[Mapping[str, Any]], *, unreadable: int = 0) -> DecisionSummary:
+    """Summarize audit events (dicts as written by the gateway)."""
+    records = decisions = allowed = denied = attempts = gpu = 0
+    reasons: Counter[str] = Counter()
+    models_allowed: Counter[str] = Counter()
+    outcomes: Counter[str] = Counter()
+    by_model: Counter[str] = Counter()
+    failovers: Counter[str] = Counter()
+    routes: dict[str, list[int]] = {}
+    latencies: list[float] = []
+    for event in events:
+        records += 1
+        kind = event.get("kind")
+        if kind == "decision":
+            decisions += 1
+            result = event.get("result") or {}
+            inp = event.get("input") or {}
+            route = str(inp.get("route") or "(none)") if isinstance(inp, dict) else "(none)"
+            slot = routes.setdefault(route, [0, 0, 0])
+            slot[0] += 1
+            if isinstance(result, dict) and result.get("allow") is True:
+                allowed += 1
+                slot[1] += 1
+                for model in result.get("allowed") or ():
+                    models_allowed[str(model)] += 1
+            else:
+                denied += 1
+                slot[2] += 1
+                found = result.get("reasons") if isinstance(result, dict) else None
+                for reason in found or ("(no reason given)",):
+                    reasons[str(reason)] += 1
+            latency = event.get("decision_latency_ms")
+            if isinstance(latency, int | float):
+                latencies.append(float(latency))
+        elif kind == "attempt":
+            attempts += 1
+            outcomes[str(event.get("outcome") or "(none)")] += 1
+            by_model[str(event.get("model") or "(none)")] += 1
+            if event.get("failover_reason"):
+                failovers[str(event["failover_reason"])] += 1
+        elif kind == "gpu":
+            gpu += 1
+    latencies.sort()
+    return DecisionSummary(
+        records=records,
+        unreadable=unreadable,
+        decisions=decisions,
+        allowed=allowed,
+        denied=denied,
+        deny_reasons=_top(reasons),
+        by_route={k: RouteDecisions(decisions=v[0], allowed=v[1], denied=v[2])
+                  for k, v in sorted(routes.items())},
+        models_allowed=dict(models_allowed.most_common()),
+        attempts=attempts,
+        attempts_by_outcome=dict(outcomes.most_common()),
+        attempts_by_model=dict(by_model.most_common()),
+        failover_reasons=_top(failovers),
+        gpu_events=gpu,
+        decision_latency_p50_ms=round(latencies[len(latencies) // 2], 4) if latencies else None,
+    )
+
+
+def summarize_audit(path: Path) -> DecisionSummary | None:
+    """Summarize ``path``; None when it does not exist or cannot be read."""
+    unreadable = 0
+    events: list[dict[str, Any]] = []
+    try:
+        with open(path, "rb") as handle:
+            for line in handle:
+                try:
+                    event = orjson.loads(line)
+                except orjson.JSONDecodeError:
+                    unreadable += 1
+                    continue
+                if isinstance(event, dict):
+                    events.append(event)
+                else:
+                    unreadable += 1
+    except OSError:
+        return None
+    return summarize_events(events, unreadable=unreadable)

@@ -1,0 +1,96 @@
+"""Finishing a run's directory: render report.html, report.md and junit.xml, then sign it all.
+
+>>> result = finalize_report(run_dir)                 # doctest: +SKIP  (ephemeral key)
+>>> print(result.verify_command)                      # doctest: +SKIP
+govchaos report verify reports/provider-outage-20250101T120000Z
+
+Order matters: the signer is chosen first (a bad key or a missing OIDC token fails before any
+file is written), then the ephemeral public key is written and the renderings (which say how the
+report is signed), and the signature last, over every file of the directory.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict
+
+from chaos.report.html import render_html
+from chaos.report.junit import render_junit
+from chaos.report.markdown import render_markdown
+from chaos.report.signing import (
+    EPHEMERAL_PUBLIC_KEY,
+    SigningInfo,
+    make_signer,
+    predicate_for,
+    verify_command,
+    write_ephemeral_key,
+)
+from chaos.report.view import load_view, read_report_file
+from governance.attest import BUNDLE_FILENAME, sign_directory
+
+HTML_FILE = "report.html"
+MARKDOWN_FILE = "report.md"
+JUNIT_FILE = "junit.xml"
+
+
+class FinalizeResult(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    run_dir: str
+    rendered: tuple[str, ...]
+    bundle: str
+    signing: SigningInfo
+    verify_command: str
+
+
+def _write(path: Path, text: str) -> None:
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def render_directory(run_dir: str | Path, signing: SigningInfo | None = None) -> tuple[str, ...]:
+    """Write report.html, report.md and junit.xml into ``run_dir``; return their names.
+
+    Raises :class:`~chaos.report.errors.ReportDirError` for a missing or invalid report.json.
+    """
+    root = Path(run_dir)
+    view = load_view(root, signing, display_dir=str(run_dir))
+    _write(root / HTML_FILE, render_html(view))
+    _write(root / MARKDOWN_FILE, render_markdown(view))
+    _write(root / JUNIT_FILE, render_junit(view))
+    return (HTML_FILE, MARKDOWN_FILE, JUNIT_FILE)
+
+
+def finalize_report(
+    run_dir: str | Path,
+    *,
+    key: str | os.PathLike[str] | None = None,
+    keyless: bool = False,
+    identity_token: str | None = None,
+) -> FinalizeResult:
+    """Render and sign ``run_dir`` (``key``: organisation key; ``keyless``; else ephemeral).
+
+    Raises :class:`~chaos.report.errors.ReportDirError` (no valid report.json),
+    :class:`~governance.attest.KeyFileError` (unusable key),
+    :class:`~governance.attest.SigningError` (keyless without a usable token, Sigstore down),
+    :class:`~governance.attest.StatementError` (a symbolic link in the directory).
+    """
+    root = Path(run_dir)
+    report = read_report_file(root)
+    signer, signing = make_signer(key=key, keyless=keyless, identity_token=identity_token)
+    stale = root / EPHEMERAL_PUBLIC_KEY
+    if not signing.ephemeral and stale.is_file():
+        stale.unlink()  # left by an earlier ephemeral signing of this directory
+    write_ephemeral_key(signer, root, signing)
+    rendered = render_directory(root, signing)
+    bundle = sign_directory(root, predicate_for(report, signing), signer, bundle_name=BUNDLE_FILENAME)
+    return FinalizeResult(
+        run_dir=str(run_dir),
+        rendered=rendered,
+        bundle=bundle.name,
+        signing=signing,
+        verify_command=verify_command(str(run_dir), signing),
+    )

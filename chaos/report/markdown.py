@@ -1,0 +1,96 @@
+r"""``report.md``: a summary fit for a pull-request comment.
+
+Verdict, assertion and probe table, policy violations, faults, digests, and the verify command.
+Text from the scenario is escaped for Markdown tables (pipes, markup, HTML).
+
+>>> md_text("a|b <x> *y*")
+'a\\|b &lt;x&gt; \\*y\\*'
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from chaos.report.view import ReportView
+
+_SPECIAL = re.compile(r"([\\`*_\[\]|#~])")
+_ICON = {"passed": "✅", "failed": "❌", "broken": "⚠️"}
+
+
+def md_text(value: Any) -> str:
+    """Escape ``value`` for a Markdown table cell or paragraph."""
+    text = "" if value is None else str(value)
+    text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    text = _SPECIAL.sub(r"\\\1", text)
+    return " ".join(text.splitlines())
+
+
+def _num(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.4g}"
+
+
+def render_markdown(view: ReportView) -> str:
+    r = view.report
+    lines = [
+        f"## {_ICON.get(r.verdict, '')} govchaos: {md_text(r.scenario.name)} — **{r.verdict.upper()}**",
+        "",
+        f"Run `{md_text(r.run_id)}` · {md_text(r.started_at)} · {r.duration_s:.1f} s · seed {r.seed}"
+        + (" · **partial report**" if r.partial else ""),
+        "",
+    ]
+    for reason in r.verdict_reasons:
+        lines.append(f"- {md_text(reason)}")
+    if r.verdict_reasons:
+        lines.append("")
+    if view.signing is not None and view.signing.ephemeral:
+        lines += [
+            f"> **Ephemeral key.** Signed with a per-run key (id `{view.signing.key_id}`) whose "
+            "public half is in the report: verification proves integrity, not origin.",
+            "",
+        ]
+    lines += ["| | check | expected | observed | requests |", "|---|---|---|---|---|"]
+    checks = ([("steady before", c) for c in r.steady_state.before]
+              + [("assertion", c) for c in r.assertions]
+              + [("steady after", c) for c in r.steady_state.after])
+    for kind, c in checks:
+        mark = "✅ PASS" if c.passed else "❌ FAIL"
+        lines.append(f"| {mark} | {md_text(c.name)} ({kind}) | {md_text(c.op)} {c.expected:g} | "
+                     f"{_num(c.observed)} | {c.requests} |")
+    if not checks:
+        lines.append("| | (no checks) | | | |")
+    lines.append("")
+    v = r.policy_violations
+    if v is not None:
+        lines.append(f"**Policy violations:** {v.count} of {v.checked} upstream requests checked.")
+        for x in v.examples[:10]:
+            lines.append(f"- `{md_text(x.request_id)}` reached **{md_text(x.model)}** via "
+                         f"{md_text(x.upstream)}: {md_text(x.reason)}"
+                         + (f" (route {md_text(x.route)}, classes {md_text(', '.join(x.data_classes))})"
+                            if x.route else ""))
+        lines.append("")
+    if r.faults:
+        lines += ["| fault | kind | target | status | effect |", "|---|---|---|---|---|"]
+        for f in r.faults:
+            lines.append(f"| {md_text(f.name)} | {md_text(f.kind)} | {md_text(f.target)} | "
+                         f"{md_text(f.status)} | {md_text(f.effect.summary if f.effect else '')} |")
+        lines.append("")
+    if r.metrics is not None:
+        m = r.metrics
+        lines.append(f"**Traffic:** {m.requests} requests, success rate {_num(m.success_rate)}, "
+                     f"p50 {_num(m.latency_p50_ms)} ms, p99 {_num(m.latency_p99_ms)} ms.")
+        lines.append("")
+    lines += [
+        "<details><summary>Digests</summary>",
+        "",
+        f"- scenario sha256: `{r.scenario.sha256}`",
+        f"- policy bundle `{md_text(r.policy.bundle)}` sha256: `{r.policy.sha256}`",
+        f"- gateway config sha256: `{r.gateway.config_sha256 or 'n/a'}`",
+        f"- audit chain head: `{r.audit.head or 'n/a'}` ({r.audit.records if r.audit.records is not None else 'n/a'} records)",
+        "",
+        "</details>",
+        "",
+    ]
+    if view.verify_command:
+        lines += ["Verify:", "", "```sh", view.verify_command, "```", ""]
+    return "\n".join(lines)

@@ -1,0 +1,111 @@
+"""Everything the renderers show, gathered once from a report directory.
+
+>>> view = load_view(run_dir)                         # doctest: +SKIP
+>>> view.report.verdict, len(view.buckets)            # doctest: +SKIP
+('passed', 60)
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from chaos.report.decisions import AUDIT_FILE, DecisionSummary, summarize_audit
+from chaos.report.errors import ReportDirError
+from chaos.report.series import (
+    REQUESTS_FILE,
+    SecondBucket,
+    buckets_from_requests,
+    buckets_from_timeseries,
+)
+from chaos.report.signing import SigningInfo, verify_command
+from chaos.runner.report import REPORT_FILE, Report
+from governance.errors import Location
+
+
+class FaultSpan(BaseModel):
+    """A fault's window in run seconds, for shading the chart."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    name: str
+    kind: str
+    target: str
+    start_s: float
+    end_s: float
+
+
+class ReportView(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    directory: str
+    report: Report
+    buckets: tuple[SecondBucket, ...]
+    buckets_source: str  # "requests.jsonl" or "report.json metrics"
+    fault_spans: tuple[FaultSpan, ...]
+    decisions: DecisionSummary | None
+    signing: SigningInfo | None
+    verify_command: str | None
+
+
+def read_report_file(run_dir: Path) -> Report:
+    """Parse ``run_dir/report.json``. Raises :class:`ReportDirError` naming the field."""
+    path = run_dir / REPORT_FILE
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise ReportDirError(
+            f"not a report directory: cannot read {REPORT_FILE} ({exc.strerror or exc})",
+            location=Location(str(path)),
+        ) from exc
+    try:
+        return Report.model_validate_json(data)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        field = ".".join(str(p) for p in first["loc"]) or None
+        raise ReportDirError(f"invalid report: {first['msg']}", location=Location(str(path), field=field)) from exc
+
+
+def fault_spans(report: Report) -> tuple[FaultSpan, ...]:
+    """Windows of the faults that were applied (an unreverted fault lasts to the run's end)."""
+    end_of_run = report.duration_s
+    spans = []
+    for fault in report.faults:
+        if fault.applied_at_s is None:
+            continue
+        end = fault.reverted_at_s if fault.reverted_at_s is not None else end_of_run
+        spans.append(FaultSpan(name=fault.name, kind=fault.kind, target=fault.target,
+                               start_s=fault.applied_at_s, end_s=max(end, fault.applied_at_s)))
+    return tuple(spans)
+
+
+def load_view(
+    run_dir: str | Path, signing: SigningInfo | None = None, *, display_dir: str | None = None
+) -> ReportView:
+    """Gather a report directory for rendering.
+
+    ``signing`` is how the directory is being signed (rendered into the "how to verify" part).
+    Raises :class:`ReportDirError` for a missing or invalid ``report.json`` or ``requests.jsonl``.
+    """
+    root = Path(run_dir)
+    report = read_report_file(root)
+    requests = root / REQUESTS_FILE
+    if requests.is_file():
+        buckets = buckets_from_requests(requests)
+        source = REQUESTS_FILE
+    else:
+        buckets = buckets_from_timeseries(report.metrics.timeseries if report.metrics else ())
+        source = "report.json metrics"
+    audit_name = report.audit.file or AUDIT_FILE
+    shown = display_dir or str(root)
+    return ReportView(
+        directory=shown,
+        report=report,
+        buckets=buckets,
+        buckets_source=source,
+        fault_spans=fault_spans(report),
+        decisions=summarize_audit(root / audit_name),
+        signing=signing,
+        verify_command=verify_command(shown, signing) if signing else None,
+    )
