@@ -88,7 +88,6 @@ class AuditLog:
         self._prev_hash = head.hash
         self._loop = asyncio.get_running_loop()
         self._pending: list[bytes] = []
-        self._pending_head = head
         self._batch: asyncio.Future[None] = self._loop.create_future()
         self._tail: asyncio.Future[None] | None = None  # batch of the latest enqueued record
         self._wakeup = asyncio.Event()
@@ -131,7 +130,9 @@ class AuditLog:
     @property
     def pending_head(self) -> AuditHead:
         """The last *enqueued* record, durable or not."""
-        return self._pending_head
+        if self._next_seq - 1 == self._durable_head.seq:
+            return self._durable_head
+        return AuditHead(seq=self._next_seq - 1, hash=self._prev_hash)
 
     def append_nowait(self, event: dict[str, Any]) -> int:
         """Mask, chain and enqueue ``event``; return its seq. Durable at the next group commit.
@@ -164,7 +165,6 @@ class AuditLog:
         self._pending.append(record_line(body, digest))
         self._next_seq = seq + 1
         self._prev_hash = digest
-        self._pending_head = AuditHead.model_construct(seq=seq, hash=digest)
         self._tail = self._batch
         if len(self._pending) == 1:
             self._wakeup.set()
@@ -228,8 +228,9 @@ class AuditLog:
             if self._group_commit_s and not self._closing:
                 await self._gather_batch()
             self._wakeup.clear()
-            batch, future, head = self._pending, self._batch, self._pending_head
+            batch, future = self._pending, self._batch
             if batch:
+                head = AuditHead(seq=self._next_seq - 1, hash=self._prev_hash)
                 self._pending = []
                 self._batch = self._loop.create_future()
                 try:

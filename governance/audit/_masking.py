@@ -24,6 +24,7 @@ import orjson
 from pydantic import BaseModel, ConfigDict, PrivateAttr, field_validator
 
 SECRET_MARKER = "[masked]"
+_SCALARS = frozenset({str, int, float, bool, type(None)})
 
 DEFAULT_SECRET_FIELDS: tuple[str, ...] = (
     "authorization",
@@ -61,6 +62,7 @@ class MaskingRules(BaseModel):
     secrets: tuple[str, ...] = DEFAULT_SECRET_FIELDS
     _secret_set: frozenset[str] = PrivateAttr(default=frozenset())
     _all_set: frozenset[str] = PrivateAttr(default=frozenset())
+    _cache: dict[Any, int] = PrivateAttr(default_factory=dict)
 
     @field_validator("fields", "secrets")
     @classmethod
@@ -76,19 +78,37 @@ class MaskingRules(BaseModel):
         """Return a copy of ``event`` with every configured field masked, at any depth."""
         return self._walk_dict(event)
 
-    def _walk_dict(self, obj: dict[str, Any]) -> dict[str, Any]:
-        names = self._all_set
-        secrets = self._secret_set
-        out: dict[str, Any] = {}
-        for key, value in obj.items():
+    # Hot path (every audit record): scalar values are copied without a call, and the
+    # case-insensitive name test is cached per key (bounded, keys are field names).
+    def _action(self, key: Any) -> int:
+        """0 keep, 1 digest marker, 2 secret marker."""
+        cache = self._cache
+        action = cache.get(key)
+        if action is None:
             lowered = key.lower() if isinstance(key, str) else key
-            if lowered in names:
-                out[key] = SECRET_MARKER if lowered in secrets else digest_marker(value)
+            action = 2 if lowered in self._secret_set else 1 if lowered in self._all_set else 0
+            if len(cache) < 4096:
+                cache[key] = action
+        return action
+
+    def _walk_dict(self, obj: dict[Any, Any]) -> dict[Any, Any]:
+        out: dict[Any, Any] = {}
+        cache = self._cache
+        for key, value in obj.items():
+            action = cache.get(key)
+            if action is None:
+                action = self._action(key)
+            if action:
+                out[key] = SECRET_MARKER if action == 2 else digest_marker(value)
+            elif type(value) in _SCALARS:
+                out[key] = value
             else:
                 out[key] = self._walk(value)
         return out
 
     def _walk(self, value: Any) -> Any:
+        if type(value) in _SCALARS:
+            return value
         if isinstance(value, dict):
             return self._walk_dict(value)
         if isinstance(value, (list, tuple)):
