@@ -56,7 +56,7 @@ def _spec(rate: float, duration_s: float, seed: int) -> LoadSpec:
     )
 
 
-def _step_summary(rate: float, result: LoadResult) -> dict:
+def _step_summary(rate: float, result: LoadResult, cpu_s: float) -> dict:
     ok_rps = result.ok_rps()
     p99 = result.arrival_error_ms(0.99) or 0.0
     return {
@@ -70,6 +70,10 @@ def _step_summary(rate: float, result: LoadResult) -> dict:
         "latency_p50_ms": round(result.latency_ms(0.5) or 0.0, 3),
         "latency_p99_ms": round(result.latency_ms(0.99) or 0.0, 3),
         "errors": result.error_kinds(),
+        # CPU this process spent per request: the harness's own cost, insensitive to what else
+        # the machine is running (wall-clock numbers are not).
+        "harness_cpu_us_per_request": round(cpu_s / max(1, result.sent) * 1e6, 1),
+        "load_average_1m": round(os.getloadavg()[0], 2),
         "passed": ok_rps >= ACHIEVED_FRACTION * rate and p99 <= ARRIVAL_P99_LIMIT_MS,
     }
 
@@ -85,13 +89,15 @@ async def _ladder(url: str, rates: list[float], step_s: float, seed: int) -> lis
             if time.monotonic() - started + step_s + 2 > BUDGET_S:
                 print(f"  {rate:>6.0f} req/s  skipped (time budget)")
                 break
+            cpu = time.process_time()
             result = await LoadGenerator(_spec(rate, step_s, seed), url, session=session).run()
-            step = _step_summary(rate, result)
+            step = _step_summary(rate, result, time.process_time() - cpu)
             steps.append(step)
             print(
                 f"  {rate:>6.0f} req/s  ok {step['achieved_ok_rps']:>8.1f}/s  arrival error "
                 f"p50 {step['arrival_error_p50_ms']:.3f} ms p99 {step['arrival_error_p99_ms']:.3f}"
-                f" ms  latency p50 {step['latency_p50_ms']:.2f} ms  "
+                f" ms  latency p50 {step['latency_p50_ms']:.2f} ms  cpu "
+                f"{step['harness_cpu_us_per_request']:.0f} us/req  load {step['load_average_1m']}  "
                 f"{'PASS' if step['passed'] else 'FAIL'}  {step['errors'] or ''}",
                 flush=True,
             )
@@ -113,6 +119,12 @@ async def _proxy_overhead() -> dict | None:
 
 async def _main(args: argparse.Namespace) -> dict:
     rates = [float(r) for r in args.rates.split(",")] if args.rates else list(DEFAULT_RATES)
+    load_at_start = os.getloadavg()[0]
+    if load_at_start > (os.cpu_count() or 1):
+        print(
+            f"note: load average {load_at_start:.1f} on {os.cpu_count()} CPUs: other processes "
+            "compete for the cores, so arrival errors will be inflated"
+        )
     with tempfile.TemporaryDirectory(prefix="govchaos-bench-harness-") as workdir:
         spec = FleetSpec(upstreams=(UpstreamSpec(name="fast", model="gpt-4o-cloud-eu"),))
         async with FleetProcess(spec, workdir=workdir) as fleet:
@@ -121,12 +133,14 @@ async def _main(args: argparse.Namespace) -> dict:
             steps = await _ladder(url, rates, args.step_s, args.seed)
     proxy = await _proxy_overhead()
     passing = [s["target_rps"] for s in steps if s["passed"]]
+    cpu = [s["harness_cpu_us_per_request"] for s in steps]
     at_1000 = next((s for s in steps if s["target_rps"] == 1000), None)
     return {
         "harness_max_rps": max(passing) if passing else None,
         "arrival_error_p99_ms": at_1000["arrival_error_p99_ms"] if at_1000 else None,
         "proxy_overhead_p50_us": proxy["proxy_overhead_p50_us"] if proxy else None,
         "proxy_overhead_p99_us": proxy["proxy_overhead_p99_us"] if proxy else None,
+        "harness_cpu_us_per_request": min(cpu) if cpu else None,
         "proxy": proxy,
         "steps": steps,
         "criteria": {
@@ -140,6 +154,7 @@ async def _main(args: argparse.Namespace) -> dict:
             "event_loop": "uvloop",
             "step_s": args.step_s,
             "seed": args.seed,
+            "load_average_at_start": round(load_at_start, 2),
         },
     }
 
