@@ -26,12 +26,12 @@ def _nvml_available() -> bool:
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     gpu = None
     for item in items:
-        if "gpu" in item.keywords:
+        if item.get_closest_marker("gpu") is not None:
             if gpu is None:
                 gpu = _nvml_available()
             if not gpu:
                 item.add_marker(pytest.mark.skip(reason="no NVIDIA GPU with NVML on this machine"))
-        if "network" in item.keywords:
+        if item.get_closest_marker("network") is not None:
             item.add_marker(pytest.mark.skip(reason="needs internet access; this suite runs offline"))
 
 
