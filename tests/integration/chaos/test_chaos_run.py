@@ -1,0 +1,149 @@
+"""End-to-end chaos runs through the CLI, as CI runs them (real sockets and subprocesses)."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+HERE = Path(__file__).resolve().parent
+SCENARIOS = HERE / "scenarios"
+REPO = HERE.parents[2]
+
+
+def _run(scenario: str, out: Path, *extra: str, timeout: float = 90) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "govchaos", "chaos", "run", str(SCENARIOS / scenario),
+         "--out", str(out), *extra],
+        cwd=REPO, capture_output=True, text=True, timeout=timeout,
+    )
+
+
+def _report(out: Path) -> dict:
+    return json.loads((out / "report.json").read_text())
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    # A zombie is dead for our purposes (its parent reaps it).
+    try:
+        return "Z" not in Path(f"/proc/{pid}/stat").read_text().split()[2]
+    except OSError:
+        return False
+
+
+def _pids(report: dict) -> list[int]:
+    pids = []
+    for event in report["events"]:
+        if event["name"] == "ready":
+            text = event["detail"].split("pids ", 1)[1]
+            pids += [int(p) for p in text.strip("{}").replace("'", "").split(", ")
+                     for p in [p.split(": ")[1]]]
+    return pids
+
+
+@pytest.mark.slow
+def test_quick_scenario_passes_and_writes_the_report(tmp_path: Path) -> None:
+    out = tmp_path / "run"
+    result = _run("quick.yaml", out, "--seed", "11")
+    assert result.returncode == 0, result.stderr[-3000:]
+    report = _report(out)
+    assert report["verdict"] == "passed" and report["partial"] is False
+    assert report["seed"] == 11
+    assert report["schema_version"] == "1"
+    assert len(report["scenario"]["sha256"]) == 64
+    assert len(report["policy"]["sha256"]) == 64 and report["policy"]["files"]
+    assert report["gateway"]["kind"] == "reference" and report["gateway"]["config_sha256"]
+    assert report["audit"]["verified"] and report["audit"]["records"] > 0
+    assert report["policy_violations"]["count"] == 0
+    assert report["policy_violations"]["checked"] > 0
+    (fault,) = report["faults"]
+    assert fault["status"] == "reverted" and fault["effect"]["requests_during"] > 0
+    assert fault["effect"]["upstream_requests_during"] == 0  # the proxy really was down
+    assert [p["name"] for p in report["phases"]] == [
+        "start", "steady_before", "faults", "recovery", "steady_after", "teardown"]
+    for name in ("audit.jsonl", "requests.jsonl", "upstream-requests.jsonl",
+                 "gateway-config.yaml"):
+        assert (out / name).is_file(), name
+    assert "PASS" in result.stderr and "verdict: PASSED" in result.stderr
+    assert not any(_alive(pid) for pid in _pids(report))
+
+
+@pytest.mark.slow
+def test_impossible_assertion_exits_1(tmp_path: Path) -> None:
+    out = tmp_path / "run"
+    result = _run("impossible.yaml", out)
+    assert result.returncode == 1, result.stderr[-3000:]
+    report = _report(out)
+    assert report["verdict"] == "failed" and report["partial"] is False
+    failed = [a for a in report["assertions"] if not a["passed"]]
+    assert [a["name"] for a in failed] == ["impossible"]
+    assert "FAIL impossible" in result.stderr
+
+
+def test_broken_run_exits_2_with_partial_report(tmp_path: Path) -> None:
+    out = tmp_path / "run"
+    result = _run("broken.yaml", out, timeout=60)
+    assert result.returncode == 2, result.stderr[-3000:]
+    report = _report(out)
+    assert report["verdict"] == "broken" and report["partial"] is True
+    assert "base_urll" in report["verdict_reasons"][0]
+    assert "Traceback" not in result.stderr
+
+
+def test_invalid_scenario_exits_2_without_traceback(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text((SCENARIOS / "quick.yaml").read_text().replace("kind: upstream_down",
+                                                                   "kind: upstream_dwn"))
+    result = subprocess.run(
+        [sys.executable, "-m", "govchaos", "chaos", "run", str(bad), "--out", str(tmp_path / "o")],
+        cwd=REPO, capture_output=True, text=True, timeout=60,
+    )
+    assert result.returncode == 2
+    assert "did you mean 'upstream_down'" in result.stderr
+    assert f"{bad}:" in result.stderr and "Traceback" not in result.stderr
+    assert not (tmp_path / "o").exists()
+
+
+@pytest.mark.slow
+def test_ctrl_c_tears_down_and_writes_partial_report(tmp_path: Path) -> None:
+    out = tmp_path / "run"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "govchaos", "chaos", "run", str(SCENARIOS / "quick.yaml"),
+         "--out", str(out)],
+        cwd=REPO, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True,
+    )
+    try:
+        deadline = time.monotonic() + 40
+        assert process.stderr is not None
+        seen = ""
+        while time.monotonic() < deadline:  # wait until load is running
+            line = process.stderr.readline()
+            seen += line
+            if "steady_before" in line or "faults" in line:
+                break
+            if process.poll() is not None:
+                break
+        assert "steady_before" in seen or "faults" in seen, seen
+        process.send_signal(signal.SIGINT)
+        rest, _ = process.communicate(timeout=40)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    assert process.returncode == 130, seen + rest
+    report = _report(out)
+    assert report["partial"] is True and report["verdict"] == "broken"
+    assert "interrupted" in report["verdict_reasons"][0]
+    assert report["phases"][-1]["name"] == "teardown"
+    pids = _pids(report)
+    assert pids and not any(_alive(pid) for pid in pids)
