@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import math
+import time
 from dataclasses import dataclass
 
 import aiohttp
@@ -39,6 +40,7 @@ class Outcome:
     attempts: int | None = None
     failovers: tuple[str, ...] = ()
     retry_after_s: float | None = None
+    first_event_at: float | None = None  # time.monotonic() of a stream's first data event
 
     @property
     def ok(self) -> bool:
@@ -89,7 +91,7 @@ async def exchange(
                 await response.read()
                 outcome.error_kind = f"http_{response.status}"
             elif stream:
-                outcome.error_kind = await _read_stream(response)
+                outcome.error_kind = await _read_stream(response, outcome)
             else:
                 outcome.error_kind = _check_completion(await response.read())
     except (TimeoutError, asyncio.TimeoutError):
@@ -137,7 +139,7 @@ def _check_completion(raw: bytes) -> str | None:
     return None
 
 
-async def _read_stream(response: aiohttp.ClientResponse) -> str | None:
+async def _read_stream(response: aiohttp.ClientResponse, outcome: Outcome) -> str | None:
     saw_done = False
     error: str | None = None
     event_name = ""
@@ -154,6 +156,8 @@ async def _read_stream(response: aiohttp.ClientResponse) -> str | None:
         if not line.startswith(b"data:"):
             continue
         data = line[5:].strip()
+        if outcome.first_event_at is None:
+            outcome.first_event_at = time.monotonic()
         if data == b"[DONE]":
             saw_done = True
             continue

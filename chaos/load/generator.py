@@ -220,6 +220,9 @@ class LoadGenerator:
             attempts=outcome.attempts,
             failovers=outcome.failovers,
             retry_after_s=outcome.retry_after_s,
+            first_event_ms=(
+                (outcome.first_event_at - sent) * 1000.0 if outcome.first_event_at else None
+            ),
         )
 
     def _finish(
@@ -235,6 +238,7 @@ class LoadGenerator:
         attempts: int | None = None,
         failovers: tuple[str, ...] = (),
         retry_after_s: float | None = None,
+        first_event_ms: float | None = None,
     ) -> None:
         done = time.monotonic()
         self._completed += 1
@@ -258,6 +262,7 @@ class LoadGenerator:
             ok=ok,
             error_kind=error_kind,
             latency_ms=(done - sent) * 1000.0,
+            first_event_ms=first_event_ms,
             completed_at=self._wall0 + (done - self._mono0),
             served_by=served_by,
             upstream=upstream,

@@ -107,6 +107,8 @@ class RequestRecord(BaseModel):
     ok: bool
     error_kind: ErrorKind | None
     latency_ms: float | None
+    # Streams: time from send to the first ``data:`` event (time to first token); else None.
+    first_event_ms: float | None = None
     completed_at: float  # epoch seconds
     served_by: str | None = None  # X-Govchaos-Served-By
     upstream: str | None = None  # X-Govchaos-Upstream

@@ -160,6 +160,23 @@ async def test_slow_responses_do_not_delay_sends(upstream: SimulatedUpstream) ->
     assert max(r.arrival_error_ms for r in result.records) < 50  # open loop: nobody waited
 
 
+async def test_stream_records_time_to_first_event() -> None:
+    slow = SimulatedUpstream(
+        UpstreamSpec(
+            name="slow", model="m", content="a b c d",
+            latency=LatencyProfile(base_ms=20, per_token_ms=50),
+        )
+    )
+    await slow.start()
+    try:
+        spec = _spec(rate_rps=10, duration_s=0.1, stream_share=1.0)
+        (record,) = (await LoadGenerator(spec, slow.url).run()).records
+    finally:
+        await slow.stop()
+    assert record.ok and record.first_event_ms is not None
+    assert 15 <= record.first_event_ms < record.latency_ms - 100  # 3 token gaps after the first
+
+
 async def test_client_overload_is_recorded_not_dropped(upstream: SimulatedUpstream) -> None:
     upstream.set_fault("hang")
     generator = LoadGenerator(_spec(rate_rps=50, duration_s=0.2, max_in_flight=3), upstream.url)
