@@ -1,6 +1,6 @@
 """Finishing a run's directory: render report.html, report.md and junit.xml, then sign it all.
 
->>> result = finalize_report(run_dir)                 # doctest: +SKIP  (ephemeral key)
+>>> result = finalize_report(run_dir)  # ephemeral key   # doctest: +SKIP
 >>> print(result.verify_command)                      # doctest: +SKIP
 govchaos report verify reports/provider-outage-20250101T120000Z
 

@@ -4,7 +4,7 @@ Verdict, assertion and probe table, policy violations, faults, digests, and the 
 Text from the scenario is escaped for Markdown tables (pipes, markup, HTML).
 
 >>> md_text("a|b <x> *y*")
-'a\\|b &lt;x&gt; \\*y\\*'
+'a\\|b &lt;x> \\*y\\*'
 """
 
 from __future__ import annotations
@@ -21,7 +21,8 @@ _ICON = {"passed": "✅", "failed": "❌", "broken": "⚠️"}
 def md_text(value: Any) -> str:
     """Escape ``value`` for a Markdown table cell or paragraph."""
     text = "" if value is None else str(value)
-    text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    # "<" and "&" are enough to stop HTML; ">" stays readable (">=" is common in check names).
+    text = text.replace("&", "&amp;").replace("<", "&lt;")
     text = _SPECIAL.sub(r"\\\1", text)
     return " ".join(text.splitlines())
 

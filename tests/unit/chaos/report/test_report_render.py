@@ -1,0 +1,123 @@
+"""report.html, report.md and junit.xml from synthetic run directories."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from pathlib import Path
+from xml.etree import ElementTree as ET
+
+import pytest
+
+from chaos.report import finalize_report, load_view, render_directory, render_html, render_markdown
+from chaos.report.chart import bars_svg, timeline_svg
+from chaos.report.markdown import md_text
+from chaos.report.series import buckets_from_rows
+
+HOSTILE = 'evil<script>alert(1)</script>"&\'|*x*'
+
+
+def test_html_puts_verdict_first_and_has_every_section(signed_dir: Path) -> None:
+    html = (signed_dir / "report.html").read_text()
+    sections = ["PASSED", "Assertions and steady-state probes", "Latency and success over time",
+                "Faults as applied", "Traffic by model", "Traffic by data class",
+                "Failovers by reason", "Policy decisions", "Digests", "Environment", "How to verify"]
+    positions = [html.index(s) for s in sections]
+    assert positions == sorted(positions)
+    assert "govchaos report verify " in html
+    assert "ephemeral key" in html and "integrity" in html
+
+
+def test_html_is_self_contained(signed_dir: Path) -> None:
+    html = (signed_dir / "report.html").read_text()
+    assert "<script" not in html.lower()
+    assert not re.search(r"""(src|href)\s*=\s*["']?\s*(https?:)?//""", html, re.I)
+    assert "url(" not in html and "@import" not in html
+    assert "Content-Security-Policy" in html
+
+
+def test_html_chart_shades_fault_windows(signed_dir: Path) -> None:
+    html = (signed_dir / "report.html").read_text()
+    svg = html[html.index("<svg"):]
+    assert svg.count("fill-opacity=\"0.18\"") == 2  # one fault window, shaded in both panels
+    assert "<polyline" in svg
+
+
+def test_everything_from_yaml_is_escaped(make_run_dir: Callable[..., Path]) -> None:
+    run = make_run_dir(scenario_name=HOSTILE, verdict="failed")
+    finalize_report(run)
+    html = (run / "report.html").read_text()
+    assert "<script>" not in html and "alert(1)</script>" not in html
+    assert "evil&lt;script&gt;" in html
+    md = (run / "report.md").read_text()
+    assert "<script>" not in md and "\\|" in md
+    root = ET.parse(run / "junit.xml").getroot()  # still well-formed XML
+    assert root.get("name", "").endswith(HOSTILE)
+
+
+def test_markdown_summary(signed_dir: Path) -> None:
+    md = (signed_dir / "report.md").read_text()
+    assert md.startswith("## ") and "**PASSED**" in md
+    assert "| ✅ PASS | success\\_rate >= 0.95 (assertion) | >= 0.95 |" in md
+    assert "Policy violations:** 0 of" in md
+    assert "```sh\ngovchaos report verify " in md
+    assert "Ephemeral key" in md
+
+
+def test_markdown_escaping() -> None:
+    assert md_text("a|b") == "a\\|b"
+    assert md_text("<img src=x>") == "&lt;img src=x>"
+    assert md_text("line\nbreak") == "line break"
+
+
+def test_junit_one_case_per_assertion_and_probe(make_run_dir: Callable[..., Path]) -> None:
+    run = make_run_dir(verdict="failed")
+    render_directory(run)
+    root = ET.parse(run / "junit.xml").getroot()
+    cases = root.findall(".//testcase")
+    view = load_view(run)
+    r = view.report
+    assert len(cases) == len(r.assertions) + len(r.steady_state.before) + len(r.steady_state.after)
+    failures = root.findall(".//failure")
+    assert len(failures) == sum(1 for a in r.assertions if not a.passed) > 0
+    message = failures[0].get("message", "")
+    assert message.startswith("expected success_rate >= 0.95, observed ")
+    assert root.get("failures") == str(len(failures))
+
+
+def test_junit_broken_run_is_an_error(make_run_dir: Callable[..., Path]) -> None:
+    run = make_run_dir(verdict="broken")
+    render_directory(run)
+    root = ET.parse(run / "junit.xml").getroot()
+    assert root.get("errors") == "1"
+    assert root.find(".//error") is not None
+
+
+def test_rendering_without_requests_or_audit_falls_back(make_run_dir: Callable[..., Path]) -> None:
+    run = make_run_dir(audit=False)
+    (run / "requests.jsonl").unlink()
+    view = load_view(run)
+    assert view.buckets_source == "report.json metrics" and view.buckets
+    assert view.decisions is None
+    html = render_html(view)
+    assert "No audit log" in html and "signed" in html
+    assert "govchaos report verify" not in render_markdown(view)  # unsigned: no verify command
+
+
+def test_buckets_per_second() -> None:
+    rows = [{"sent_at_s": t / 10, "status": 200 if t % 5 else 500, "latency_ms": float(t)}
+            for t in range(30)]
+    buckets = buckets_from_rows(rows)
+    assert [b.t_s for b in buckets] == [0, 1, 2]
+    assert all(b.sent == 10 and b.ok == 8 and b.success_rate == 0.8 for b in buckets)
+    assert buckets[0].latency_p50_ms == 4.5
+
+
+@pytest.mark.parametrize("values", [{}, {"a": 1}, {"x<y": 3, "z": 0}])
+def test_bars_svg(values: dict[str, int]) -> None:
+    svg = bars_svg(values)
+    assert svg.startswith("<svg") and svg.endswith("</svg>") and "x<y" not in svg
+
+
+def test_timeline_without_requests() -> None:
+    assert "no requests" in timeline_svg([], [])
