@@ -229,3 +229,11 @@ async def test_progress_callback_and_single_use(upstream: SimulatedUpstream) -> 
     assert seen and seen[-1].sent > 0
     with pytest.raises(RuntimeError):
         await generator.run()
+
+
+async def test_request_timeout_is_recorded(upstream: SimulatedUpstream) -> None:
+    upstream.set_fault("hang")
+    spec = _spec(rate_rps=10, duration_s=0.2, request_timeout_s=0.2)
+    result = await asyncio.wait_for(LoadGenerator(spec, upstream.url).run(), 10)
+    assert {(r.status, r.error_kind) for r in result.records} == {(0, "timeout")}
+    assert all(150 <= r.latency_ms < 2000 for r in result.records)
