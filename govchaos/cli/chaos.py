@@ -54,10 +54,22 @@ def register(sub: argparse._SubParsersAction) -> None:
 def finalize_report(run_dir: Path, args: argparse.Namespace) -> None:
     """Hook run after report.json is written: render and sign the report directory.
 
-    Filled in by the reports/signing work (issue 5): ``args.key`` / ``args.keyless`` choose the
-    signer. For now it does nothing.
+    ``args.key`` (organisation key) / ``args.keyless`` (Sigstore, OIDC token from
+    ``SIGSTORE_ID_TOKEN``) choose the signer; neither means an ephemeral key. See
+    :func:`chaos.report.finalize_report`. Raises ``KeyFileError`` / ``SigningError`` (exit 2).
     """
-    return None
+    import os
+
+    from chaos.report import finalize_report as render_and_sign
+    from govchaos.cli.report import print_signed
+
+    result = render_and_sign(
+        run_dir,
+        key=getattr(args, "key", None),
+        keyless=bool(getattr(args, "keyless", False)),
+        identity_token=os.environ.get("SIGSTORE_ID_TOKEN") or None,
+    )
+    print_signed(result, sys.stderr)
 
 
 def _validate(args: argparse.Namespace) -> int:
