@@ -91,9 +91,10 @@ async def serve(cfg: GatewayConfig, secrets: ResolvedSecrets, *, host: str = "12
             bound_host, bound_port = sock.getsockname()[:2]
             shown = f"[{bound_host}]" if ":" in bound_host else bound_host
             url = f"http://{shown}:{bound_port}"
-            print(f"govchaos gateway listening on {url}", file=out, flush=True)
+            # ready file first: whoever sees the line can rely on the file already being there
             if ready_file is not None:
                 write_ready_file(ready_file, url)
+            print(f"govchaos gateway listening on {url}", file=out, flush=True)
             await task
             for sig in (signal.SIGTERM, signal.SIGINT):
                 with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):

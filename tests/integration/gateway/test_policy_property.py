@@ -42,6 +42,12 @@ class Harness:
                                        daemon=True)
 
     async def _main(self) -> None:
+        try:
+            await self._serve()
+        finally:
+            self.ready.set()  # never leave the test waiting on a failed start
+
+    async def _serve(self) -> None:
         self.stop = asyncio.Event()
         for n in NAMES:
             self.mocks[n] = await MockUpstream(n).start()
@@ -62,7 +68,6 @@ class Harness:
         finally:
             for m in self.mocks.values():
                 await m.stop()
-            self.ready.set()
 
     def __enter__(self) -> "Harness":
         self.thread.start()
