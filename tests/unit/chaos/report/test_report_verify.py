@@ -278,3 +278,10 @@ def test_any_single_byte_edit_is_detected(
         raise
     assert not result.valid, f"edit of {name}@{offset} -> {new} went unnoticed"
     shutil.rmtree(work.parent)
+
+
+def test_key_bundle_checked_as_keyless_names_the_mode(signed_dir: Path) -> None:
+    result = verify_report(signed_dir, identity=("ci@example.com", "https://issuer.example"))
+    name, detail = first(result)
+    assert name == "bundle signature" and "--key" in detail
+    assert result.key_source == "keyless identity"

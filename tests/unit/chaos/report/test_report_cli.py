@@ -1,0 +1,138 @@
+"""`govchaos report verify|show|schema|sign`, in process: output, --json, exit codes."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from govchaos.cli import main
+from governance.attest import KeyPairFiles
+
+
+def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_verify_clean_ephemeral(signed_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "report", "verify", str(signed_dir))
+    assert code == 0
+    for name in ("bundle signature", "subject digests", "completeness", "audit chain",
+                 "report schema", "predicate consistency"):
+        assert f"OK    {name}" in out
+    assert "VALID" in out and "NOT origin" in out
+
+
+def test_verify_json(signed_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "report", "verify", str(signed_dir), "--json")
+    data = json.loads(out)
+    assert code == 0 and data["valid"] and data["integrity_only"] and data["first_failure"] is None
+    assert [c["status"] for c in data["checks"]] == ["ok"] * 6
+
+
+def test_verify_tampered_exits_1_and_names_the_file(
+    signed_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (signed_dir / "report.md").write_text("all good, trust me\n")
+    code, out, err = run(capsys, "report", "verify", str(signed_dir))
+    assert code == 1 and "Traceback" not in err
+    assert "FAIL  subject digests" in out
+    assert out.strip().splitlines()[-1].startswith(
+        "INVALID: 1 check(s) failed; first: subject digests: report.md: contents differ")
+
+
+def test_verify_tampered_json(signed_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (signed_dir / "extra.txt").write_text("x")
+    code, out, _ = run(capsys, "report", "verify", str(signed_dir), "--json")
+    data = json.loads(out)
+    assert code == 1 and not data["valid"]
+    assert data["first_failure"]["name"] == "completeness"
+    assert data["first_failure"]["file"].endswith("extra.txt")
+
+
+def test_verify_with_org_key(
+    org_signed_dir: Path, org_keys: KeyPairFiles, other_keys: KeyPairFiles,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert run(capsys, "report", "verify", str(org_signed_dir), "--key", str(org_keys.public_key))[0] == 0
+    code, out, _ = run(capsys, "report", "verify", str(org_signed_dir), "--key", str(other_keys.public_key))
+    assert code == 1 and "FAIL  bundle signature" in out and "SKIP  subject digests" in out
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["report", "verify"],  # no DIR
+        ["report", "verify", "/nonexistent/report-dir"],
+        ["report", "verify", "{dir}", "--key", "a.pub", "--cert-identity", "x"],
+        ["report", "verify", "{dir}", "--cert-identity", "me@example.com"],  # no issuer
+        ["report", "verify", "{dir}", "--key", "/nonexistent.pub"],
+    ],
+)
+def test_usage_errors_exit_2(
+    signed_dir: Path, capsys: pytest.CaptureFixture[str], argv: list[str]
+) -> None:
+    code, _, err = run(capsys, *[a.replace("{dir}", str(signed_dir)) for a in argv])
+    assert code == 2 and "Traceback" not in err
+
+
+def test_org_signed_report_without_key_is_usage(org_signed_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = run(capsys, "report", "verify", str(org_signed_dir))
+    assert code == 2 and "--key PUB" in err
+
+
+def test_show(signed_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "report", "show", str(signed_dir))
+    assert code == 0
+    assert out.startswith("provider-outage: PASSED")
+    assert "PASS  success_rate >= 0.95" in out and "govchaos report verify" in out
+    code, out, _ = run(capsys, "report", "show", str(signed_dir), "--json")
+    assert code == 0 and json.loads(out)["verdict"] == "passed"
+
+
+def test_show_not_a_report(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = run(capsys, "report", "show", str(tmp_path))
+    assert code == 2 and "report.json" in err
+
+
+def test_schema(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "report", "schema")
+    schema = json.loads(out)
+    assert code == 0 and schema["properties"]["schema_version"]["const"] == "1"
+
+
+def test_sign_with_org_key_then_verify(
+    run_dir: Path, org_keys: KeyPairFiles, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, _ = run(capsys, "report", "sign", str(run_dir), "--key", str(org_keys.private_key))
+    assert code == 0 and "verify with: govchaos report verify" in out and "--key" in out
+    assert run(capsys, "report", "verify", str(run_dir), "--key", str(org_keys.public_key))[0] == 0
+
+
+def test_sign_keyless_without_token_exits_2(
+    run_dir: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("SIGSTORE_ID_TOKEN", raising=False)
+    code, _, err = run(capsys, "report", "sign", str(run_dir), "--keyless")
+    assert code == 2 and "OIDC identity token" in err
+    assert not (run_dir / "report.sigstore.json").exists()
+    assert not (run_dir / "report.html").exists()  # nothing written before the signer exists
+
+
+def test_sign_with_bad_key_exits_2(run_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    bad = tmp_path / "k.pem"
+    bad.write_text("nope")
+    code, _, err = run(capsys, "report", "sign", str(run_dir), "--key", str(bad))
+    assert code == 2 and "Traceback" not in err
+
+
+def test_resign_with_org_key_removes_the_ephemeral_public_key(
+    signed_dir: Path, org_keys: KeyPairFiles, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert (signed_dir / "signing-key.pub").exists()
+    run(capsys, "report", "sign", str(signed_dir), "--key", str(org_keys.private_key))
+    assert not (signed_dir / "signing-key.pub").exists()
+    assert "ephemeral" not in (signed_dir / "report.md").read_text().lower()
