@@ -6,8 +6,8 @@ A fast simulated upstream (no latency, no faults) runs in its own process
 (``python -m chaos.providers serve``); this process runs the open-loop load generator against
 it at increasing target rates, ``--step-s`` seconds each, on uvloop with one shared aiohttp
 session. A rate passes when the successful requests per second reach >= 95% of the target and
-the arrival-time error (actual send - scheduled send) has p99 <= 5 ms. The ladder stops at the
-first failing rate. Then the fault proxy's own added latency with no toxics is measured with
+the arrival-time error (actual send - scheduled send) has p99 <= 5 ms. A failing rate is re-run
+``--retries`` times (default 1; every attempt is in ``steps``), then the ladder stops. Then the fault proxy's own added latency with no toxics is measured with
 ``chaos.proxy.bench.measure_overhead`` (TCP echo round trips, direct vs proxied, interleaved).
 
 JSON keys: ``harness_max_rps`` (highest passing rate), ``arrival_error_p99_ms`` (at 1,000 req/s),
@@ -78,7 +78,9 @@ def _step_summary(rate: float, result: LoadResult, cpu_s: float) -> dict:
     }
 
 
-async def _ladder(url: str, rates: list[float], step_s: float, seed: int) -> list[dict]:
+async def _ladder(
+    url: str, rates: list[float], step_s: float, seed: int, retries: int
+) -> list[dict]:
     started = time.monotonic()
     steps: list[dict] = []
     connector = aiohttp.TCPConnector(limit=2048, limit_per_host=0)
@@ -86,24 +88,32 @@ async def _ladder(url: str, rates: list[float], step_s: float, seed: int) -> lis
         # Warm-up (not reported): open connections, fill caches.
         await LoadGenerator(_spec(500, 1.0, seed), url, session=session).run()
         for rate in rates:
-            if time.monotonic() - started + step_s + 2 > BUDGET_S:
-                print(f"  {rate:>6.0f} req/s  skipped (time budget)")
+            passed = False
+            for attempt in range(1, retries + 2):
+                if time.monotonic() - started + step_s + 2 > BUDGET_S:
+                    print(f"  {rate:>6.0f} req/s  skipped (time budget)")
+                    return steps
+                cpu = time.process_time()
+                result = await LoadGenerator(_spec(rate, step_s, seed), url, session=session).run()
+                step = _step_summary(rate, result, time.process_time() - cpu)
+                step["attempt"] = attempt
+                steps.append(step)
+                print(
+                    f"  {rate:>6.0f} req/s  ok {step['achieved_ok_rps']:>8.1f}/s  arrival error "
+                    f"p50 {step['arrival_error_p50_ms']:.3f} ms p99 "
+                    f"{step['arrival_error_p99_ms']:.3f} ms  latency p50 "
+                    f"{step['latency_p50_ms']:.2f} ms  cpu "
+                    f"{step['harness_cpu_us_per_request']:.0f} us/req  load "
+                    f"{step['load_average_1m']}  {'PASS' if step['passed'] else 'FAIL'}"
+                    f"{' (attempt %d)' % attempt if attempt > 1 else ''}  {step['errors'] or ''}",
+                    flush=True,
+                )
+                await asyncio.sleep(0.3)  # let the upstream's queues settle between steps
+                if step["passed"]:
+                    passed = True
+                    break
+            if not passed:
                 break
-            cpu = time.process_time()
-            result = await LoadGenerator(_spec(rate, step_s, seed), url, session=session).run()
-            step = _step_summary(rate, result, time.process_time() - cpu)
-            steps.append(step)
-            print(
-                f"  {rate:>6.0f} req/s  ok {step['achieved_ok_rps']:>8.1f}/s  arrival error "
-                f"p50 {step['arrival_error_p50_ms']:.3f} ms p99 {step['arrival_error_p99_ms']:.3f}"
-                f" ms  latency p50 {step['latency_p50_ms']:.2f} ms  cpu "
-                f"{step['harness_cpu_us_per_request']:.0f} us/req  load {step['load_average_1m']}  "
-                f"{'PASS' if step['passed'] else 'FAIL'}  {step['errors'] or ''}",
-                flush=True,
-            )
-            if not step["passed"]:
-                break
-            await asyncio.sleep(0.3)  # let the upstream's queues settle between steps
     return steps
 
 
@@ -130,11 +140,12 @@ async def _main(args: argparse.Namespace) -> dict:
         async with FleetProcess(spec, workdir=workdir) as fleet:
             url = fleet.ready.upstreams["fast"].url
             print(f"upstream (pid {fleet.pid}) at {url}; {args.step_s:g} s per rate")
-            steps = await _ladder(url, rates, args.step_s, args.seed)
+            steps = await _ladder(url, rates, args.step_s, args.seed, args.retries)
     proxy = await _proxy_overhead()
     passing = [s["target_rps"] for s in steps if s["passed"]]
-    cpu = [s["harness_cpu_us_per_request"] for s in steps]
+    # The first attempt at 1,000 req/s, retried or not: no picking the better of two.
     at_1000 = next((s for s in steps if s["target_rps"] == 1000), None)
+    cpu = [s["harness_cpu_us_per_request"] for s in steps]
     return {
         "harness_max_rps": max(passing) if passing else None,
         "arrival_error_p99_ms": at_1000["arrival_error_p99_ms"] if at_1000 else None,
@@ -154,6 +165,7 @@ async def _main(args: argparse.Namespace) -> dict:
             "event_loop": "uvloop",
             "step_s": args.step_s,
             "seed": args.seed,
+            "retries": args.retries,
             "load_average_at_start": round(load_at_start, 2),
         },
     }
@@ -165,6 +177,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rates", help="comma-separated target rates (req/s), ascending")
     parser.add_argument("--step-s", type=float, default=3.0, help="seconds per rate (default 3)")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--retries",
+        type=int,
+        default=1,
+        help="re-run a failing rate this many times before stopping (default 1: on a shared "
+        "machine one scheduling hiccup from another process should not end the ladder)",
+    )
     args = parser.parse_args(argv)
     if not 0.5 <= args.step_s <= 10:
         parser.error("--step-s must be within 0.5..10")
