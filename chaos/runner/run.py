@@ -273,6 +273,7 @@ class ChaosRunner:
                     if entry.data_classes
                     else (DataClassMix(classes=("public",)),),
                     region=entry.region,
+                    model=entry.model,
                     max_tokens=self.scenario.load.max_tokens,
                 )
             )
@@ -439,7 +440,8 @@ class ChaosRunner:
         violations: PolicyViolations | None = None
         try:
             bundle, summary = await self._violations(entries, records)
-            policy = PolicyInfo(bundle=self.scenario.policy.bundle, sha256=bundle.digest,
+            policy = PolicyInfo(bundle=self.scenario.policy.bundle,
+                                sha256=bundle.digest.removeprefix("sha256:"),
                                 files=tuple(bundle.files))
             violations = PolicyViolations(checked=summary.checked, count=summary.count,
                                           examples=summary.violations)

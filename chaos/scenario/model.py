@@ -113,6 +113,7 @@ class RouteMix(_Frozen):
     weight: float = Field(1.0, gt=0)
     data_classes: tuple[str, ...] = ()
     region: str | None = Field(None, description="residency requirement sent as a header")
+    model: str | None = Field(None, description="body `model` (external gateways route on it)")
 
 
 class LoadSpec(_Frozen):

@@ -10,6 +10,7 @@ import sys
 import time
 from pathlib import Path
 
+import jsonschema
 import pytest
 
 HERE = Path(__file__).resolve().parent
@@ -58,6 +59,10 @@ def test_quick_scenario_passes_and_writes_the_report(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr[-3000:]
     report = _report(out)
     assert report["verdict"] == "passed" and report["partial"] is False
+    from chaos.runner.report import Report, report_json_schema
+
+    jsonschema.validate(report, report_json_schema())
+    Report.model_validate(report)
     assert report["seed"] == 11
     assert report["schema_version"] == "1"
     assert len(report["scenario"]["sha256"]) == 64
