@@ -109,8 +109,10 @@ class SimulatedUpstream:
         assert self._runner is not None and self._runner.server is not None
         loop = asyncio.get_running_loop()
         try:
+            # A deep backlog: open-loop bursts must queue in the kernel, not be dropped
+            # (a dropped SYN costs the client a one-second retransmit).
             self._server = await loop.create_server(
-                self._runner.server, self.spec.host, self._port, reuse_address=True
+                self._runner.server, self.spec.host, self._port, reuse_address=True, backlog=1024
             )
         except OSError as exc:
             raise ProviderError(

@@ -154,3 +154,23 @@ async def test_http_control_api(make_upstream, session) -> None:
         assert (await resp.json()) == {"fault": None}
     async with session.get(f"{upstream.url}/_govchaos/requests") as resp:
         assert len((await resp.json())["requests"]) == 1  # control calls are not logged
+
+
+async def test_kill_cuts_a_stream_in_progress(make_upstream, session) -> None:
+    upstream = await make_upstream(content="one two three four five six")
+    upstream.set_fault("slow_stream", per_token_ms=100)
+    received: list[bytes] = []
+
+    async def read() -> None:
+        async with session.post(
+            f"{upstream.url}/v1/chat/completions", json=chat_body(stream=True)
+        ) as resp:
+            async for line in resp.content:
+                received.append(line)
+
+    reader = asyncio.create_task(read())
+    await asyncio.sleep(0.15)
+    await upstream.kill()
+    with pytest.raises(aiohttp.ClientPayloadError):
+        await asyncio.wait_for(reader, 5)
+    assert received and not any(b"[DONE]" in line for line in received)

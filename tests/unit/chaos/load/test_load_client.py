@@ -1,0 +1,57 @@
+"""How the client classifies an SSE stream (table of byte-exact streams)."""
+
+from __future__ import annotations
+
+import pytest
+
+from chaos.load.client import Outcome, _read_stream, _retry_after_s
+
+CHUNK = b'data: {"choices": [{"delta": {"content": "x"}}]}\n\n'
+DONE = b"data: [DONE]\n\n"
+
+
+class _Content:
+    def __init__(self, raw: bytes) -> None:
+        self._lines = raw.splitlines(keepends=True)
+
+    def __aiter__(self):
+        return self._iterate()
+
+    async def _iterate(self):
+        for line in self._lines:
+            yield line
+
+
+class _Response:
+    def __init__(self, raw: bytes) -> None:
+        self.content = _Content(raw)
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        (CHUNK + CHUNK + DONE, None),
+        (b": keep-alive comment\n\n" + CHUNK + DONE, None),
+        (CHUNK.replace(b"\n\n", b"\r\n\r\n") + DONE, None),
+        (CHUNK, "stream_incomplete"),
+        (b"", "stream_incomplete"),
+        (CHUNK + b'data: {"error": {"message": "boom"}}\n\n' + DONE, "stream_error"),
+        (CHUNK + b"event: error\ndata: {}\n\n" + DONE, "stream_error"),
+        (CHUNK + b"data: {not json\n\n" + DONE, "invalid_chunk"),
+        (CHUNK + DONE + CHUNK, "stream_error"),
+    ],
+)
+async def test_stream_classification(raw: bytes, expected: str | None) -> None:
+    outcome = Outcome(status=200)
+    assert await _read_stream(_Response(raw), outcome) == expected
+    if raw:
+        assert outcome.first_event_at is not None
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [("3", 3.0), ("0.5", 0.5), (None, None), ("", None), ("-1", None), ("nan", None),
+     ("Wed, 21 Oct 2015 07:28:00 GMT", None)],
+)
+def test_retry_after_seconds(value: str | None, expected: float | None) -> None:
+    assert _retry_after_s(value) == expected
