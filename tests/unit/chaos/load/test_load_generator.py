@@ -157,7 +157,8 @@ async def test_slow_responses_do_not_delay_sends(upstream: SimulatedUpstream) ->
     finally:
         await slow.stop()
     assert len(result.records) == 30 and result.ok == 30
-    assert max(r.arrival_error_ms for r in result.records) < 50  # open loop: nobody waited
+    # Open loop: every request went out before the first (300 ms) answer came back.
+    assert max(r.sent_at for r in result.records) < min(r.completed_at for r in result.records)
 
 
 async def test_stream_records_time_to_first_event() -> None:
@@ -181,7 +182,10 @@ async def test_client_overload_is_recorded_not_dropped(upstream: SimulatedUpstre
     upstream.set_fault("hang")
     generator = LoadGenerator(_spec(rate_rps=50, duration_s=0.2, max_in_flight=3), upstream.url)
     task = asyncio.create_task(generator.run())
-    await asyncio.sleep(0.4)
+    for _ in range(500):  # bounded: until all 10 arrivals were due and handled
+        if generator.stats().scheduled == 10:
+            break
+        await asyncio.sleep(0.01)
     generator.stop()
     result = await asyncio.wait_for(task, 5)
     kinds = [r.error_kind for r in result.records]
@@ -195,9 +199,12 @@ async def test_stop_cancels_in_flight_and_loses_nothing(upstream: SimulatedUpstr
     upstream.set_fault("hang")
     generator = LoadGenerator(_spec(rate_rps=50, duration_s=5), upstream.url)
     task = asyncio.create_task(generator.run())
-    await asyncio.sleep(0.3)
+    for _ in range(500):  # bounded
+        if generator.stats().sent >= 5:
+            break
+        await asyncio.sleep(0.01)
     stats = generator.stats()
-    assert stats.sent >= 10 and stats.in_flight == stats.sent and stats.completed == 0
+    assert stats.sent >= 5 and stats.in_flight == stats.sent and stats.completed == 0
     generator.stop()
     result = await asyncio.wait_for(task, 5)
     assert len(result.records) >= stats.sent

@@ -123,8 +123,9 @@ async def test_slow_stream_spaces_tokens(make_upstream, session) -> None:
             if line.startswith(b"data: "):
                 arrivals.append(time.monotonic())
     content = arrivals[1:-2]  # role chunk first; stop chunk and [DONE] last
-    gaps = [b - a for a, b in zip(content, content[1:], strict=False)]
-    assert len(gaps) == 4 and min(gaps) >= 0.03
+    assert len(content) == 5
+    # The span, not each gap: a stalled client may read two chunks back to back.
+    assert content[-1] - content[0] >= 4 * 0.040 * 0.9
 
 
 async def test_hang_holds_until_cleared_and_is_logged(make_upstream, session) -> None:
