@@ -16,6 +16,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict
 
+from chaos.report.errors import ReportDirError
 from chaos.report.html import render_html
 from chaos.report.junit import render_junit
 from chaos.report.markdown import render_markdown
@@ -28,7 +29,7 @@ from chaos.report.signing import (
     write_ephemeral_key,
 )
 from chaos.report.view import load_view, read_report_file
-from governance.attest import BUNDLE_FILENAME, sign_directory
+from governance.attest import BUNDLE_FILENAME, StatementError, sign_directory
 
 HTML_FILE = "report.html"
 MARKDOWN_FILE = "report.md"
@@ -76,7 +77,7 @@ def finalize_report(
     Raises :class:`~chaos.report.errors.ReportDirError` (no valid report.json),
     :class:`~governance.attest.KeyFileError` (unusable key),
     :class:`~governance.attest.SigningError` (keyless without a usable token, Sigstore down),
-    :class:`~governance.attest.StatementError` (a symbolic link in the directory).
+    :class:`~chaos.report.errors.ReportDirError` also for a symbolic link in the directory.
     """
     root = Path(run_dir)
     report = read_report_file(root)
@@ -86,7 +87,10 @@ def finalize_report(
         stale.unlink()  # left by an earlier ephemeral signing of this directory
     write_ephemeral_key(signer, root, signing)
     rendered = render_directory(root, signing)
-    bundle = sign_directory(root, predicate_for(report, signing), signer, bundle_name=BUNDLE_FILENAME)
+    try:
+        bundle = sign_directory(root, predicate_for(report, signing), signer, bundle_name=BUNDLE_FILENAME)
+    except StatementError as exc:  # e.g. a symbolic link: bad input (exit 2), not a failed check
+        raise ReportDirError(f"cannot sign this directory: {exc.message}", location=exc.location) from exc
     return FinalizeResult(
         run_dir=str(run_dir),
         rendered=rendered,

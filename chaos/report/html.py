@@ -31,6 +31,7 @@ th{background:#f1f5f9;font-weight:600}td.num{text-align:right;font-variant-numer
 code,pre{font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;font-size:12px}
 pre{background:#0f172a;color:#e2e8f0;padding:10px 12px;border-radius:6px;overflow-x:auto}
 .muted{color:#64748b}svg{width:100%;height:auto;display:block;background:#fff}
+table.kv th{width:230px;white-space:nowrap}table.kv td{word-break:break-all}
 .grid{display:grid;grid-template-columns:1fr 1fr;gap:16px}
 """
 
@@ -85,7 +86,9 @@ def _check_rows(kind: str, results: Sequence[CheckResult]) -> list[list[Any]]:
 
 
 def _kv(pairs: Mapping[str, Any]) -> str:
-    return _table(["", ""], [[k, v] for k, v in pairs.items()])
+    rows = "".join(f"<tr><th>{_e(k)}</th><td>{_e(v)}</td></tr>" for k, v in pairs.items())
+    return f'<table class="kv"><tbody>{rows}</tbody></table>'
+
 
 
 def render_html(view: ReportView) -> str:

@@ -285,3 +285,18 @@ def test_key_bundle_checked_as_keyless_names_the_mode(signed_dir: Path) -> None:
     name, detail = first(result)
     assert name == "bundle signature" and "--key" in detail
     assert result.key_source == "keyless identity"
+
+
+def test_signing_refuses_a_symlink(run_dir: Path) -> None:
+    (run_dir / "link.json").symlink_to(run_dir / "report.json")
+    with pytest.raises(ReportDirError, match="symbolic link"):
+        finalize_report(run_dir)
+
+
+def test_keyless_with_an_unusable_token_is_a_signing_error(run_dir: Path) -> None:
+    from governance.attest import SigningError
+
+    with pytest.raises(SigningError) as info:
+        finalize_report(run_dir, keyless=True, identity_token="not-a-jwt")
+    assert info.value.exit_code == 2
+    assert not (run_dir / "report.sigstore.json").exists()
