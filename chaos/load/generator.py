@@ -67,6 +67,7 @@ class LoadGenerator:
         self._mono0 = 0.0
         self._wall0 = 0.0
         self._started = False
+        self._finished = False
         self._sent = 0
         self._completed = 0
         self._ok = 0
@@ -96,6 +97,7 @@ class LoadGenerator:
             await self._schedule_loop()
             await self._drain()
             await self._cancel_in_flight()
+            self._finished = True
         except asyncio.CancelledError:
             self._stopped_early = True
             await asyncio.shield(self._cancel_in_flight())
@@ -108,7 +110,11 @@ class LoadGenerator:
         return self.result()
 
     def stop(self) -> None:
-        """End the run early (idempotent): no more sends; in-flight requests become ``cancelled``."""
+        """End the run early (idempotent): no more sends; in-flight requests become ``cancelled``.
+
+        A no-op once the run has finished on its own."""
+        if self._finished:
+            return
         self._stopped_early = True
         self._stop.set()
 
@@ -245,6 +251,7 @@ class LoadGenerator:
         if ok:
             self._ok += 1
         self._recent.append(done)
+        self._trim_recent(done)  # amortised O(1); keeps memory flat without stats() calls
         scheduled = self._mono0 + planned.offset_s
         self._records[planned.index] = RequestRecord(
             request_id=planned.request_id,

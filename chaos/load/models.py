@@ -125,9 +125,9 @@ class LoadStats(BaseModel):
     elapsed_s: float
     scheduled: int  # arrivals whose time has come (sent + overload)
     sent: int
-    completed: int
+    completed: int  # sent and finished (answered, failed or cancelled)
     ok: int
-    errors: int
+    errors: int  # completed but not ok (cancelled included); overload is counted apart
     overload: int
     in_flight: int
     current_rps: float  # completions during the last second
