@@ -13,9 +13,13 @@ Format (shared with the policy authors)::
         expect:
           allow: false
           allowed: []                                   # optional, compared as a set
-          denied_reasons_contain: {gpt-4o-cloud-us: data_class_ceiling}   # optional
-          reasons_contain: [data_class_ceiling]         # optional
+          denied_reasons_contain: {gpt-4o-cloud-us: "data_class_ceiling: pii"}   # optional
+          reasons_contain: ["data_class_ceiling: pii"]  # optional
           obligations: {log_prompts: false}             # optional, a subset
+
+Each string under ``denied_reasons_contain`` / ``reasons_contain`` must be a substring of at
+least one of the reasons (so ``"data_class_ceiling:"`` pins the rule, a whole reason pins its
+wording too).
 
 Invalid files raise :class:`~governance.errors.PolicyInputError` naming the file and field path.
 """
@@ -176,11 +180,11 @@ def check_case(case: DecisionCase, decision: Decision) -> list[str]:
         problems.append(f"allowed: expected {sorted(exp.allowed)}, got {sorted(decision.allowed)}")
     for model, wanted in (exp.denied_reasons_contain or {}).items():
         got = decision.denied.get(model, ())
-        missing = [r for r in wanted if r not in got]
+        missing = [w for w in wanted if not _contained(w, got)]
         if missing:
             problems.append(f"denied[{model}]: missing {missing}, got {list(got)}")
     if exp.reasons_contain:
-        missing = [r for r in exp.reasons_contain if r not in decision.reasons]
+        missing = [w for w in exp.reasons_contain if not _contained(w, decision.reasons)]
         if missing:
             problems.append(f"reasons: missing {missing}, got {list(decision.reasons)}")
     if exp.obligations:
@@ -194,6 +198,11 @@ def check_case(case: DecisionCase, decision: Decision) -> list[str]:
             if not ok:
                 problems.append(f"obligations.{key}: expected {want!r}, got {got!r}")
     return problems
+
+
+def _contained(wanted: str, reasons: tuple[str, ...] | list[str]) -> bool:
+    """Whether ``wanted`` is a substring of some reason (the case format's matching rule)."""
+    return any(wanted in reason for reason in reasons)
 
 
 def _located(exc: ValidationError, file: str, field: str) -> PolicyInputError:
