@@ -134,6 +134,7 @@ class ChaosRunner:
         self._broken: str | None = None
         self._interrupted = False
         self._stack: RunStack | None = None
+        self._converted: dict[str, RequestRecord] = {}
 
     # -- time and phases ----------------------------------------------------------------------
     def _elapsed(self) -> float:
@@ -159,7 +160,15 @@ class ChaosRunner:
         """Completed requests so far, converted to run-relative times."""
         if self._generator is None:
             return []
-        return [self._convert(r) for r in self._generator.result().records]
+        # A record is final once the generator has it; convert each once (stop conditions
+        # ask for the records four times a second).
+        out = []
+        for raw in self._generator.result().records:
+            record = self._converted.get(raw.request_id)
+            if record is None:
+                record = self._converted[raw.request_id] = self._convert(raw)
+            out.append(record)
+        return out
 
     def _convert(self, r: Any) -> RequestRecord:
         sent = r.sent_at if r.sent_at is not None else r.scheduled_at
