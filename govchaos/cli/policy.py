@@ -12,9 +12,12 @@
 Using a real OPA instead of the embedded engine
 -----------------------------------------------
 The Rego in ``policies/`` is plain Rego v1 and its data files are documents merged at the root
-of ``data``, which is exactly how OPA loads a directory. Run::
+of ``data``. Give OPA the Rego files and the data *directory* (OPA mounts a data file found in a
+sub-directory of a path argument under that sub-directory's name, so ``opa run policies/`` would
+put the catalog at ``data.data.govchaos`` and load ``cases/*.yaml`` as data)::
 
-    opa run --server --addr 127.0.0.1:8181 policies/        # short form: opa run -s policies/
+    opa run --server --addr 127.0.0.1:8181 policies/*.rego policies/data/
+    opa test -v policies/*.rego policies/data/             # the Rego unit tests (not the cases)
 
 and select the ``opa`` engine pointed at it (``create_engine("opa", url="http://127.0.0.1:8181")``;
 in a gateway config, ``policy: {engine: opa, url: http://127.0.0.1:8181}``). The engine sends
