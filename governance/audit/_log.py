@@ -155,7 +155,7 @@ class AuditLog:
             raise AuditEventError(
                 f"audit event may not set {', '.join(sorted(clash))}: the log owns those fields"
             )
-        record = self._mask.apply(event)
+        record = self._mask.view(event)  # shallow when nothing is masked; only top keys added
         seq = self._next_seq
         record["seq"] = seq
         record["ts"] = utc_timestamp(self._clock())
