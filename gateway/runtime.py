@@ -110,7 +110,7 @@ class GatewayRuntime:
             rt = cls(app, router)
             devices = sorted({u.gpu.device for u in cfg.upstreams if u.gpu is not None})
             if devices:
-                rt.monitor = await _start_monitor(cfg, router, devices, telemetry, audit)
+                rt.monitor = await _start_monitor(cfg, router, devices, telemetry, audit, stack)
                 stack.push_async_callback(rt.monitor.stop)
             app.ready = True
             try:
@@ -120,12 +120,15 @@ class GatewayRuntime:
 
 
 async def _start_monitor(cfg: GatewayConfig, router: Router, devices: list[int], telemetry: Any,
-                         audit: AuditSink) -> Any:
-    from gateway.gpu import GpuHealthMonitor, build_telemetry
+                         audit: AuditSink, stack: contextlib.AsyncExitStack) -> Any:
+    """Start the GPU health monitor. A telemetry source built here (not one a caller passed
+    in) is closed on shutdown — after the monitor has stopped (NVML handles, file watchers)."""
+    from gateway.gpu import GpuHealthMonitor, build_telemetry, close_telemetry
 
     try:
         if telemetry is None:
             telemetry = build_telemetry(cfg.gpu)
+            stack.callback(close_telemetry, telemetry)
         monitor = GpuHealthMonitor(telemetry, devices, poll_ms=int(cfg.gpu.poll_ms))
     except GovchaosError:
         raise
