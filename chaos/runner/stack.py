@@ -104,8 +104,9 @@ class RunStack:
         self.loaded = loaded
         self.scenario: Scenario = loaded.scenario
         self.run_id = run_id
-        self.run_dir = run_dir
-        self.work_dir = work_dir
+        # Absolute: the gateway config lives in work_dir and resolves relative paths against it.
+        self.run_dir = run_dir.resolve()
+        self.work_dir = work_dir.resolve()
         self.toxiproxy_url = toxiproxy_url
         self._environ = dict(environ or {})
         self._exit = AsyncExitStack()

@@ -18,11 +18,12 @@ SCENARIOS = HERE / "scenarios"
 REPO = HERE.parents[2]
 
 
-def _run(scenario: str, out: Path, *extra: str, timeout: float = 90) -> subprocess.CompletedProcess:
+def _run(scenario: str, out: Path, *extra: str, timeout: float = 90,
+         cwd: Path = REPO) -> subprocess.CompletedProcess:
     return subprocess.run(
         [sys.executable, "-m", "govchaos", "chaos", "run", str(SCENARIOS / scenario),
          "--out", str(out), *extra],
-        cwd=REPO, capture_output=True, text=True, timeout=timeout,
+        cwd=cwd, capture_output=True, text=True, timeout=timeout,
     )
 
 
@@ -86,7 +87,8 @@ def test_quick_scenario_passes_and_writes_the_report(tmp_path: Path) -> None:
 @pytest.mark.slow
 def test_impossible_assertion_exits_1(tmp_path: Path) -> None:
     out = tmp_path / "run"
-    result = _run("impossible.yaml", out)
+    # A relative --out must work too (the gateway's config lives in another directory).
+    result = _run("impossible.yaml", Path("run"), cwd=tmp_path)
     assert result.returncode == 1, result.stderr[-3000:]
     report = _report(out)
     assert report["verdict"] == "failed" and report["partial"] is False
