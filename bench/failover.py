@@ -155,13 +155,13 @@ class UpstreamProcess:
 
 
 def write_gateway_config(workdir: Path, upstreams: dict[str, UpstreamProcess], attempt_timeout_ms: float,
-                         hedge_after_ms: float | None = None) -> Path:
+                         hedge_after_ms: float | None = None, bundle: Path = REPO / "policies") -> Path:
     import yaml
 
     keys = workdir / "keys.yaml"
     keys.write_text(yaml.safe_dump({"keys": [{"key": API_KEY, "tenant": TENANT}]}))
     config = {
-        "policy": {"engine": "regorus", "bundle": str(REPO / "policies")},
+        "policy": {"engine": "regorus", "bundle": str(bundle)},
         "audit": {"path": str(workdir / "audit.jsonl")},
         "auth": {"keys_file": str(keys)},
         "gpu": {"source": "simulated"},
@@ -351,7 +351,8 @@ async def bench(args: argparse.Namespace) -> dict[str, Any]:
     try:
         for up in upstreams.values():
             await asyncio.to_thread(up.start)
-        config = write_gateway_config(workdir, upstreams, args.attempt_timeout_ms, args.hedge_after_ms)
+        config = write_gateway_config(workdir, upstreams, args.attempt_timeout_ms, args.hedge_after_ms,
+                                      args.bundle)
         gateway, url = await asyncio.to_thread(start_gateway, config, workdir)
         load = Load(url, args.clients)
         load_task = asyncio.create_task(load.run())
@@ -403,6 +404,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--upstream-latency-ms", type=float, default=2.0, help="mock upstream service time")
     p.add_argument("--faults", default=",".join(FAULTS), help=f"comma-separated subset of {','.join(FAULTS)}")
     p.add_argument("--max-total-seconds", type=float, default=300.0, help="hard bound on the whole run")
+    p.add_argument("--bundle", type=Path, default=REPO / "policies",
+                    help="policy bundle (default: the repository's policies/)")
     p.add_argument("--check", action="store_true", help="exit 1 when a target is missed")
     p.add_argument("--upstream", action="store_true", help=argparse.SUPPRESS)
     p.add_argument("--port", type=int, default=0, help=argparse.SUPPRESS)

@@ -165,6 +165,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--json", type=Path, help="write the figures here")
     ap.add_argument("--seconds", type=float, default=2.0, help="per measurement window")
     ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--bundle", type=Path, default=REPO / "policies",
+                    help="policy bundle (default: the repository's policies/)")
     ap.add_argument("--mock", help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     if args.mock:
@@ -182,7 +184,7 @@ def main(argv: list[str] | None = None) -> int:
             port = int(wait_for_file(tmp / "port", mock, 20))
             upstream = f"http://127.0.0.1:{port}/v1"
             cfg = {
-                "policy": {"engine": "regorus", "bundle": str(REPO / "policies")},
+                "policy": {"engine": "regorus", "bundle": str(args.bundle)},
                 "audit": {"path": str(tmp / "audit.jsonl")},
                 "auth": {"keys_env": "GOVCHAOS_BENCH_KEYS"},
                 "upstreams": [{

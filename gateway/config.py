@@ -61,7 +61,14 @@ class AuthConfig(_Model):
 
 class BreakerConfig(_Model):
     failure_threshold: int = Field(5, ge=1)
+    # consecutive attempt timeouts that open the breaker (each cost a client the whole timeout)
+    timeout_threshold: int = Field(2, ge=1)
     open_ms: float = Field(2000.0, gt=0)
+    # background: the gateway probes a half-open upstream itself (no client data, marked
+    # X-Govchaos-Probe: 1); request: the next client request is the probe
+    probe: Literal["background", "request"] = "background"
+    # probe timeout; default: the shortest attempt_timeout_ms of the routes using the upstream
+    probe_timeout_ms: float | None = Field(None, gt=0)
 
 
 class UpstreamGpu(_Model):

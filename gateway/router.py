@@ -27,6 +27,7 @@ from gateway.client import AttemptFailure, ClientFault, UpstreamStream, complete
 from gateway.config import GatewayConfig, ResolvedSecrets, RouteConfig
 from gateway.errors import AuditUnavailable, NoUpstreamAvailable, PolicyDenied, PolicyUnavailable, RequestError
 from gateway.metrics import GatewayMetrics
+from gateway.breaker import OPEN
 from gateway.upstream import Upstream, rank
 from gateway.validation import compile_schema
 from governance.decision import DECISION_PATH, Candidate, Decision, DecisionInput
@@ -37,6 +38,15 @@ FAIL_CLOSED_PREFIXES = (
     "policy_undefined", "policy_engine_error", "policy_timeout", "policy_output_invalid",
     "policy_engine_unavailable",
 )
+
+
+# Health probes of half-open upstreams (breaker.probe: background) carry no client data: a fixed
+# one-word prompt, max_tokens 1, and these markers, so an upstream's request log can tell them
+# from client traffic (they are not requests any policy decided on).
+PROBE_HEADER = "X-Govchaos-Probe"
+PROBE_USER = "govchaos:probe"
+PROBE_REQUEST_ID_PREFIX = "govchaos-probe-"
+DEFAULT_PROBE_TIMEOUT_S = 2.0
 
 
 class PolicyEngine(Protocol):
@@ -145,7 +155,7 @@ class Router:
             name = ucfg.name
             self.upstreams[name] = Upstream(
                 ucfg, cfg.breaker, api_key=keys.get(name), clock=clock,
-                on_breaker_change=lambda state, n=name: self.metrics.breaker_changed(n, state),
+                on_breaker_change=lambda state, n=name: self._breaker_changed(n, state),
             )
             self.metrics.breaker_changed(name, "closed")
         self.routes = {
@@ -156,6 +166,105 @@ class Router:
             for name, rc in cfg.routes.items()
         }
         self._dumped: dict[int, tuple[Decision, dict[str, Any]]] = {}
+        # background health probes (breaker.probe: background)
+        self._probe_timeout_s: dict[str, float] = {}
+        for name in self.upstreams:
+            timeouts = [rt.timeout_s for rt in self.routes.values()
+                        if any(u.name == name for u in rt.upstreams)]
+            self._probe_timeout_s[name] = (
+                cfg.breaker.probe_timeout_ms / 1000.0 if cfg.breaker.probe_timeout_ms
+                else min(timeouts, default=DEFAULT_PROBE_TIMEOUT_S))
+        self._probe_wakeup: asyncio.Event | None = None
+        self._prober: asyncio.Task[None] | None = None
+        self._probes: set[asyncio.Task[None]] = set()
+
+    # -- circuit breakers and background probes -------------------------------------------------
+    def _breaker_changed(self, name: str, state: str) -> None:
+        self.metrics.breaker_changed(name, state)
+        if state == OPEN and self._probe_wakeup is not None:
+            self._probe_wakeup.set()
+
+    def start(self) -> None:
+        """Start the background prober (needs a running loop); :meth:`close` stops it."""
+        if self._prober is None and any(u.breaker.background_probe for u in self.upstreams.values()):
+            self._probe_wakeup = asyncio.Event()
+            self._prober = asyncio.get_running_loop().create_task(
+                self._probe_loop(), name="govchaos-breaker-prober")
+
+    async def close(self) -> None:
+        tasks = [t for t in (self._prober, *self._probes) if t is not None]
+        self._prober = None
+        for task in tasks:
+            task.cancel()
+        if tasks:
+            await asyncio.gather(*tasks, return_exceptions=True)
+
+    async def _probe_loop(self) -> None:
+        """Probe every half-open upstream once per open period, in the background: a client
+        request never pays for finding out whether an upstream is back."""
+        wakeup = self._probe_wakeup
+        assert wakeup is not None
+        idle_s = min([u.breaker.open_s for u in self.upstreams.values()] + [1.0])
+        while True:
+            wait = idle_s
+            for up in self.upstreams.values():
+                breaker = up.breaker
+                if not breaker.background_probe:
+                    continue
+                if breaker.try_probe():
+                    task = asyncio.ensure_future(self._probe(up))
+                    self._probes.add(task)
+                    task.add_done_callback(self._probes.discard)
+                elif breaker.state == OPEN:
+                    wait = min(wait, breaker.retry_in_s())
+            wakeup.clear()
+            try:
+                async with asyncio.timeout(max(wait, 0.005)):
+                    await wakeup.wait()
+            except TimeoutError:
+                pass
+
+    async def _probe(self, up: Upstream) -> None:
+        """One health probe: a fixed tiny completion (no client data) judged like an attempt;
+        success closes the breaker, failure re-opens it. Audited as ``kind: probe``."""
+        request_id = PROBE_REQUEST_ID_PREFIX + os.urandom(8).hex()
+        body = orjson.dumps({
+            "model": up.model, "messages": [{"role": "user", "content": "ping"}],
+            "max_tokens": 1, "stream": False, "user": PROBE_USER,
+        })
+        headers = {**up.headers, "X-Govchaos-Request-Id": request_id, PROBE_HEADER: "1"}
+        t = time.perf_counter()
+        status: int | None = 200
+        reason: str | None = None
+        try:
+            await complete(self.session, up, body, headers, self._probe_timeout_s[up.name], None)
+        except AttemptFailure as f:
+            status, reason = f.status, f.reason
+            if f.reason == "http_429" or f.retry_after_s is not None:
+                up.skip_for(f.retry_after_s, self.clock())
+        except ClientFault as fault:
+            status = fault.status  # it answered: alive (the probe body is the odd one out)
+        except asyncio.CancelledError:
+            up.breaker.release()
+            raise
+        except Exception as exc:  # never let a probe bug kill the prober; count it as failed
+            status, reason = None, f"probe_error: {type(exc).__name__}"
+        seconds = time.perf_counter() - t
+        if reason is None or reason == "http_429":  # 429: alive, rate-limited (Retry-After set)
+            up.breaker.record_success()
+            outcome = "ok"
+        else:
+            up.breaker.record_failure(timeout=reason == "timeout")
+            outcome = "failure"
+        self.metrics.attempt(up.name, "probe_" + outcome, seconds, failover=False)
+        try:
+            self.audit.append_nowait({
+                "kind": "probe", "request_id": request_id, "upstream": up.name,
+                "model": up.model, "outcome": outcome, "status": status,
+                "latency_ms": round(seconds * 1000, 3), "reason": reason,
+            })
+        except Exception:
+            pass  # a probe serves no client; the log refusing it must not stop probing
 
     # -- GPU health -----------------------------------------------------------------------------
     def set_gpu_state(self, device: int, state: str) -> list[str]:
@@ -314,7 +423,7 @@ class Router:
         if f.reason == "http_429":
             up.breaker.release()  # rate limiting is not breakage; Retry-After handles it
         else:
-            up.breaker.record_failure()
+            up.breaker.record_failure(timeout=f.reason == "timeout")
         out.failovers.append((up.name, f.reason))
         self.metrics.attempt(up.name, f.reason, seconds, failover=True)
         self._audit_attempt(req, out, up, n, "failure", f.status, seconds, f.reason)
@@ -405,6 +514,7 @@ class Router:
                 return True
             return False
 
+        won = False
         try:
             start_next()
             while pending:
@@ -422,6 +532,7 @@ class Router:
                     if exc is None:
                         out.raw, _ = task.result()
                         self._succeeded(req, out, up, n, seconds)
+                        won = True
                         return out
                     if isinstance(exc, AttemptFailure):
                         self._failed(req, out, up, n, exc, seconds)
@@ -435,10 +546,18 @@ class Router:
         finally:
             for task, (up, n, t) in pending.items():
                 task.cancel()
-                up.breaker.release()
                 seconds = time.perf_counter() - t
+                if won and rt.hedge_s is not None and seconds >= rt.hedge_s:
+                    # Lost to a hedge after leaving it unanswered for hedge_after_ms: a slow
+                    # call. Counted against the breaker, or a hanging upstream would never open
+                    # and every request would wait hedge_after_ms for it.
+                    up.breaker.record_failure()
+                    reason: str | None = "slow"
+                else:
+                    up.breaker.release()
+                    reason = None
                 self.metrics.attempt(up.name, "cancelled", seconds, failover=False)
-                self._audit_attempt(req, out, up, n, "cancelled", None, seconds, None)
+                self._audit_attempt(req, out, up, n, "cancelled", None, seconds, reason)
         raise self._exhausted(req, out, plan)
 
     async def open_stream(self, req: ChatRequest) -> Outcome:

@@ -106,6 +106,8 @@ class GatewayRuntime:
             router = Router(cfg, engine=engine, audit=audit, session=session, secrets=secrets,
                             metrics=GatewayMetrics(),
                             enforce_decision_timeout=cfg.policy.engine not in EMBEDDED_ENGINES)
+            router.start()
+            stack.push_async_callback(router.close)
             app = GatewayApp(cfg, router, KeyStore(secrets.api_keys))
             rt = cls(app, router)
             devices = sorted({u.gpu.device for u in cfg.upstreams if u.gpu is not None})

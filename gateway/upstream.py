@@ -51,6 +51,8 @@ class Upstream:
             open_ms=breaker.open_ms,
             clock=clock,
             on_change=on_breaker_change,
+            timeout_threshold=breaker.timeout_threshold,
+            background_probe=breaker.probe == "background",
         )
         self.ewma_ms: float | None = None
         self.skip_until = 0.0

@@ -23,6 +23,7 @@ class Received:
     stream: bool
     max_tokens: int | None
     at: float = field(default_factory=time.monotonic)
+    probe: bool = False  # X-Govchaos-Probe: 1 (the gateway's own health probe, no client data)
 
 
 class MockUpstream:
@@ -62,6 +63,7 @@ class MockUpstream:
         self.log.append(Received(
             model=body.get("model"), request_id=request.headers.get("X-Govchaos-Request-Id"),
             user=body.get("user"), stream=bool(body.get("stream")), max_tokens=body.get("max_tokens"),
+            probe=request.headers.get("X-Govchaos-Probe") == "1",
         ))
         mode = self.mode
         if mode == "hang":

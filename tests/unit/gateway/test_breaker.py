@@ -94,3 +94,33 @@ def test_at_most_one_probe_in_half_open(events) -> None:
             probes = 0
         if b.state != "half_open":
             probes = 0
+
+
+def test_consecutive_timeouts_open_before_the_failure_threshold() -> None:
+    b = CircuitBreaker(failure_threshold=5, timeout_threshold=2, open_ms=10, clock=Clock())
+    b.record_failure(timeout=True)
+    assert b.state == "closed"
+    b.record_failure(timeout=True)
+    assert b.state == "open"
+    c = CircuitBreaker(failure_threshold=5, timeout_threshold=2, open_ms=10, clock=Clock())
+    c.record_failure(timeout=True)
+    c.record_success()  # a success in between resets the run
+    c.record_failure(timeout=True)
+    assert c.state == "closed"
+
+
+def test_background_probe_keeps_clients_out_of_half_open() -> None:
+    clock = Clock()
+    b = CircuitBreaker(failure_threshold=1, open_ms=10, clock=clock, background_probe=True)
+    b.record_failure()
+    assert not b.try_probe()  # still open
+    clock.t = 1
+    assert b.state == "half_open"
+    assert not b.available() and not b.try_acquire()  # client traffic waits for the probe
+    assert b.try_probe() and not b.try_probe()
+    b.record_failure()
+    assert b.state == "open"
+    clock.t = 2
+    assert b.try_probe()
+    b.record_success()
+    assert b.state == "closed" and b.available() and b.try_acquire()
