@@ -210,11 +210,11 @@ class GatewayApp:
                 return
             out = await self.router.complete(req)
         except RequestError as err:
-            metrics.requests.labels(req.route, "none", str(err.status)).inc()
+            metrics.request(req.route, "none", str(err.status))
             raise
         headers_out = out.headers()
         await send_bytes(send, 200, out.raw, headers=headers_out)
-        metrics.requests.labels(req.route, out.upstream.model, "200").inc()  # type: ignore[union-attr]
+        metrics.request(req.route, out.upstream.model, "200")  # type: ignore[union-attr]
         metrics.overhead.observe(max(0.0, time.perf_counter() - t0 - out.upstream_s))
 
     async def _stream(self, req: ChatRequest, send: Send) -> None:
@@ -245,4 +245,4 @@ class GatewayApp:
             if not finished:
                 self.router.finish_stream(req, out, None, cancelled=True)
         status = "200" if failure is None else "200_stream_error"
-        self.router.metrics.requests.labels(req.route, out.upstream.model, status).inc()
+        self.router.metrics.request(req.route, out.upstream.model, status)

@@ -41,6 +41,7 @@ class GatewayMetrics:
         self.gpu = Gauge(p + "gpu_health", "GPU health (0 healthy, 1 degraded, 2 lost)", ["device"], registry=r)
         self.in_rotation = Gauge(p + "upstream_in_rotation", "Upstream usable now (1) or not (0)", ["upstream"], registry=r)
         self._attempt_children: dict[tuple[str, str], object] = {}
+        self._request_children: dict[tuple[str, str, str], object] = {}
         self._latency_children: dict[str, object] = {}
 
     # Label lookups cost a few µs each; the hot path caches the children.
@@ -56,6 +57,13 @@ class GatewayMetrics:
         lat.observe(seconds)  # type: ignore[attr-defined]
         if failover:
             self.failovers.labels(upstream, outcome).inc()
+
+    def request(self, route: str, model: str, status: str) -> None:
+        key = (route, model, status)
+        child = self._request_children.get(key)
+        if child is None:
+            child = self._request_children[key] = self.requests.labels(route, model, status)
+        child.inc()  # type: ignore[attr-defined]
 
     def breaker_changed(self, upstream: str, state: str) -> None:
         self.breaker.labels(upstream).set(STATE_VALUE[state])
