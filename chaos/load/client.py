@@ -18,6 +18,7 @@ import aiohttp
 import orjson
 
 from chaos.load.models import PlannedRequest, RouteMix
+from chaos.markers import mark
 
 REQUEST_ID = "X-Govchaos-Request-Id"
 ROUTE = "X-Govchaos-Route"
@@ -48,7 +49,12 @@ class Outcome:
 
 
 def render_request(planned: PlannedRequest, entry: RouteMix) -> tuple[dict[str, str], bytes]:
-    """Headers and JSON body for a planned request (the body's ``user`` is ``govchaos:<id>``)."""
+    """Headers and JSON body for a planned request.
+
+    The request id goes three ways: the ``X-Govchaos-Request-Id`` header, the body's ``user``
+    (``govchaos:<id>``) and a marker inside the prompt itself (:func:`chaos.markers.mark`), which
+    survives gateways that drop headers and ``user``.
+    """
     headers = {
         "Authorization": f"Bearer {entry.api_key.get_secret_value()}",
         "Content-Type": "application/json",
@@ -59,7 +65,7 @@ def render_request(planned: PlannedRequest, entry: RouteMix) -> tuple[dict[str, 
     if planned.region:
         headers[REGION] = planned.region
     body: dict[str, object] = {
-        "messages": [{"role": "user", "content": entry.prompt}],
+        "messages": [{"role": "user", "content": mark(entry.prompt, planned.request_id)}],
         "user": f"govchaos:{planned.request_id}",
     }
     if entry.model is not None:

@@ -94,6 +94,13 @@ class RequestLogEntry(BaseModel):
     body_model: str | None = None  # what the caller asked for in the body's ``model``
     request_id: str | None = None  # X-Govchaos-Request-Id
     user: str | None = None  # body ``user`` (the load generator sends ``govchaos:<id>``)
+    # Client request ids marked in the body (chaos.markers): the strongest attribution, since
+    # the marker travels inside the client's own prompt.
+    content_request_ids: tuple[str, ...] = ()
+    # The start of the message text (user messages first), to recognise a client prompt whose
+    # marker a gateway stripped; None when the body had no message text.
+    content_excerpt: str | None = None
+    probe_header: str | None = None  # X-Govchaos-Probe as received (recorded, never trusted)
     stream: bool = False
     method: str = "POST"
     path: str
@@ -101,8 +108,10 @@ class RequestLogEntry(BaseModel):
 
     @property
     def govchaos_request_id(self) -> str | None:
-        """The load generator's request id: the header if forwarded, else from ``user``
-        (``govchaos:<id>``), which gateways pass through unchanged."""
+        """The load generator's request id: the first content marker, else the header if
+        forwarded, else from ``user`` (``govchaos:<id>``)."""
+        if self.content_request_ids:
+            return self.content_request_ids[0]
         if self.request_id:
             return self.request_id
         if self.user and self.user.startswith("govchaos:"):

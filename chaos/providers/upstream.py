@@ -27,6 +27,7 @@ from typing import Any
 import orjson
 from aiohttp import web
 
+from chaos.markers import EXCERPT_CHARS, PROBE_HEADER, find_request_ids, message_text
 from chaos.providers import openai_shape
 from chaos.providers.call import UpstreamCall, abort_with_reset
 from chaos.providers.errors import FaultParamsError, ProviderError, UnknownFaultError
@@ -211,8 +212,18 @@ class SimulatedUpstream:
         )
 
     def _record(
-        self, request: web.Request, body: dict[str, Any] | None, stream: bool, outcome: str
+        self,
+        request: web.Request,
+        body: dict[str, Any] | None,
+        stream: bool,
+        outcome: str,
+        raw: bytes = b"",
     ) -> None:
+        # Client request ids are searched in the whole raw body (message content, whatever its
+        # shape, and any other field a gateway copied the prompt into): the ground truth of
+        # which client's data reached this model, whatever the headers claim.
+        text = raw.decode("utf-8", errors="replace")
+        excerpt = message_text(body) if body is not None else text
         body = body or {}
         model = body.get("model")
         user = body.get("user")
@@ -225,6 +236,9 @@ class SimulatedUpstream:
                 body_model=model if isinstance(model, str) else None,
                 request_id=request.headers.get(REQUEST_ID_HEADER),
                 user=user if isinstance(user, str) else None,
+                content_request_ids=find_request_ids(text),
+                content_excerpt=excerpt[:EXCERPT_CHARS] or None,
+                probe_header=request.headers.get(PROBE_HEADER),
                 stream=stream,
                 method=request.method,
                 path=request.path,
@@ -241,7 +255,7 @@ class SimulatedUpstream:
         except orjson.JSONDecodeError:
             body = None
         if not isinstance(body, dict):
-            self._record(request, None, False, "bad_request")
+            self._record(request, None, False, "bad_request", raw)
             return web.Response(
                 status=400,
                 body=openai_shape.error_body(
@@ -252,7 +266,7 @@ class SimulatedUpstream:
         stream = body.get("stream") is True
         fault = self._fault
         affected = fault is not None and fault.applies(self._rng)
-        self._record(request, body, stream, fault.kind if affected and fault else "ok")
+        self._record(request, body, stream, fault.kind if affected and fault else "ok", raw)
         self._sequence += 1
         call = UpstreamCall(
             request=request,

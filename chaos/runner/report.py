@@ -129,9 +129,14 @@ class SteadyStateResults(_Frozen):
 
 
 class PolicyViolations(_Frozen):
-    checked: int
+    checked: int  # upstream request-log entries examined (probes included)
     count: int
     examples: tuple[Violation, ...] = ()
+    # Content-free upstream requests (gateway health probes): no client marker, prompt or
+    # request id, so no policy decision applies. Counted apart, never as violations.
+    probes: int = 0
+    probes_by_upstream: dict[str, int] = {}
+    probes_labelled: int = 0  # of the probes, how many carried X-Govchaos-Probe
 
 
 class StopInfo(_Frozen):

@@ -135,6 +135,7 @@ class ChaosRunner:
         self._interrupted = False
         self._stack: RunStack | None = None
         self._converted: dict[str, RequestRecord] = {}
+        self._client_texts: tuple[str, ...] = ()
 
     # -- time and phases ----------------------------------------------------------------------
     def _elapsed(self) -> float:
@@ -286,6 +287,7 @@ class ChaosRunner:
                     max_tokens=self.scenario.load.max_tokens,
                 )
             )
+        self._client_texts = tuple(sorted({m.prompt for m in mix}))
         load = self.scenario.load
         spec = LoadSpec(
             rate_rps=load.rate_rps,
@@ -437,6 +439,7 @@ class ChaosRunner:
             entries, by_id,
             candidates_for(self.scenario.upstreams, catalog_models(bundle.data)), engine.decide,
             max_tokens=self.scenario.load.max_tokens,
+            client_texts=self._client_texts,
         )
         return bundle, summary
 
@@ -452,8 +455,11 @@ class ChaosRunner:
             policy = PolicyInfo(bundle=self.scenario.policy.bundle,
                                 sha256=bundle.digest.removeprefix("sha256:"),
                                 files=tuple(bundle.files))
-            violations = PolicyViolations(checked=summary.checked, count=summary.count,
-                                          examples=summary.violations)
+            violations = PolicyViolations(
+                checked=summary.checked, count=summary.count, examples=summary.violations,
+                probes=summary.probes, probes_by_upstream=summary.probes_by_upstream,
+                probes_labelled=summary.probes_labelled,
+            )
             by_model = summary.by_model
         except Exception as exc:  # no verdict on governance without the policy: broken
             self._broken = self._broken or f"policy evaluation failed: {exc}"

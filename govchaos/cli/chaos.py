@@ -206,8 +206,14 @@ def _print_summary(report: Any, run_dir: Path) -> None:
         effect = fault.effect.summary if fault.effect else fault.status
         print(f"fault {fault.name} ({fault.kind} on {fault.target}): {effect}", file=out)
     if report.policy_violations is not None:
-        print(f"policy violations: {report.policy_violations.count} "
-              f"(of {report.policy_violations.checked} upstream requests checked)", file=out)
+        v = report.policy_violations
+        probes = ""
+        if v.probes:
+            per = ", ".join(f"{k} {n}" for k, n in sorted(v.probes_by_upstream.items()))
+            probes = (f"; {v.probes} content-free health probes not counted ({per}; "
+                      f"{v.probes_labelled} labelled)")
+        print(f"policy violations: {v.count} (of {v.checked} upstream requests checked{probes})",
+              file=out)
     print(f"verdict: {report.verdict.upper()}" + ("" if not report.verdict_reasons else
           "\n  " + "\n  ".join(report.verdict_reasons)), file=out)
     print(f"report: {run_dir / 'report.json'}", file=out)

@@ -55,3 +55,23 @@ async def test_stream_classification(raw: bytes, expected: str | None) -> None:
 )
 def test_retry_after_seconds(value: str | None, expected: float | None) -> None:
     assert _retry_after_s(value) == expected
+
+
+def test_render_request_marks_the_prompt_with_the_request_id() -> None:
+    import orjson
+    from pydantic import SecretStr
+
+    from chaos.load.client import render_request
+    from chaos.load.models import PlannedRequest, RouteMix
+    from chaos.markers import find_request_ids
+
+    entry = RouteMix(route="claims-triage", tenant="acme-health", api_key=SecretStr("k"))
+    planned = PlannedRequest(index=3, request_id="abc-3", offset_s=0.0, mix_index=0,
+                             route="claims-triage", tenant="acme-health",
+                             data_classes=("pii",), region=None, stream=False)
+    headers, raw = render_request(planned, entry)
+    body = orjson.loads(raw)
+    content = body["messages"][0]["content"]
+    assert content.startswith(entry.prompt)
+    assert find_request_ids(content) == ("abc-3",)
+    assert headers["X-Govchaos-Request-Id"] == "abc-3" and body["user"] == "govchaos:abc-3"

@@ -10,6 +10,7 @@ import aiohttp
 import openai
 import pytest
 
+from chaos.markers import mark
 from chaos.providers import LatencyProfile, SimulatedUpstream, UpstreamSpec
 
 from provider_helpers import chat_body
@@ -72,6 +73,32 @@ async def test_request_log_records_ground_truth(make_upstream, session) -> None:
     assert chat.outcome == "ok"
     assert before <= chat.received_at <= time.time()
     assert health.path == "/health" and health.method == "GET"
+
+
+async def test_request_log_records_content_markers_and_probe_header(make_upstream, session) -> None:
+    upstream = await make_upstream()
+    marked = chat_body(messages=[
+        {"role": "system", "content": "be brief"},
+        {"role": "user", "content": [{"type": "text", "text": mark("Summarise.", "run1-7")}]},
+    ])
+    marked.pop("user")
+    async with session.post(f"{upstream.url}/v1/chat/completions", json=marked) as r:
+        await r.read()
+    probe = chat_body(messages=[{"role": "user", "content": "ping"}], user="govchaos:probe")
+    async with session.post(f"{upstream.url}/v1/chat/completions", json=probe,
+                            headers={"X-Govchaos-Probe": "1"}) as r:
+        await r.read()
+    async with session.post(f"{upstream.url}/v1/chat/completions",
+                            data=b"{broken " + mark("x", "run1-9").encode()) as r:
+        assert r.status == 400
+    client, health_probe, broken = upstream.request_log
+    assert client.content_request_ids == ("run1-7",) and client.request_id is None
+    assert client.govchaos_request_id == "run1-7"
+    assert client.content_excerpt.startswith("Summarise.")  # user messages first
+    assert client.probe_header is None
+    assert health_probe.content_request_ids == () and health_probe.content_excerpt == "ping"
+    assert health_probe.probe_header == "1"
+    assert broken.content_request_ids == ("run1-9",)  # found in a body that is not even JSON
 
 
 async def test_bad_body_is_400_and_logged(make_upstream, session) -> None:
