@@ -115,19 +115,21 @@ def _eval(args: argparse.Namespace) -> int:
     from governance.engine.bundle import load_bundle
     from governance.engine.cases import catalog_of, expand_input
     from governance.engine.registry import create_engine
+    from governance.engine.strict_load import loads_json
     from governance.errors import Location, PolicyInputError
 
     name = "<stdin>" if args.input == "-" else args.input
     try:
-        text = sys.stdin.read() if args.input == "-" else open(args.input, encoding="utf-8").read()
+        if args.input == "-":
+            data = sys.stdin.buffer.read() if hasattr(sys.stdin, "buffer") else sys.stdin.read()
+        else:
+            with open(args.input, "rb") as fh:
+                data = fh.read()
     except OSError as exc:
         raise PolicyInputError(exc.strerror or str(exc), location=Location(name)) from exc
-    try:
-        raw = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise PolicyInputError(
-            f"invalid JSON: {exc.msg}", location=Location(name, exc.lineno, exc.colno)
-        ) from exc
+    if not data.strip():
+        raise PolicyInputError("empty input: expected a JSON object", location=Location(name))
+    raw = loads_json(data, name, PolicyInputError)
     if isinstance(raw, dict) and set(raw) == {"input"}:
         raw = raw["input"]  # accept OPA's request envelope too
     if not isinstance(raw, dict):

@@ -25,8 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
+from governance.engine.strict_load import loads_json, loads_yaml
 from governance.errors import Location, PolicyInputError
 
 DATA_SUFFIXES = (".yaml", ".yml", ".json")
@@ -176,7 +175,7 @@ def _add_file(
     display = path.as_posix() if single else _display(path, root, roots)
     parent = path.parent.name
     if path.suffix == ".rego":
-        content = path.read_bytes()
+        content = _read(path)
         try:
             source = content.decode("utf-8")
         except UnicodeDecodeError as exc:
@@ -187,28 +186,27 @@ def _add_file(
         raw[display] = content
     elif path.suffix in DATA_SUFFIXES and parent == "data":
         data_files.append((path.as_posix(), path))
-        raw[display] = path.read_bytes()
+        raw[display] = _read(path)
     elif path.suffix in (".yaml", ".yml") and parent == "cases":
         case_files.append(path.as_posix())
-        raw[display] = path.read_bytes()
+        raw[display] = _read(path)
+
+
+def _read(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except OSError as exc:
+        raise PolicyInputError(
+            f"cannot read: {exc.strerror or exc}", location=Location(str(path))
+        ) from exc
 
 
 def _parse_data_file(path: Path, display: str) -> dict[str, Any]:
-    text = path.read_text(encoding="utf-8")
-    try:
-        doc = json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
-    except json.JSONDecodeError as exc:
-        raise PolicyInputError(
-            f"invalid JSON: {exc.msg}", location=Location(display, exc.lineno, exc.colno)
-        ) from exc
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = mark.line + 1 if mark is not None else None
-        col = mark.column + 1 if mark is not None else None
-        problem = getattr(exc, "problem", None) or str(exc)
-        raise PolicyInputError(
-            f"invalid YAML: {problem}", location=Location(display, line, col)
-        ) from exc
+    raw = _read(path)
+    if path.suffix == ".json":
+        doc = loads_json(raw, display, PolicyInputError)
+    else:
+        doc, _ = loads_yaml(raw, display, PolicyInputError)
     if doc is None:
         return {}
     if not isinstance(doc, dict):

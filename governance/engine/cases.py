@@ -30,10 +30,10 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-import yaml
 from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 
 from governance.decision import Decision, DecisionInput
+from governance.engine.strict_load import loads_yaml
 from governance.errors import Location, PolicyInputError
 
 _CATALOG_FIELDS = ("provider", "hosting", "region", "version", "cost_per_1k_tokens", "tags")
@@ -127,19 +127,13 @@ def load_case_files(files: list[str] | tuple[str, ...], data: Mapping[str, Any])
     cases: list[DecisionCase] = []
     seen: dict[str, str] = {}
     for file in files:
-        text = Path(file).read_text(encoding="utf-8")
         try:
-            doc = yaml.safe_load(text)
-        except yaml.YAMLError as exc:
-            mark = getattr(exc, "problem_mark", None)
+            raw_bytes = Path(file).read_bytes()
+        except OSError as exc:
             raise PolicyInputError(
-                f"invalid YAML: {getattr(exc, 'problem', None) or exc}",
-                location=Location(
-                    file,
-                    mark.line + 1 if mark else None,
-                    mark.column + 1 if mark else None,
-                ),
+                f"cannot read case file: {exc.strerror or exc}", location=Location(file)
             ) from exc
+        doc, _ = loads_yaml(raw_bytes, file, PolicyInputError)
         if doc is None:
             continue
         if not isinstance(doc, dict) or not isinstance(doc.get("cases"), list):
@@ -206,8 +200,13 @@ def _contained(wanted: str, reasons: tuple[str, ...] | list[str]) -> bool:
 
 
 def _located(exc: ValidationError, file: str, field: str) -> PolicyInputError:
-    first = exc.errors()[0]
+    errors = exc.errors()
+    first = errors[0]
     path = ".".join(str(p) for p in first.get("loc", ()))
+    # Decision models hold lists as tuples (frozen); "a valid tuple" means "a JSON list" here.
+    message = str(first.get("msg", "invalid")).replace("a valid tuple", "a list")
+    if len(errors) > 1:
+        message += f" (and {len(errors) - 1} more problem{'s' if len(errors) > 2 else ''})"
     return PolicyInputError(
-        f"{first.get('msg', 'invalid')}", location=Location(file, field=f"{field}.{path}" if path else field)
+        message, location=Location(file, field=f"{field}.{path}" if path else field)
     )

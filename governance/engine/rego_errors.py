@@ -31,9 +31,21 @@ def strip_backtrace(text: str) -> str:
     return head.strip()
 
 
-def regorus_compile_error(exc: BaseException) -> PolicyCompileError:
-    """Translate a regorus exception raised while parsing/compiling into a located error."""
+def regorus_compile_error(
+    exc: BaseException, *, entry_points: tuple[str, ...] = (), root: str | None = None
+) -> PolicyCompileError:
+    """Translate a regorus exception raised while parsing/compiling into a located error.
+
+    ``entry_points`` are the rules the compile was asked for: regorus says only "not a valid
+    rule path" when one is not defined by any module, which is rewritten to name the rule.
+    """
     text = strip_backtrace(str(exc))
+    if "not a valid rule path" in text and entry_points:
+        names = ", ".join(entry_points)
+        return PolicyCompileError(
+            f"no module defines {names} (the rule the gateway queries): add it to its package",
+            location=Location(root) if root else None,
+        )
     arrow = _ARROW.search(text)
     msg = _MESSAGE.search(text)
     message = msg.group("msg").strip() if msg else (text.splitlines() or ["compile failed"])[-1]

@@ -81,7 +81,7 @@ class RegorusEngine(CompiledEngine):
                 vm.load_program(program)
                 vm.set_data_json(bundle.data_json)
         except Exception as exc:  # regorus raises RuntimeError with the location in its text
-            raise regorus_compile_error(exc) from exc
+            raise regorus_compile_error(exc, entry_points=(ENTRY_POINT,), root=bundle.root) from exc
         self.backend = "vm" if use_vm else "interpreter"
         if use_vm:
             return _vm_evaluator(vm)
@@ -123,6 +123,7 @@ def check_modules(bundle: PolicyBundle, extra_entry_points: Iterable[str] = ()) 
     import regorus
 
     modules = [(m.path, m.source) for m in bundle.modules]
+    entries: list[str] = []
     try:
         engine = regorus.Engine()
         for path, source in modules:
@@ -140,7 +141,7 @@ def check_modules(bundle: PolicyBundle, extra_entry_points: Iterable[str] = ()) 
                 if not _vm_unsupported(exc):
                     raise
     except Exception as exc:
-        raise regorus_compile_error(exc) from exc
+        raise regorus_compile_error(exc, entry_points=tuple(entries), root=bundle.root) from exc
 
 
 def _vm_unsupported(exc: BaseException) -> bool:

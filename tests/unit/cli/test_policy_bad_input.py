@@ -1,0 +1,109 @@
+"""Invariant 6 for `govchaos policy`: bad input is a located error and exit 2, never a traceback."""
+
+from __future__ import annotations
+
+import io
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from govchaos.cli import main
+
+POLICIES = Path(__file__).resolve().parents[3] / "policies"
+OK_REGO = "package govchaos.gateway\nimport rego.v1\ndecision := {\"allow\": false}\n"
+
+
+def _bundle(tmp_path: Path, data: dict[str, bytes | str]) -> Path:
+    root = tmp_path / "b"
+    (root / "data").mkdir(parents=True)
+    (root / "p.rego").write_text(OK_REGO)
+    for name, content in data.items():
+        path = root / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(content.encode() if isinstance(content, str) else content)
+    return root
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "needle"),
+    [
+        ("data/x.yaml", "a: 1\na: 2\n", "x.yaml:2:1: duplicate key 'a' (first on line 1)"),
+        ("data/x.yaml", "a: &a [1,1,1,1,1,1,1,1,1,1]\n" + "".join(
+            f"{c}: &{c} [{','.join(['*' + p] * 10)}]\n" for p, c in zip("abcde", "bcdef")),
+         "alias bomb"),
+        ("data/x.json", '{"a": NaN}', "x.json: invalid JSON: NaN is not valid JSON"),
+        ("data/x.json", '{"a": ' + "1" * 5000 + "}", "more than 4300 digits"),
+        ("data/x.json", "[" * 50000 + "]" * 50000, "nested too deeply"),
+        ("data/x.json", b"\xff\xfe", "not UTF-8"),
+        ("cases/c.yaml", "cases:\n  - name: a\n    name: b\n", "c.yaml:3:5: duplicate key 'name'"),
+        ("cases/c.yaml", b"cases: [\xff]", "not UTF-8"),
+    ],
+)
+def test_check_bad_data_and_case_files(tmp_path, capsys, name, content, needle) -> None:
+    root = _bundle(tmp_path, {name: content})
+    assert main(["policy", "check", str(root)]) == 2
+    err = capsys.readouterr().err
+    assert needle in err and "Traceback" not in err
+
+
+def test_check_missing_decision_rule_says_which_rule(tmp_path, capsys) -> None:
+    (tmp_path / "p.rego").write_text("package govchaos.gateway\nimport rego.v1\nother := 1\n")
+    assert main(["policy", "check", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert "data.govchaos.gateway.decision" in err and "Traceback" not in err
+
+
+@pytest.mark.parametrize(
+    ("stdin", "needle"),
+    [
+        ("", "<stdin>: empty input"),
+        ("not json", "<stdin>:1:1: invalid JSON"),
+        ('{"a": NaN}', "NaN is not valid JSON"),
+        ("[1, 2]", "must be a JSON object"),
+        ('{"route": "chat", "tenant": "acme", "data_classes": "pii"}',
+         "input.data_classes: Input should be a list"),
+    ],
+)
+def test_eval_bad_stdin(monkeypatch, capsys, stdin, needle) -> None:
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(stdin.encode())))
+    assert main(["policy", "eval", "--bundle", str(POLICIES), "--input", "-"]) == 2
+    assert needle in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("content", [b"\xff\xfe{}", None])
+def test_eval_bad_input_file(tmp_path, capsys, content) -> None:
+    path = tmp_path / "in.json"
+    if content is None:
+        path.mkdir()  # a directory where a file was expected
+    else:
+        path.write_bytes(content)
+    assert main(["policy", "eval", "--bundle", str(POLICIES), "--input", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert str(path) in err and "Traceback" not in err
+
+
+def test_eval_stdin_closed_does_not_hang() -> None:
+    proc = subprocess.run(
+        [sys.executable, "-m", "govchaos", "policy", "eval", "--bundle", str(POLICIES), "--input", "-"],
+        stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=60,
+    )
+    assert proc.returncode == 2 and "empty input" in proc.stderr
+
+
+def test_eval_undefined_or_non_object_decision_denies(tmp_path, capsys) -> None:
+    (tmp_path / "p.rego").write_text("package govchaos.gateway\nimport rego.v1\ndecision := \"x\"\n")
+    (tmp_path / "in.json").write_text('{"route": "r", "tenant": "t", "data_classes": []}')
+    assert main(["policy", "eval", "--bundle", str(tmp_path), "--input", str(tmp_path / "in.json")]) == 0
+    assert '"allow": false' in capsys.readouterr().out
+
+
+def test_unreadable_data_file(tmp_path, capsys) -> None:
+    if shutil.which("id") and subprocess.run(["id", "-u"], capture_output=True, text=True).stdout.strip() == "0":
+        pytest.skip("root reads everything")
+    root = _bundle(tmp_path, {"data/x.yaml": "a: 1\n"})
+    (root / "data" / "x.yaml").chmod(0)
+    assert main(["policy", "check", str(root)]) == 2
+    assert "cannot read" in capsys.readouterr().err
