@@ -36,7 +36,9 @@ def _gpus() -> tuple[GpuInfo, ...]:
             pass
 
 
-def capture_environment(*, toxiproxy_url: str | None = None) -> EnvironmentInfo:
+def capture_environment(
+    *, toxiproxy_url: str | None = None, fault_proxy_seed: int | None = None
+) -> EnvironmentInfo:
     """Versions, host and GPUs of this machine. Never raises."""
     # The installed distribution's version: chaos may not import the CLI package.
     version = _dist_version()
@@ -48,6 +50,7 @@ def capture_environment(*, toxiproxy_url: str | None = None) -> EnvironmentInfo:
         cpu_count=os.cpu_count(),
         gpus=_gpus(),
         toxiproxy=toxiproxy_url or "embedded",
+        fault_proxy_seed=fault_proxy_seed,
     )
 
 

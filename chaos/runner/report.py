@@ -68,6 +68,8 @@ class EnvironmentInfo(_Frozen):
     cpu_count: int | None = None
     gpus: tuple[GpuInfo, ...] = ()
     toxiproxy: str = Field("embedded", description="'embedded' or the TOXIPROXY_URL used")
+    fault_proxy_seed: int | None = Field(
+        None, description="seed of the embedded fault proxy (None: a real, unseeded Toxiproxy)")
 
 
 class PhaseInfo(_Frozen):

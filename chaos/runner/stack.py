@@ -1,7 +1,8 @@
 """Everything a run starts, and stops again: upstream fleet, fault proxies, gateway.
 
 Start order: the simulated upstream fleet (its own process), one fault proxy per upstream
-(embedded Toxiproxy-compatible server, or a real Toxiproxy when the caller passes its URL), the
+(the embedded Toxiproxy-compatible server in its own process, ``python -m chaos.proxy``, or a
+real Toxiproxy when the caller passes its URL), the
 GPU control file and keys file, then the gateway config filled from the scenario's template and
 the gateway itself (reference: ``govchaos gateway serve`` as a subprocess; external: the
 scenario's command, if any, or just its base URL). Stop order is the reverse, and every process
@@ -126,6 +127,7 @@ class RunStack:
         self.providers: _ProviderAdapter | None = None
         self.gpu: Any = None
         self.pids: dict[str, int] = {}
+        self.fault_proxy_seed: int | None = None  # None with a real Toxiproxy (unseeded)
 
     # -- FaultContext -------------------------------------------------------------------------
     def upstream(self, name: str) -> UpstreamSpec:
@@ -195,11 +197,19 @@ class RunStack:
 
     async def _start_proxies(self) -> None:
         from chaos.proxy.control import fault_proxy
+        from chaos.proxy.process import fault_proxy_process
 
         try:
-            control = await self._exit.enter_async_context(
-                fault_proxy(self.toxiproxy_url, seed=self.scenario.seed)
-            )
+            if self.toxiproxy_url:
+                control = await self._exit.enter_async_context(fault_proxy(self.toxiproxy_url))
+            else:
+                # Its own process: on the harness's loop, proxied bytes would wait behind the
+                # load generator (a ~2 s stall on every upstream at once was seen under load).
+                process = await self._exit.enter_async_context(fault_proxy_process(
+                    seed=self.scenario.seed, work_dir=self.work_dir / "fault-proxy"))
+                control = process.control
+                self.pids["fault-proxy"] = process.pid
+            self.fault_proxy_seed = control.seed
             for spec in self.scenario.upstreams:
                 info = self._fleet_ready.upstreams[spec.name]
                 name = f"govchaos-{self.run_id}-{spec.name}"
