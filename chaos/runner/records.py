@@ -30,6 +30,7 @@ class RequestRecord(BaseModel):
     attempts: int = 0
     failovers: tuple[str, ...] = ()  # "upstream:reason"
     retry_after: bool | None = None  # a Retry-After header came back (None: not recorded)
+    retry_after_s: float | None = None  # its value in seconds, when it came back
     error: str | None = None  # transport error or a stream that ended with an error event
 
     @property
@@ -38,5 +39,10 @@ class RequestRecord(BaseModel):
 
     @property
     def graceful(self) -> bool:
-        """A clear refusal the client can act on: 503 with Retry-After (or 429)."""
-        return self.status in (429, 503) and self.retry_after is not False
+        """A clear refusal the client can act on: a 503 or 429 that says when to retry.
+
+        Without a Retry-After the client cannot tell "back off" from "broken", so a bare 503 or
+        429 is not graceful; neither is one whose header was not recorded (no evidence).
+        """
+        return self.status in (429, 503) and (self.retry_after is True
+                                                or self.retry_after_s is not None)

@@ -189,7 +189,8 @@ class ChaosRunner:
             upstream=r.upstream,
             attempts=r.attempts or 0,
             failovers=tuple(r.failovers),
-            retry_after=None,
+            retry_after=r.retry_after_s is not None,
+            retry_after_s=r.retry_after_s,
             error=r.error_kind if not r.ok else None,
         )
 

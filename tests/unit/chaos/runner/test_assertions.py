@@ -103,6 +103,24 @@ def test_graceful_degradation_and_policy_violations() -> None:
     assert not evaluate(Probe(metric="policy_violations", op="==", value=0), unknown).passed
 
 
+def test_graceful_needs_retry_after_for_503_and_429() -> None:
+    def r(i: int, status: int, **kw: object) -> RequestRecord:
+        return RequestRecord(request_id=str(i), sent_at_s=0, ended_at_s=0.01, route="r",
+                             tenant="t", status=status, **kw)
+
+    graceful = [r(1, 503, retry_after_s=1.0), r(2, 429, retry_after_s=0.0),
+                r(3, 503, retry_after=True)]
+    not_graceful = [r(4, 503), r(5, 429, retry_after=False), r(6, 500, retry_after_s=1.0),
+                    r(7, 0, error="timeout")]
+    assert all(x.graceful for x in graceful)
+    assert not any(x.graceful for x in not_graceful)
+    ctx = ctx_with(graceful + not_graceful)
+    observed = evaluate(Probe(metric="graceful_degradation_rate", op="==", value=1), ctx).observed
+    assert observed == 3 / 7
+    only = ctx_with(graceful + [r(8, 200)])
+    assert evaluate(Probe(metric="graceful_degradation_rate", op="==", value=1), only).passed
+
+
 def test_phase_assertion_uses_the_phase_window() -> None:
     records = [rec(1, 0.5, 500), rec(2, 5.0)]
     ctx = ctx_with(records, phases={"steady_after": Window(4.0, 6.0)})
