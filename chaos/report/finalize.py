@@ -30,6 +30,7 @@ from chaos.report.signing import (
 )
 from chaos.report.view import load_view, read_report_file
 from governance.attest import BUNDLE_FILENAME, StatementError, sign_directory
+from governance.errors import Location
 
 HTML_FILE = "report.html"
 MARKDOWN_FILE = "report.md"
@@ -47,9 +48,16 @@ class FinalizeResult(BaseModel):
 
 
 def _write(path: Path, text: str) -> None:
+    """Write via a temporary file. Raises :class:`ReportDirError` when it cannot be written."""
     tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
+    try:
+        tmp.write_text(text, encoding="utf-8")
+        os.replace(tmp, path)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)  # never leave a stray file that would then be signed
+        raise ReportDirError(
+            f"cannot write {path.name}: {exc.strerror or exc}", location=Location(str(path))
+        ) from exc
 
 
 def render_directory(run_dir: str | Path, signing: SigningInfo | None = None) -> tuple[str, ...]:
@@ -85,12 +93,23 @@ def finalize_report(
     stale = root / EPHEMERAL_PUBLIC_KEY
     if not signing.ephemeral and stale.is_file():
         stale.unlink()  # left by an earlier ephemeral signing of this directory
-    write_ephemeral_key(signer, root, signing)
+    try:
+        write_ephemeral_key(signer, root, signing)
+    except OSError as exc:
+        raise ReportDirError(
+            f"cannot write {EPHEMERAL_PUBLIC_KEY}: {exc.strerror or exc}",
+            location=Location(str(root / EPHEMERAL_PUBLIC_KEY)),
+        ) from exc
     rendered = render_directory(root, signing)
     try:
         bundle = sign_directory(root, predicate_for(report, signing), signer, bundle_name=BUNDLE_FILENAME)
     except StatementError as exc:  # e.g. a symbolic link: bad input (exit 2), not a failed check
         raise ReportDirError(f"cannot sign this directory: {exc.message}", location=exc.location) from exc
+    except OSError as exc:  # the bundle file cannot be written (read-only directory, a dir there)
+        raise ReportDirError(
+            f"cannot write {BUNDLE_FILENAME}: {exc.strerror or exc}",
+            location=Location(str(root / BUNDLE_FILENAME)),
+        ) from exc
     return FinalizeResult(
         run_dir=str(run_dir),
         rendered=rendered,

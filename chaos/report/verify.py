@@ -204,7 +204,8 @@ def _check_subjects(statement: Statement, root: Path) -> list[Check]:
         presence: list[str] = []
         for problem in exc.problems or (exc.message,):
             subject = problem.split(": ", 1)[0]
-            if subject in names and (root / subject).is_file():
+            path = root / subject
+            if subject in names and path.is_file() and not path.is_symlink():
                 digest.append(problem)
             else:
                 presence.append(problem)

@@ -69,15 +69,23 @@ def bundle_json(bundle: Bundle) -> bytes:
 
 
 def write_bundle(bundle: Bundle, path: str | os.PathLike[str]) -> Path:
-    """Write ``bundle`` as JSON to ``path`` (atomically: temp file, fsync, rename)."""
+    """Write ``bundle`` as JSON to ``path`` (atomically: temp file, fsync, rename).
+
+    Raises ``OSError`` when it cannot be written; the temporary file is removed first (a stray
+    file in a report directory would make it fail verification as "unsigned file present").
+    """
     target = Path(path)
     tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
     data = bundle_json(bundle)
-    with open(tmp, "wb") as handle:
-        handle.write(data)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(tmp, target)
+    try:
+        with open(tmp, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, target)
+    except OSError:
+        tmp.unlink(missing_ok=True)
+        raise
     return target
 
 

@@ -62,6 +62,11 @@ def generate_keypair(
     :class:`KeyFileError` if the directory cannot be written.
     """
     directory = Path(out_dir)
+    if directory.exists() and not directory.is_dir():
+        raise KeyFileError(
+            "not a directory: --out names the directory the key pair is written to",
+            location=Location(str(directory)),
+        )
     private_path = directory / PRIVATE_KEY_FILENAME
     public_path = directory / PUBLIC_KEY_FILENAME
     if not force:
@@ -128,6 +133,11 @@ def load_private_key(
     encrypted without a password given (or with the wrong one), or not ECDSA P-256.
     """
     data = _read(Path(path))
+    if b"PUBLIC KEY" in data and b"PRIVATE KEY" not in data:
+        raise KeyFileError(
+            "this is a public key; signing needs the private key (.key)",
+            location=Location(str(path)),
+        )
     try:
         key = serialization.load_pem_private_key(data, password=password)
     except TypeError as exc:
@@ -138,9 +148,8 @@ def load_private_key(
         )
         raise KeyFileError(message, location=Location(str(path))) from exc
     except (ValueError, UnsupportedAlgorithm) as exc:
-        raise KeyFileError(
-            "not a PEM private key (or wrong password)", location=Location(str(path))
-        ) from exc
+        reason = "not a PEM private key" + (" (or the wrong password)" if password else "")
+        raise KeyFileError(reason, location=Location(str(path))) from exc
     _require_p256(key, path)
     return key  # type: ignore[return-value]
 

@@ -95,8 +95,10 @@ def directory_files(directory: Path, exclude: Iterable[str] = ()) -> dict[str, P
         base = Path(dirpath)
         for name in dirnames:
             if (base / name).is_symlink():
+                rel_dir = (base / name).relative_to(root).as_posix()
                 raise StatementError(
-                    "symbolic links are not signed", location=Location(str(base / name))
+                    f"{rel_dir}: a symbolic link to a directory (only regular files are signed)",
+                    location=Location(str(base / name)),
                 )
         for name in filenames:
             path = base / name
@@ -104,8 +106,9 @@ def directory_files(directory: Path, exclude: Iterable[str] = ()) -> dict[str, P
             if rel in skip:
                 continue
             if path.is_symlink() or not path.is_file():
+                what = "a symbolic link" if path.is_symlink() else "not a regular file"
                 raise StatementError(
-                    "only regular files can be signed (symbolic link or special file)",
+                    f"{rel}: {what} (only regular files are signed)",
                     location=Location(str(path)),
                 )
             found[rel] = path

@@ -187,7 +187,8 @@ def verify_subjects(
     try:
         present = directory_files(root, exclude)
     except StatementError as exc:
-        raise SubjectError(exc.message, location=exc.location) from exc
+        # The message leads with the relative name ("name: reason"), like every other problem.
+        raise SubjectError(exc.message, problems=(exc.message,), location=exc.location) from exc
     problems: list[tuple[str, type[SubjectError], str]] = []
     listed: set[str] = set()
     for subject in statement.subject:
