@@ -14,12 +14,14 @@ and ``fdatasync``-ed, so an acknowledged record survives ``kill -9`` and power l
 ``append_nowait`` assigns the seq and chains the record at once (so order is call order) and
 leaves it to the next group commit; ``flush`` waits for everything enqueued so far.
 
-Group commit. One writer task owns the file. The first record after a commit wakes it; it lets
-more records join — for at most ``group_commit_ms``, and no longer than the event loop keeps
-producing them — then writes the whole batch with one ``write`` and one ``fdatasync`` in a
-dedicated thread (the loop keeps accepting appends meanwhile; those form the next batch) and
-resolves the batch's single future for all its waiters. A lone appender therefore pays about one
-fsync, not the full ``group_commit_ms``.
+Group commit. One writer thread owns the file. The first record after a commit rings its bell
+(a ``SimpleQueue`` put: no event-loop work); it lets more records join — for at most
+``group_commit_ms``, and no longer than appenders keep producing them — then writes the whole
+batch with one ``write`` and one ``fdatasync`` (the loop keeps accepting appends meanwhile;
+those form the next batch). While nobody awaits durability it takes the whole window (fewer,
+larger syncs); while someone does it stops as soon as appenders go quiet. The thread calls back into the event loop only when someone awaits
+durability (``append``, ``flush``, ``close``): ``append_nowait`` callers such as the gateway cost
+the loop no wake-up per batch. A lone appender pays about one fsync, not ``group_commit_ms``.
 
 Reopening. ``open`` verifies the existing chain (fail closed: a broken chain is never extended)
 and continues it. A final line without a newline can only be a write that was torn before its
@@ -40,9 +42,10 @@ from __future__ import annotations
 import asyncio
 import fcntl
 import os
+import queue
+import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -87,15 +90,21 @@ class AuditLog:
         self._next_seq = head.seq + 1
         self._prev_hash = head.hash
         self._loop = asyncio.get_running_loop()
+        # Shared with the writer thread, under _lock: records not yet handed to the writer,
+        # the head they end at, whether the bell is already rung, and durability waiters.
+        self._lock = threading.Lock()
         self._pending: list[bytes] = []
-        self._batch: asyncio.Future[None] = self._loop.create_future()
-        self._tail: asyncio.Future[None] | None = None  # batch of the latest enqueued record
-        self._wakeup = asyncio.Event()
+        self._pending_end: AuditHead = head
+        self._rung = False
+        self._stopping = False
+        self._waiters: list[tuple[int, asyncio.Future[None]]] = []
+        self._bell: queue.SimpleQueue[bool] = queue.SimpleQueue()
         self._closing = False
         self._closed = False
         self._failure: AuditWriteError | None = None
-        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="govchaos-audit")
-        self._writer = self._loop.create_task(self._write_batches(), name="govchaos-audit-writer")
+        self._writer = threading.Thread(target=self._write_batches, name="govchaos-audit-writer",
+                                        daemon=True)
+        self._writer.start()
 
     # -- opening ------------------------------------------------------------------------------
 
@@ -162,12 +171,16 @@ class AuditLog:
         record["prev_hash"] = self._prev_hash
         body = canonical_body(record)  # raises before any state changes
         digest = record_hash(body)
-        self._pending.append(record_line(body, digest))
+        line = record_line(body, digest)
         self._next_seq = seq + 1
         self._prev_hash = digest
-        self._tail = self._batch
-        if len(self._pending) == 1:
-            self._wakeup.set()
+        with self._lock:
+            self._pending.append(line)
+            self._pending_end = AuditHead.model_construct(seq=seq, hash=digest)
+            ring = not self._rung
+            self._rung = True
+        if ring:
+            self._bell.put(True)
         return seq
 
     async def append(self, event: dict[str, Any]) -> int:
@@ -177,31 +190,38 @@ class AuditLog:
         Cancelling the caller does not withdraw the record.
         """
         seq = self.append_nowait(event)
-        # shield: one cancelled waiter must not cancel the batch future shared by all waiters.
-        await asyncio.shield(self._batch)
+        await self._durable(seq)
         return seq
 
     async def flush(self) -> None:
         """Wait until every record enqueued so far is durable. Raises :class:`AuditWriteError`."""
         if self._failure is not None:
             raise self._failure
-        tail = self._tail
-        if tail is not None and not tail.done():
-            await asyncio.shield(tail)
-        elif tail is not None and tail.exception() is not None:
-            raise tail.exception()  # type: ignore[misc]
+        await self._durable(self._next_seq - 1)
+
+    async def _durable(self, seq: int) -> None:
+        with self._lock:
+            if self._failure is not None:
+                raise self._failure
+            if self._durable_head.seq >= seq:
+                return
+            future: asyncio.Future[None] = self._loop.create_future()
+            self._waiters.append((seq, future))
+        # shield: a cancelled waiter must not cancel what the writer thread resolves
+        await asyncio.shield(future)
 
     async def close(self) -> None:
         """Flush, stop the writer and release the file. Idempotent."""
         if self._closed:
             return
         self._closing = True
-        self._wakeup.set()
+        with self._lock:
+            self._stopping = True
+        self._bell.put(True)
         try:
-            await self._writer
+            await asyncio.to_thread(self._writer.join)
         finally:
             self._closed = True
-            self._executor.shutdown(wait=True)
             try:
                 fcntl.flock(self._fd, fcntl.LOCK_UN)
             finally:
@@ -220,56 +240,82 @@ class AuditLog:
     ) -> None:
         await self.close()
 
-    # -- the writer ---------------------------------------------------------------------------
+    # -- the writer thread -----------------------------------------------------------------
 
-    async def _write_batches(self) -> None:
+    def _write_batches(self) -> None:
         while True:
-            await self._wakeup.wait()
-            if self._group_commit_s and not self._closing:
-                await self._gather_batch()
-            self._wakeup.clear()
-            batch, future = self._pending, self._batch
-            if batch:
-                head = AuditHead(seq=self._next_seq - 1, hash=self._prev_hash)
+            self._bell.get()
+            if self._group_commit_s:
+                self._gather_batch()
+            with self._lock:
+                batch, end, stop = self._pending, self._pending_end, self._stopping
                 self._pending = []
-                self._batch = self._loop.create_future()
+                self._rung = False
+            if batch:
                 try:
-                    await self._loop.run_in_executor(
-                        self._executor, _write_all, self._fd, b"".join(batch)
-                    )
+                    _write_all(self._fd, b"".join(batch))
                 except OSError as exc:
-                    self._failure = AuditWriteError(
-                        f"cannot write audit log: {exc.strerror or exc}; the log is closed to"
-                        " further appends",
-                        location=Location(str(self.path)),
-                    )
-                    future.set_exception(self._failure)
-                    future.exception()  # mark retrieved: waiters may all be gone
-                    self._fail_pending()
+                    self._fail(exc)
                     return
-                self._durable_head = head
-                future.set_result(None)
-                if self._pending:  # records arrived during the sync: commit them next
-                    self._wakeup.set()
-            if self._closing and not self._pending:
-                return
+                with self._lock:
+                    self._durable_head = end
+                    ready = [w for w in self._waiters if w[0] <= end.seq]
+                    if ready:
+                        self._waiters = [w for w in self._waiters if w[0] > end.seq]
+                if ready:
+                    self._notify(ready, None)
+            if stop:
+                with self._lock:
+                    if not self._pending:
+                        return
+                    self._rung = True
+                self._bell.put(True)  # records raced with close(): write them too
 
-    async def _gather_batch(self) -> None:
-        """Let more records join the batch: until ``group_commit_ms`` passes, or sooner when a
-        full turn of the event loop added nothing (every runnable appender has had its turn, so
-        waiting longer would only add latency; records that arrive later ride the next batch,
-        which forms while this one syncs)."""
-        deadline = self._loop.time() + self._group_commit_s
+    def _gather_batch(self) -> None:
+        """Let more records join the batch, for at most ``group_commit_ms``. While someone
+        awaits durability, stop sooner — as soon as a short pause (which hands the GIL to the
+        appenders) added nothing: waiting longer would only add latency, and later records ride
+        the next batch, which forms while this one syncs. While nobody waits (``append_nowait``
+        only, e.g. the gateway) take the whole window: fewer, larger syncs for the same bound."""
+        deadline = time.monotonic() + self._group_commit_s
         size = -1
-        while len(self._pending) != size and self._loop.time() < deadline:
-            size = len(self._pending)
-            await asyncio.sleep(0)
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return
+            with self._lock:
+                now, waited, stop = len(self._pending), bool(self._waiters), self._stopping
+            if stop or (waited and now == size):
+                return
+            size = now
+            time.sleep(min(left, 0.0001) if waited else min(left, 0.0005))
+    def _fail(self, exc: OSError) -> None:
+        failure = AuditWriteError(
+            f"cannot write audit log: {exc.strerror or exc}; the log is closed to further appends",
+            location=Location(str(self.path)),
+        )
+        with self._lock:
+            self._failure = failure
+            self._pending = []
+            waiters, self._waiters = self._waiters, []
+        self._notify(waiters, failure)
 
-    def _fail_pending(self) -> None:
-        self._pending = []
-        if not self._batch.done():
-            self._batch.set_exception(self._failure)  # type: ignore[arg-type]
-            self._batch.exception()
+    def _notify(self, waiters: list[tuple[int, asyncio.Future[None]]],
+                failure: AuditWriteError | None) -> None:
+        def resolve() -> None:
+            for _, future in waiters:
+                if future.done():
+                    continue
+                if failure is None:
+                    future.set_result(None)
+                else:
+                    future.set_exception(failure)
+                    future.exception()  # mark retrieved: the waiter may be gone
+
+        try:
+            self._loop.call_soon_threadsafe(resolve)
+        except RuntimeError:
+            pass  # the loop is closed: nobody is left to wait
 
 
 def recover_audit_log(path: str | os.PathLike[str]) -> ChainSummary:
