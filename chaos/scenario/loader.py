@@ -22,6 +22,7 @@ from pydantic import ValidationError
 
 from chaos.errors import ScenarioError
 from chaos.scenario.model import Scenario
+from governance.engine.strict_load import loads_yaml
 from governance.errors import Location
 
 PathKey = tuple[str | int, ...]
@@ -74,21 +75,9 @@ def parse_scenario(
 ) -> LoadedScenario:
     """Validate scenario bytes as if read from ``path``. Raises :class:`ScenarioError`."""
     file = str(path)
-    try:
-        text = raw.decode("utf-8")
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
-    except UnicodeDecodeError as exc:
-        raise ScenarioError("scenario is not UTF-8 text", location=Location(file)) from exc
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line = mark.line + 1 if mark else None
-        column = mark.column + 1 if mark else None
-        raise ScenarioError(
-            f"invalid YAML: {exc.problem or exc}", location=Location(file, line, column)
-        ) from exc
-    except yaml.YAMLError as exc:
-        raise ScenarioError(f"invalid YAML: {exc}", location=Location(file)) from exc
+    # Strict and bounded: duplicate keys, alias bombs, deep nesting and bad UTF-8 are located
+    # ScenarioErrors (a plain safe_load kept the last duplicate and expanded aliases unbounded).
+    data, node = loads_yaml(raw, file, ScenarioError)
     lines = node_lines(node) if node is not None else {}
     if not isinstance(data, dict):
         raise ScenarioError(

@@ -7,7 +7,9 @@ place, :func:`main`:
 - 0 success / all passed, 1 a check failed, 2 bad usage or invalid input (DESIGN.md §4);
 - a :class:`~governance.errors.GovchaosError` prints its ``diagnostics()`` once, no traceback
   unless ``--verbose``;
-- Ctrl-C exits 130.
+- Ctrl-C exits 130;
+- any other exception is a bug: one ``error[internal_error]`` line (traceback with ``--verbose``)
+  and exit 2, never Python's default exit 1, which CI would read as "a check failed".
 
 Command modules import heavy dependencies inside their handlers so ``govchaos --help`` stays fast.
 """
@@ -64,3 +66,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
     except BrokenPipeError:
         return 0
+    except Exception as exc:  # a bug: still no bare traceback, and never exit 1 ("a check failed")
+        if args.verbose:
+            traceback.print_exc()
+        print(
+            f"error[internal_error]: {type(exc).__name__}: {exc} (this is a govchaos bug; "
+            "run with --verbose for the traceback)",
+            file=sys.stderr,
+        )
+        return 2

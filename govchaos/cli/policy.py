@@ -61,8 +61,18 @@ def register(sub: argparse._SubParsersAction) -> None:
     serve = cmds.add_parser("serve", help="serve decisions over OPA's REST API (subset)")
     serve.add_argument("--bundle", default=DEFAULT_BUNDLE, metavar="DIR")
     serve.add_argument("--host", default="127.0.0.1")
-    serve.add_argument("--port", type=int, default=8181, help="0 lets the OS pick")
+    serve.add_argument("--port", type=_port, default=8181, help="0-65535; 0 lets the OS pick")
     serve.set_defaults(func=_serve)
+
+
+def _port(text: str) -> int:
+    try:
+        port = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a port number: {text!r}") from None
+    if not 0 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"{port} is out of range (0-65535; 0 picks a free port)")
+    return port
 
 
 def _paths(args: argparse.Namespace) -> list[str]:

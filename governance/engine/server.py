@@ -21,10 +21,11 @@ from typing import Any
 
 from aiohttp import web
 
-from governance.errors import PolicyCompileError
+from governance.errors import GovernanceError, PolicyCompileError, PolicyInputError
 
 from governance.engine.bundle import PolicyBundle
 from governance.engine.rego_errors import strip_backtrace
+from governance.engine.strict_load import loads_json
 from governance.engine.regorus_engine import check_modules
 
 
@@ -91,10 +92,28 @@ class DecisionServer:
         return self._loaded.bundle
 
     async def start(self, host: str = "127.0.0.1", port: int = 8181) -> tuple[str, int]:
+        """Listen on ``host:port`` (0: any free port); returns the bound address.
+
+        Raises:
+            GovernanceError: (exit 2) the port is out of range, in use or not permitted, or the
+                host does not resolve / is not an address of this machine.
+        """
+        if not 0 <= port <= 65535:
+            raise GovernanceError(
+                f"port {port} is out of range (0-65535; 0 picks a free port)", code="listen_failed"
+            )
         self._runner = web.AppRunner(self.app, access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, host, port)
-        await site.start()
+        try:
+            await site.start()
+        except (OSError, OverflowError) as exc:  # gaierror is an OSError too
+            await self._runner.cleanup()
+            self._runner = None
+            reason = getattr(exc, "strerror", None) or str(exc)
+            raise GovernanceError(
+                f"cannot listen on {host}:{port}: {reason}", code="listen_failed"
+            ) from exc
         server = site._server
         sockets = getattr(server, "sockets", None) or []
         bound = sockets[0].getsockname() if sockets else (host, port)
@@ -118,9 +137,9 @@ class DecisionServer:
         input_json = None
         if raw.strip():
             try:
-                body = json.loads(raw)
-            except json.JSONDecodeError as exc:
-                return _error(400, "invalid_parameter", f"body is not JSON: {exc.msg}")
+                body = loads_json(raw, "body", PolicyInputError)
+            except PolicyInputError as exc:  # also NaN, 1e999, huge ints, deep nesting, bad UTF-8
+                return _error(400, "invalid_parameter", f"body: {exc.message}")
             if not isinstance(body, dict):
                 return _error(400, "invalid_parameter", "body must be an object with an input")
             if "input" in body:
@@ -141,9 +160,9 @@ class DecisionServer:
 
     async def _put_data(self, request: web.Request) -> web.Response:
         try:
-            doc = json.loads(await request.read())
-        except json.JSONDecodeError as exc:
-            return _error(400, "invalid_parameter", f"body is not JSON: {exc.msg}")
+            doc = loads_json(await request.read(), "body", PolicyInputError)
+        except PolicyInputError as exc:
+            return _error(400, "invalid_parameter", f"body: {exc.message}")
         parts = _parts(request.match_info["path"])
         async with self._lock:
             data = json.loads(json.dumps(self._loaded.bundle.data))

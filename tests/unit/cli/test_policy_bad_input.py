@@ -107,3 +107,33 @@ def test_unreadable_data_file(tmp_path, capsys) -> None:
     (root / "data" / "x.yaml").chmod(0)
     assert main(["policy", "check", str(root)]) == 2
     assert "cannot read" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(("port", "needle"), [("-1", "out of range"), ("70000", "out of range"), ("x", "not a port")])
+def test_serve_port_out_of_range_is_usage_error(capsys, port, needle) -> None:
+    assert main(["policy", "serve", "--bundle", str(POLICIES), "--port", port]) == 2
+    assert needle in capsys.readouterr().err
+
+
+def test_serve_port_in_use_is_a_named_error(capsys) -> None:
+    import socket
+
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        assert main(["policy", "serve", "--bundle", str(POLICIES), "--port", str(port)]) == 2
+    err = capsys.readouterr().err
+    assert f"error[listen_failed]: cannot listen on 127.0.0.1:{port}" in err and "Traceback" not in err
+
+
+def test_unexpected_exception_is_one_line_and_exit_2(monkeypatch, capsys) -> None:
+    import governance.engine.bundle as bundle_mod
+
+    def boom(*_a, **_k):
+        raise RuntimeError("kaboom")
+
+    monkeypatch.setattr(bundle_mod, "load_bundle", boom)
+    assert main(["policy", "check", str(POLICIES)]) == 2
+    err = capsys.readouterr().err
+    assert "error[internal_error]: RuntimeError: kaboom" in err and "Traceback" not in err

@@ -155,3 +155,21 @@ def test_shipped_scenarios_validate(repo_root: Path) -> None:
     for path in files:
         load_scenario(path)
         assert not list(validator.iter_errors(yaml.safe_load(path.read_text()))), path
+
+
+@pytest.mark.parametrize(
+    ("text", "needle", "line"),
+    [
+        (b"name: a\nname: b\n", "duplicate key 'name' (first on line 1)", 2),
+        (b"a: &a [1,1,1,1,1,1,1,1,1,1]\n" + b"".join(
+            f"{c}: &{c} [{','.join(['*' + p] * 10)}]\n".encode() for p, c in zip("abcde", "bcdef")),
+         "alias bomb", 6),
+        (b"\xff\xfe", "not UTF-8", None),
+    ],
+)
+def test_strict_yaml_errors_are_located(tmp_path, text, needle, line) -> None:
+    path = tmp_path / "s.yaml"
+    path.write_bytes(text)
+    with pytest.raises(ScenarioError) as info:
+        load_scenario(path)
+    assert needle in info.value.message and info.value.location.line == line
