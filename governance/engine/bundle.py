@@ -207,6 +207,13 @@ def _parse_data_file(path: Path, display: str) -> dict[str, Any]:
         doc = loads_json(raw, display, PolicyInputError)
     else:
         doc, _ = loads_yaml(raw, display, PolicyInputError)
+        try:  # YAML's .nan/.inf have no JSON or Rego equivalent: the engine would reject them later
+            json.dumps(doc, allow_nan=False)
+        except ValueError as exc:
+            raise PolicyInputError(
+                "a number is .nan or .inf: data must be finite numbers (JSON has no NaN/Infinity)",
+                location=Location(display),
+            ) from exc
     if doc is None:
         return {}
     if not isinstance(doc, dict):

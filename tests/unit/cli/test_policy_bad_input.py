@@ -137,3 +137,9 @@ def test_unexpected_exception_is_one_line_and_exit_2(monkeypatch, capsys) -> Non
     assert main(["policy", "check", str(POLICIES)]) == 2
     err = capsys.readouterr().err
     assert "error[internal_error]: RuntimeError: kaboom" in err and "Traceback" not in err
+
+
+def test_yaml_nan_in_data_is_refused_at_load(tmp_path, capsys) -> None:
+    root = _bundle(tmp_path, {"data/x.yaml": "a: .nan\n"})
+    assert main(["policy", "check", str(root)]) == 2
+    assert "x.yaml: a number is .nan or .inf" in capsys.readouterr().err
