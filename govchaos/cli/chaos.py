@@ -144,6 +144,29 @@ class _Progress:
             self.stream.flush()
 
 
+def _check_signing_args(args: argparse.Namespace) -> None:
+    """Refuse signing options that cannot work, before minutes of run are spent on them.
+
+    Raises:
+        ChaosError: ``--keyless`` without ``SIGSTORE_ID_TOKEN``, or ``--key`` naming no file
+            (exit 2).
+    """
+    import os
+
+    from chaos.errors import ChaosError
+
+    if getattr(args, "keyless", False) and not os.environ.get("SIGSTORE_ID_TOKEN"):
+        raise ChaosError(
+            "--keyless needs an OIDC identity token in SIGSTORE_ID_TOKEN (e.g. from the CI "
+            "provider's OIDC step); nothing was run",
+            code="usage", exit_code=2,
+        )
+    key = getattr(args, "key", None)
+    if key and not Path(key).is_file():
+        raise ChaosError(f"--key {key}: no such file; nothing was run", code="usage",
+                         exit_code=2)
+
+
 def _run(args: argparse.Namespace) -> int:
     import asyncio
     import os
@@ -151,6 +174,7 @@ def _run(args: argparse.Namespace) -> int:
     from chaos.runner.run import ChaosRunner, run_dir_name
     from chaos.scenario import load_scenario
 
+    _check_signing_args(args)
     loaded = load_scenario(args.scenario).with_seed(args.seed)
     scenario = loaded.scenario
     run_dir = Path(args.out) if args.out else Path("reports") / run_dir_name(scenario.name)
@@ -178,30 +202,44 @@ def _run(args: argparse.Namespace) -> int:
         report = asyncio.run(main())
     except (KeyboardInterrupt, asyncio.CancelledError):
         progress.done()
-        print(f"interrupted: partial report written to {run_dir / 'report.json'}",
-              file=sys.stderr)
+        _finish_partial(run_dir, args)
         return 130
     progress.done()
-    finalize_report(run_dir, args)
     _print_summary(report, run_dir)
+    # Last, so the final lines are the check table and then the verify command.
+    finalize_report(run_dir, args)
     if args.json:
         print(json.dumps(report.model_dump(mode="json"), indent=2))
     return EXIT_BY_VERDICT[report.verdict]
 
 
+def _finish_partial(run_dir: Path, args: argparse.Namespace) -> None:
+    """After Ctrl-C: render and sign the partial report if the runner got to write it.
+
+    The report says ``partial: true`` and ``verdict: broken`` inside the signed ``report.json``,
+    so the signature covers the label. Never raises (a second Ctrl-C skips signing).
+    """
+    from governance.errors import GovchaosError
+
+    report = run_dir / "report.json"
+    if not report.is_file():
+        print(f"interrupted: no report was written in {run_dir}", file=sys.stderr)
+        return
+    print(f"interrupted: PARTIAL report written to {report} (partial: true, verdict: broken)",
+          file=sys.stderr)
+    try:
+        finalize_report(run_dir, args)
+    except GovchaosError as exc:
+        print(f"interrupted: the partial report is not signed: {exc.diagnostics()}",
+              file=sys.stderr)
+    except KeyboardInterrupt:
+        print("interrupted again: the partial report is not signed", file=sys.stderr)
+
+
 def _print_summary(report: Any, run_dir: Path) -> None:
+    """Faults, policy violations, verdict, then the check table (the signing hook's verify
+    command follows it)."""
     out = sys.stderr
-    rows = [("steady_before", r) for r in report.steady_state.before]
-    rows += [("assertion", r) for r in report.assertions]
-    rows += [("steady_after", r) for r in report.steady_state.after]
-    if rows:
-        width = max(len(r.name) for _, r in rows)
-        print(f"\n{'':4} {'check':<{width}}  {'observed':>10}  {'expected':>12}  kind", file=out)
-        for kind, r in rows:
-            mark = "PASS" if r.passed else "FAIL"
-            observed = "n/a" if r.observed is None else f"{r.observed:.4g}"
-            print(f"{mark:4} {r.name:<{width}}  {observed:>10}  {r.op + ' ' + format(r.expected, 'g'):>12}"
-                  f"  {kind}", file=out)
     for fault in report.faults:
         effect = fault.effect.summary if fault.effect else fault.status
         print(f"fault {fault.name} ({fault.kind} on {fault.target}): {effect}", file=out)
@@ -214,6 +252,18 @@ def _print_summary(report: Any, run_dir: Path) -> None:
                       f"{v.probes_labelled} labelled)")
         print(f"policy violations: {v.count} (of {v.checked} upstream requests checked{probes})",
               file=out)
+    print(f"report: {run_dir / 'report.json'}" + (" (PARTIAL)" if report.partial else ""),
+          file=out)
     print(f"verdict: {report.verdict.upper()}" + ("" if not report.verdict_reasons else
           "\n  " + "\n  ".join(report.verdict_reasons)), file=out)
-    print(f"report: {run_dir / 'report.json'}", file=out)
+    rows = [("steady_before", r) for r in report.steady_state.before]
+    rows += [("assertion", r) for r in report.assertions]
+    rows += [("steady_after", r) for r in report.steady_state.after]
+    if rows:
+        width = max(len(r.name) for _, r in rows)
+        print(f"\n{'':4} {'check':<{width}}  {'observed':>10}  {'expected':>12}  kind", file=out)
+        for kind, r in rows:
+            mark = "PASS" if r.passed else "FAIL"
+            observed = "n/a" if r.observed is None else f"{r.observed:.4g}"
+            print(f"{mark:4} {r.name:<{width}}  {observed:>10}  {r.op + ' ' + format(r.expected, 'g'):>12}"
+                  f"  {kind}", file=out)

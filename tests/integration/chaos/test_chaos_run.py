@@ -82,6 +82,15 @@ def test_quick_scenario_passes_and_writes_the_report(tmp_path: Path) -> None:
         assert (out / name).is_file(), name
     assert "PASS" in result.stderr and "verdict: PASSED" in result.stderr
     assert not any(_alive(pid) for pid in _pids(report))
+    assert "fault-proxy" in report["events"][1]["detail"]  # its own process, stopped by PID
+    assert report["environment"]["fault_proxy_seed"] == 11
+    # The check table comes last, then the signing hook's verify command.
+    lines = result.stderr.strip().splitlines()
+    assert lines[-1].startswith("verify with: govchaos report verify")
+    table = [i for i, line in enumerate(lines) if line.startswith(("PASS ", "FAIL "))]
+    assert table and table[-1] == len(lines) - 3  # then "rendered ...; signed ...", "verify with"
+    progress = [line for line in lines if line.startswith("[") and " rps " in line]
+    assert len(progress) >= 4 and any(" faults " in line for line in progress)
 
 
 @pytest.mark.slow
@@ -95,6 +104,19 @@ def test_impossible_assertion_exits_1(tmp_path: Path) -> None:
     failed = [a for a in report["assertions"] if not a["passed"]]
     assert [a["name"] for a in failed] == ["impossible"]
     assert "FAIL impossible" in result.stderr
+
+
+def test_keyless_without_token_exits_2_before_running(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if k != "SIGSTORE_ID_TOKEN"}
+    started = time.monotonic()
+    result = subprocess.run(
+        [sys.executable, "-m", "govchaos", "chaos", "run", str(SCENARIOS / "quick.yaml"),
+         "--out", str(tmp_path / "o"), "--keyless"],
+        cwd=REPO, capture_output=True, text=True, timeout=60, env=env,
+    )
+    assert result.returncode == 2, result.stderr
+    assert "SIGSTORE_ID_TOKEN" in result.stderr and "Traceback" not in result.stderr
+    assert not (tmp_path / "o").exists() and time.monotonic() - started < 30
 
 
 def test_broken_run_exits_2_with_partial_report(tmp_path: Path) -> None:
@@ -152,5 +174,7 @@ def test_ctrl_c_tears_down_and_writes_partial_report(tmp_path: Path) -> None:
     assert report["partial"] is True and report["verdict"] == "broken"
     assert "interrupted" in report["verdict_reasons"][0]
     assert report["phases"][-1]["name"] == "teardown"
+    assert (out / "report.sigstore.json").is_file(), rest  # the partial report is signed too
+    assert "PARTIAL" in rest and "verify with:" in rest
     pids = _pids(report)
     assert pids and not any(_alive(pid) for pid in pids)
