@@ -164,7 +164,7 @@ def test_ctrl_c_tears_down_and_writes_partial_report(tmp_path: Path) -> None:
                 break
         assert "steady_before" in seen or "faults" in seen, seen
         process.send_signal(signal.SIGINT)
-        rest, _ = process.communicate(timeout=40)
+        _, rest = process.communicate(timeout=40)
     finally:
         if process.poll() is None:
             process.kill()
