@@ -209,8 +209,8 @@ class Router:
             wait = idle_s
             for up in self.upstreams.values():
                 breaker = up.breaker
-                if not breaker.background_probe:
-                    continue
+                if not breaker.background_probe or up.gpu_state == "lost":
+                    continue  # a lost GPU gets no traffic at all, probes included
                 if breaker.try_probe():
                     task = asyncio.ensure_future(self._probe(up))
                     self._probes.add(task)
