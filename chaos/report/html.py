@@ -13,7 +13,7 @@ from html import escape
 from typing import Any
 
 from chaos.report.chart import bars_svg, timeline_svg
-from chaos.report.view import ReportView
+from chaos.report.view import ReportView, probes_summary
 from chaos.runner.assertions import CheckResult
 
 _CSS = """
@@ -174,6 +174,7 @@ def render_html(view: ReportView) -> str:
 
     out.append("<h2>Policy decisions</h2>")
     out.append(_decisions_html(view))
+    out.append(_probes_html(view))
 
     out.append("<h2>Digests</h2>")
     out.append(_kv({
@@ -242,6 +243,16 @@ def _decisions_html(view: ReportView) -> str:
                             [[x.upstream, x.model, x.request_id, x.reason, x.route, x.tenant,
                               ", ".join(x.data_classes)] for x in v.examples]))
     return "".join(parts)
+
+
+def _probes_html(view: ReportView) -> str:
+    """Gateway health probes the upstreams received: counted apart, per upstream."""
+    v = view.report.policy_violations
+    text = probes_summary(v)
+    if v is None or text is None:
+        return ""
+    return (f'<p id="probes"><b>Health probes.</b> {_e(text)}.</p>'
+            + _table(["upstream", "health probes"], sorted(v.probes_by_upstream.items()), numeric=(1,)))
 
 
 def _verify_html(view: ReportView) -> str:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from chaos.report.view import ReportView
+from chaos.report.view import ReportView, probes_summary
 
 _SPECIAL = re.compile(r"([\\`*_\[\]|#~])")
 _ICON = {"passed": "✅", "failed": "❌", "broken": "⚠️"}
@@ -64,6 +64,10 @@ def render_markdown(view: ReportView) -> str:
     v = r.policy_violations
     if v is not None:
         lines.append(f"**Policy violations:** {v.count} of {v.checked} upstream requests checked.")
+        probes = probes_summary(v)
+        if probes:
+            lines.append("")
+            lines.append(f"_{md_text(probes)}._")
         for x in v.examples[:10]:
             lines.append(f"- `{md_text(x.request_id)}` reached **{md_text(x.model)}** via "
                          f"{md_text(x.upstream)}: {md_text(x.reason)}"

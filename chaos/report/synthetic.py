@@ -113,6 +113,7 @@ def synthesize_run_dir(
     scenario_name: str = "provider-outage",
     verdict: str = "passed",
     audit: bool = True,
+    probes_by_upstream: dict[str, int] | None = None,
 ) -> Path:
     """Write a fake run directory (see the module docstring) and return its path."""
     root = Path(directory)
@@ -173,7 +174,10 @@ def synthesize_run_dir(
         metrics=metrics,
         steady_state=SteadyStateResults(before=(probe,), after=(probe,)),
         assertions=checks,
-        policy_violations=PolicyViolations(checked=len(records), count=0),
+        policy_violations=PolicyViolations(
+            checked=len(records) + sum((probes_by_upstream or {}).values()), count=0,
+            probes=sum((probes_by_upstream or {}).values()), probes_by_upstream=probes_by_upstream or {},
+            probes_labelled=sum((probes_by_upstream or {}).values())),
         verdict=verdict,  # type: ignore[arg-type]
         verdict_reasons=() if verdict == "passed" else (f"assertion failed: {checks[0].name}",),
         audit=audit_info,

@@ -20,7 +20,7 @@ from chaos.report.series import (
     buckets_from_timeseries,
 )
 from chaos.report.signing import SigningInfo, verify_command
-from chaos.runner.report import REPORT_FILE, Report
+from chaos.runner.report import REPORT_FILE, PolicyViolations, Report
 from governance.errors import Location
 
 
@@ -78,6 +78,27 @@ def fault_spans(report: Report) -> tuple[FaultSpan, ...]:
         spans.append(FaultSpan(name=fault.name, kind=fault.kind, target=fault.target,
                                start_s=fault.applied_at_s, end_s=max(end, fault.applied_at_s)))
     return tuple(spans)
+
+
+def probes_summary(violations: PolicyViolations | None) -> str | None:
+    """One sentence on the gateway health probes the upstreams received, or None when none.
+
+    Probes carried no client data, so no policy decision applies: they are counted apart
+    (``policy_violations.probes``), never as violations.
+
+    >>> probes_summary(PolicyViolations(checked=9, count=0, probes=3,
+    ...                                 probes_by_upstream={"cloud-eu": 2, "cloud-us": 1},
+    ...                                 probes_labelled=3))
+    '3 health probes carried no client data (counted apart, not violations): cloud-eu 2, cloud-us 1; 3 of 3 labelled X-Govchaos-Probe'
+    """
+    if violations is None or not violations.probes:
+        return None
+    n = violations.probes
+    noun = "health probe" if n == 1 else "health probes"
+    per = ", ".join(f"{name} {count}" for name, count in sorted(violations.probes_by_upstream.items()))
+    return (f"{n} {noun} carried no client data (counted apart, not violations)"
+            + (f": {per}" if per else "")
+            + f"; {violations.probes_labelled} of {n} labelled X-Govchaos-Probe")
 
 
 def load_view(

@@ -114,6 +114,7 @@ def _show(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from chaos.report import load_view
+    from chaos.report.view import probes_summary
     from governance.attest import BUNDLE_FILENAME
 
     view = load_view(Path(args.directory))
@@ -146,6 +147,9 @@ def _show(args: argparse.Namespace) -> int:
               f"{'n/a' if m.latency_p99_ms is None else f'{m.latency_p99_ms:.1f} ms'}")
     if r.policy_violations is not None:
         print(f"  policy violations: {r.policy_violations.count} of {r.policy_violations.checked} checked")
+        probes = probes_summary(r.policy_violations)
+        if probes:
+            print(f"  {probes}")
     if view.decisions is not None:
         d = view.decisions
         print(f"  decisions: {d.decisions} ({d.allowed} allowed, {d.denied} denied); attempts {d.attempts}")

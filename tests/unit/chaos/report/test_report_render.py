@@ -121,3 +121,26 @@ def test_bars_svg(values: dict[str, int]) -> None:
 
 def test_timeline_without_requests() -> None:
     assert "no requests" in timeline_svg([], [])
+
+
+def test_health_probes_are_shown_apart_from_violations(
+    make_run_dir: Callable[..., Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    from govchaos.cli import main
+
+    run = make_run_dir(probes_by_upstream={"cloud-eu": 3, "private-eu-70b": 1})
+    finalize_report(run)
+    expected = ("4 health probes carried no client data (counted apart, not violations): "
+                "cloud-eu 3, private-eu-70b 1; 4 of 4 labelled X-Govchaos-Probe")
+    html = (run / "report.html").read_text()
+    policy = html[html.index("Policy decisions"):html.index("Digests")]
+    assert expected in policy and "<td>cloud-eu</td><td class=\"num\">3</td>" in policy
+    md = (run / "report.md").read_text()
+    assert md_text(expected) in md
+    assert main(["report", "show", str(run)]) == 0
+    assert expected in capsys.readouterr().out
+
+
+def test_no_probes_no_probe_line(signed_dir: Path) -> None:
+    assert "health probe" not in (signed_dir / "report.html").read_text()
+    assert "health probe" not in (signed_dir / "report.md").read_text()
