@@ -17,7 +17,7 @@ EXIT_BY_VERDICT = {"passed": 0, "failed": 1, "broken": 2}
 
 def register(sub: argparse._SubParsersAction) -> None:
     parser = sub.add_parser("chaos", help="run and validate chaos scenarios")
-    parser.set_defaults(func=lambda args: (parser.print_help(), 2)[1])
+    parser.set_defaults(func=lambda args: (parser.print_help(sys.stderr), 2)[1])
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     run = commands.add_parser(
@@ -40,6 +40,9 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     validate = commands.add_parser("validate", help="validate scenario files")
     validate.add_argument("scenarios", nargs="+", metavar="SCENARIO")
+    validate.add_argument("--json", action="store_true",
+                          help="print one JSON document: per file ok, or the error's code, file, "
+                          "line, column, field and message")
     validate.set_defaults(func=_validate)
 
     schema = commands.add_parser("schema", help="print the scenario (or report) JSON Schema")
@@ -72,25 +75,53 @@ def finalize_report(run_dir: Path, args: argparse.Namespace) -> None:
     print_signed(result, sys.stderr)
 
 
+def error_json(exc: Any) -> dict[str, Any]:
+    """A :class:`~governance.errors.GovchaosError` as a JSON object (``--json`` outputs).
+
+    Keys: ``code``, ``file``, ``line``, ``column``, ``field`` (each null when unknown) and
+    ``message`` (without the location, which the other keys carry).
+    """
+    loc = exc.location
+    return {
+        "code": exc.code,
+        "file": loc.file if loc else None,
+        "line": loc.line if loc else None,
+        "column": loc.column if loc else None,
+        "field": loc.field if loc else None,
+        "message": exc.message,
+    }
+
+
 def _validate(args: argparse.Namespace) -> int:
-    from chaos.errors import ScenarioError
     from chaos.scenario import load_scenario
+    from governance.errors import GovchaosError
 
     failed = 0
+    results: list[dict[str, Any]] = []
     for name in args.scenarios:
         if name.endswith(".template.yaml"):
             # Shell globs (scenarios/*.yaml) pick up the shared gateway config template.
-            print(f"{name}: skipped (gateway config template, not a scenario)")
+            results.append({"file": name, "ok": True, "skipped": "gateway config template, not a scenario"})
+            if not args.json:
+                print(f"{name}: skipped (gateway config template, not a scenario)")
             continue
         try:
             loaded = load_scenario(name)
-        except ScenarioError as exc:
+        except GovchaosError as exc:  # one bad file does not hide the others
             failed += 1
-            print(f"error[{exc.code}]: {exc.diagnostics()}", file=sys.stderr)
+            results.append({"file": name, "ok": False, "error": error_json(exc)})
+            if not args.json:
+                print(f"error[{exc.code}]: {exc.diagnostics()}", file=sys.stderr)
             continue
         s = loaded.scenario
-        print(f"{name}: ok ({s.name}: {len(s.upstreams)} upstreams, {len(s.faults)} faults, "
-              f"{len(s.assertions)} assertions, ~{s.planned_duration_s():.0f} s)")
+        results.append({"file": name, "ok": True, "scenario": s.name, "upstreams": len(s.upstreams),
+                        "faults": len(s.faults), "assertions": len(s.assertions),
+                        "planned_duration_s": s.planned_duration_s()})
+        if not args.json:
+            print(f"{name}: ok ({s.name}: {len(s.upstreams)} upstreams, {len(s.faults)} faults, "
+                  f"{len(s.assertions)} assertions, ~{s.planned_duration_s():.0f} s)")
+    if args.json:
+        print(json.dumps({"ok": not failed, "errors": failed, "results": results}, indent=2))
     return 2 if failed else 0
 
 

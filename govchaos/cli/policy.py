@@ -1,6 +1,6 @@
 """`govchaos policy check|test|eval|serve`.
 
-    govchaos policy check [PATH...]            parse/compile; errors as path:line:col: message (exit 2)
+    govchaos policy check [PATH...] [--json]   parse/compile; errors as path:line:col: message (exit 2)
     govchaos policy test [PATH...] [--engine regorus|regopy] [--json]
                                                Rego test_ rules + cases/*.yaml; PASS|FAIL|ERROR lines,
                                                "N passed, N failed, N errors"; exit 0 / 1 / 2
@@ -43,6 +43,9 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     check = cmds.add_parser("check", help="parse and compile policies (errors as file:line:col)")
     check.add_argument("paths", nargs="*", metavar="PATH", help="bundle directories or .rego files")
+    check.add_argument("--json", action="store_true",
+                       help="print one JSON document: per file ok, or the error's code, file, "
+                       "line, column, field and message")
     check.set_defaults(func=_check)
 
     test = cmds.add_parser("test", help="run Rego test_ rules and YAML decision cases")
@@ -83,15 +86,45 @@ def _check(args: argparse.Namespace) -> int:
     from governance.engine.bundle import load_bundle
     from governance.engine.cases import load_case_files
     from governance.engine.regorus_engine import check_modules
+    from governance.errors import GovchaosError
 
-    bundle = load_bundle(*_paths(args))
-    check_modules(bundle)
-    cases = load_case_files(bundle.case_files, bundle.data)
+    paths = _paths(args)
+    try:
+        bundle = load_bundle(*paths)
+        check_modules(bundle)
+        cases = load_case_files(bundle.case_files, bundle.data)
+    except GovchaosError as exc:
+        if not args.json:
+            raise
+        import json
+
+        from govchaos.cli.chaos import error_json
+
+        # Loading stops at the first bad file, so that file is the one result.
+        error = error_json(exc)
+        print(json.dumps({"ok": False, "paths": paths, "errors": 1,
+                          "results": [{"file": error["file"], "ok": False, "error": error}]}, indent=2))
+        return exc.exit_code
+    if args.json:
+        import json
+
+        print(json.dumps({"ok": True, "paths": paths, "errors": 0, "bundle": bundle.digest,
+                          "modules": len(bundle.modules), "cases": len(cases),
+                          "results": [{"file": _bundle_path(bundle.root, f), "ok": True}
+                                      for f in bundle.files]}, indent=2))
+        return 0
     print(
         f"ok: {len(bundle.modules)} modules, {len(cases)} cases, {len(bundle.files)} files, "
         f"bundle {bundle.digest}"
     )
     return 0
+
+
+def _bundle_path(root: str, name: str) -> str:
+    """A bundle file as a path the user can open (a directory bundle lists names relative to it)."""
+    import os
+
+    return os.path.join(root, name) if os.path.isdir(root) else name
 
 
 def _test(args: argparse.Namespace) -> int:

@@ -19,7 +19,7 @@ _MARK = {"ok": "OK  ", "fail": "FAIL", "skip": "SKIP"}
 
 def register(sub: argparse._SubParsersAction) -> None:
     parser = sub.add_parser("report", help="verify, show and sign report directories")
-    parser.set_defaults(func=lambda args: (parser.print_help(), 2)[1])
+    parser.set_defaults(func=lambda args: (parser.print_help(sys.stderr), 2)[1])
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     verify = commands.add_parser(
