@@ -18,7 +18,7 @@ from chaos.report.series import SecondBucket
 from chaos.report.view import FaultSpan
 
 _W = 1000  # viewBox width
-_PAD_L, _PAD_R = 64, 16
+_PAD_L, _PAD_R = 64, 56  # right margin: the requests/s axis
 _PANEL_H = 170
 _GAP = 46
 _FAULT_FILL = "#f59e0b"
@@ -100,11 +100,18 @@ def timeline_svg(buckets: Sequence[SecondBucket], spans: Sequence[FaultSpan]) ->
                             if b.latency_p95_ms is not None], _P95, "5,3"))
 
     ticks2 = [(f, f"{int(f * 100)}%") for f in (0, 0.25, 0.5, 0.75, 1)]
-    panel(top2, f"Success rate per second (line) and requests sent (bars; full bar = {_fmt(sent_top)}/s)",
-          ticks2)
+    panel(top2, "Success rate per second (green line, left axis) and requests sent per second "
+          "(grey bars, right axis)", ticks2)
+    # Bars keep to the lower part (the line matters more) and get their own axis on the right,
+    # so a bar's height is never read against the percentage axis.
+    bar_share = 0.4
+    for frac in (0.0, 0.5, 1.0):
+        y = top2 + _PANEL_H * (1 - bar_share * frac)
+        parts.append(f'<text x="{_PAD_L + plot_w + 6}" y="{y + 4:.1f}" style="fill:#64748b">'
+                     f"{escape(_fmt(sent_top * frac))}/s</text>")
     bar_w = max(plot_w / t_max - 1, 1.0)
     for b in buckets:
-        h = 0.4 * _PANEL_H * b.sent / sent_top  # bars keep to the lower part: the line matters
+        h = bar_share * _PANEL_H * b.sent / sent_top
         parts.append(f'<rect x="{x(b.t_s):.1f}" y="{top2 + _PANEL_H - h:.1f}" width="{bar_w:.1f}" '
                      f'height="{h:.1f}" fill="{_SENT}"/>')
     parts.append(_polyline([(x(b.t_s + 0.5), top2 + _PANEL_H * (1 - b.success_rate))

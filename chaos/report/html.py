@@ -9,6 +9,7 @@ to verify. Every value goes through :func:`html.escape` (names come from user-wr
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
+import re
 from html import escape
 from typing import Any
 
@@ -21,17 +22,18 @@ body{font:14px/1.45 system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:0;
 main{max-width:1080px;margin:0 auto;padding:24px}
 h1{font-size:22px;margin:0 0 4px}h2{font-size:17px;margin:28px 0 8px;border-bottom:1px solid #e2e8f0;padding-bottom:4px}
 .verdict{border-radius:8px;padding:16px 20px;margin:12px 0;color:#fff}
-.verdict b{font-size:26px;letter-spacing:.04em}
+.verdict b{font-size:26px;letter-spacing:.04em}.verdict .tally{font-size:16px;margin-left:16px}
+.verdict ul{margin:8px 0 0}
 .passed{background:#15803d}.failed{background:#b91c1c}.broken{background:#7c2d12}
 .note{background:#fef3c7;border:1px solid #f59e0b;border-radius:6px;padding:8px 12px;margin:10px 0}
 table{border-collapse:collapse;width:100%;background:#fff;margin:6px 0}
 th,td{border:1px solid #e2e8f0;padding:4px 8px;text-align:left;vertical-align:top}
-th{background:#f1f5f9;font-weight:600}td.num{text-align:right;font-variant-numeric:tabular-nums}
+th{background:#f1f5f9;font-weight:600}td.num{text-align:right;font-variant-numeric:tabular-nums}td.nowrap{white-space:nowrap}
 .pass{color:#15803d;font-weight:700}.fail{color:#b91c1c;font-weight:700}
 code,pre{font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;font-size:12px}
 pre{background:#0f172a;color:#e2e8f0;padding:10px 12px;border-radius:6px;overflow-x:auto}
 .muted{color:#64748b}svg{width:100%;height:auto;display:block;background:#fff}
-table.kv th{width:230px;white-space:nowrap}table.kv td{word-break:break-all}
+table.kv th{width:230px;white-space:nowrap}table.kv td{overflow-wrap:anywhere}
 .grid{display:grid;grid-template-columns:1fr 1fr;gap:16px}
 """
 
@@ -46,14 +48,16 @@ def _num(value: float | None, digits: int = 4) -> str:
     return f"{value:.{digits}g}"
 
 
-def _table(headers: Sequence[str], rows: Iterable[Sequence[Any]], numeric: Iterable[int] = ()) -> str:
-    nums = set(numeric)
+def _table(headers: Sequence[str], rows: Iterable[Sequence[Any]], numeric: Iterable[int] = (),
+           nowrap: Iterable[int] = ()) -> str:
+    nums, keep = set(numeric), set(nowrap)
     head = "".join(f"<th>{_e(h)}</th>" for h in headers)
     body = []
     for row in rows:
         cells = []
         for i, cell in enumerate(row):
-            cls = ' class="num"' if i in nums else ""
+            names = " ".join(n for n, on in (("num", i in nums), ("nowrap", i in keep)) if on)
+            cls = f' class="{names}"' if names else ""
             # Cells pre-rendered as markup are passed as _Raw; everything else is escaped.
             text = cell.html if isinstance(cell, _Raw) else _e(cell)
             cells.append(f"<td{cls}>{text}</td>")
@@ -74,13 +78,33 @@ def _mark(passed: bool) -> _Raw:
     return _Raw('<span class="pass">PASS</span>' if passed else '<span class="fail">FAIL</span>')
 
 
-def _check_rows(kind: str, results: Sequence[CheckResult]) -> list[list[Any]]:
+def unit_of(metric: str) -> str:
+    """The unit a metric's values are in, for display (``""`` for counts and ratios)."""
+    if metric.endswith("_ms"):
+        return " ms"
+    if metric.endswith("_s"):
+        return " s"
+    if metric.endswith("_rps"):
+        return " req/s"
+    return ""
+
+
+def _check_rows(kind: str, results: Sequence[CheckResult], phase_in_kind: bool) -> list[list[Any]]:
     rows = []
     for r in results:
+        unit = unit_of(r.metric)
         scope = ", ".join(f"{k}={v}" for k, v in r.scope.items())
-        where = r.during and f"during {r.during}" or r.phase or ""
-        rows.append([_mark(r.passed), kind, r.name, f"{r.metric} {r.op} {r.expected:g}",
-                     _num(r.observed), r.requests, " ".join(x for x in (where, scope) if x),
+        if r.during:
+            where = f"during {r.during}"
+        elif phase_in_kind:  # a probe is checked over its steady-state window, not the whole run
+            where = "steady-state window"
+        else:
+            where = (r.phase or "").replace("_", " ")
+        observed = "n/a" if r.observed is None else _num(r.observed) + unit
+        # The default name already starts with the metric: do not say it twice.
+        metric = "" if r.name.startswith(r.metric) else f"{r.metric} "
+        rows.append([_mark(r.passed), r.name, kind, f"{metric}{r.op} {r.expected:g}{unit}",
+                     observed, r.requests, " ".join(x for x in (where, scope) if x) or "whole run",
                      r.detail])
     return rows
 
@@ -89,6 +113,23 @@ def _kv(pairs: Mapping[str, Any]) -> str:
     rows = "".join(f"<tr><th>{_e(k)}</th><td>{_e(v)}</td></tr>" for k, v in pairs.items())
     return f'<table class="kv"><tbody>{rows}</tbody></table>'
 
+
+
+def _when(timestamp: str) -> str:
+    """``2025-01-01T12:00:00.123456Z`` → ``2025-01-01 12:00:00 UTC`` (report.json keeps the rest)."""
+    text = re.sub(r"\.\d+(?=Z$|[+-]\d\d:\d\d$)", "", timestamp)
+    return text.replace("T", " ", 1).removesuffix("Z") + (" UTC" if text.endswith("Z") else "")
+
+
+def _tally(view: ReportView) -> str:
+    """``9 of 10 checks passed · 0 policy violations``: the verdict's evidence at a glance."""
+    r = view.report
+    checks = [*r.steady_state.before, *r.assertions, *r.steady_state.after]
+    text = f"{sum(c.passed for c in checks)} of {len(checks)} checks passed"
+    if r.policy_violations is not None:
+        n = r.policy_violations.count
+        text += f" · {n} policy violation{'' if n == 1 else 's'}"
+    return text
 
 
 def render_html(view: ReportView) -> str:
@@ -105,12 +146,13 @@ def render_html(view: ReportView) -> str:
         f"<title>govchaos report: {_e(r.scenario.name)} — {_e(r.verdict)}</title>",
         f"<style>{_CSS}</style></head><body><main>",
         f"<h1>Chaos report: {_e(r.scenario.name)}</h1>",
-        f'<div class="muted">run <code>{_e(r.run_id)}</code> · {_e(r.started_at)} → '
-        f"{_e(r.ended_at)} ({r.duration_s:.1f} s) · seed {r.seed}</div>",
+        f'<div class="muted">run <code>{_e(r.run_id)}</code> · {_e(_when(r.started_at))} → '
+        f"{_e(_when(r.ended_at))} ({r.duration_s:.1f} s) · seed {r.seed}</div>",
         f'<div class="verdict {_e(r.verdict)}"><b>{_e(r.verdict.upper())}</b>',
     ]
+    out.append(f'<span class="tally">{_e(_tally(view))}</span>')
     if r.partial:
-        out.append(" · partial report (the run did not complete)")
+        out.append('<div>partial report (the run did not complete)</div>')
     if r.verdict_reasons:
         out.append("<ul>" + "".join(f"<li>{_e(x)}</li>" for x in r.verdict_reasons) + "</ul>")
     out.append("</div>")
@@ -126,11 +168,15 @@ def render_html(view: ReportView) -> str:
                    "upstream requests checked.</p>")
 
     out.append("<h2>Assertions and steady-state probes</h2>")
-    rows = (_check_rows("steady state (before)", r.steady_state.before)
-            + _check_rows("assertion", r.assertions)
-            + _check_rows("steady state (after)", r.steady_state.after))
-    out.append(_table(["", "kind", "name", "expected", "observed", "requests", "where", "detail"],
-                      rows, numeric=(4, 5)))
+    rows = (_check_rows("steady before", r.steady_state.before, True)
+            + _check_rows("assertion", r.assertions, False)
+            + _check_rows("steady after", r.steady_state.after, True))
+    headers = ["", "check", "kind", "expected", "observed", "requests", "window"]
+    if any(row[-1] for row in rows):
+        headers.append("detail")
+    else:  # an empty column on every row is noise
+        rows = [row[:-1] for row in rows]
+    out.append(_table(headers, rows, numeric=(4, 5), nowrap=(2, 3, 4)))
     if r.stopped_early:
         s = r.stopped_early
         out.append(f'<p class="fail">Stopped early at {s.at_s:.1f} s: {_e(s.condition)} '
@@ -149,12 +195,14 @@ def render_html(view: ReportView) -> str:
 
     out.append("<h2>Faults as applied</h2>")
     out.append(_table(
-        ["name", "kind", "target", "parameters", "planned", "applied → reverted (s)", "status",
-         "observed effect"],
-        [[f.name, f.kind, f.target, ", ".join(f"{k}={v}" for k, v in f.params.items()),
-          f"at {f.planned_at_s:g} s for {f.planned_duration_s:g} s",
-          f"{_num(f.applied_at_s)} → {_num(f.reverted_at_s)}", f.status + (f": {f.error}" if f.error else ""),
+        ["name", "kind", "target", "parameters", "planned (fault phase)", "in force (run time)",
+         "status", "observed effect"],
+        [[f.name, f.kind, f.target, ", ".join(f"{k}={v}" for k, v in f.params.items()) or "—",
+          f"+{f.planned_at_s:g} s, for {f.planned_duration_s:g} s", _in_force(f.applied_at_s, f.reverted_at_s),
+          f.status + (f": {f.error}" if f.error else ""),
           f.effect.summary if f.effect else ""] for f in r.faults]))
+    out.append('<div class="muted">Planned times count from the start of the fault phase; '
+               "times in force count from the start of the run, like the chart.</div>")
 
     out.append("<h2>Traffic by model</h2>")
     if m is not None:
@@ -203,6 +251,14 @@ def render_html(view: ReportView) -> str:
     out.append(_verify_html(view))
     out.append("</main></body></html>\n")
     return "".join(out)
+
+
+def _in_force(applied: float | None, reverted: float | None) -> str:
+    if applied is None:
+        return "never applied"
+    if reverted is None:
+        return f"{applied:.1f} s → end of run (not reverted)"
+    return f"{applied:.1f} s → {reverted:.1f} s ({reverted - applied:.1f} s)"
 
 
 def _ephemeral_note(view: ReportView) -> str:

@@ -144,3 +144,27 @@ def test_health_probes_are_shown_apart_from_violations(
 def test_no_probes_no_probe_line(signed_dir: Path) -> None:
     assert "health probe" not in (signed_dir / "report.html").read_text()
     assert "health probe" not in (signed_dir / "report.md").read_text()
+
+
+def test_html_reads_well(signed_dir: Path) -> None:
+    html = (signed_dir / "report.html").read_text()
+    verdict = html[html.index('<div class="verdict'):]
+    verdict = verdict[:verdict.index("</div>")]
+    assert "PASSED" in verdict and "5 of 5 checks passed · 0 policy violations" in verdict
+    assert "2025-01-01 12:00:00 UTC" in html  # not the raw ISO string
+    checks = html[html.index("Assertions and steady-state"):html.index("Latency and success")]
+    # steady-state probes are over their window, not the whole run; units on ms values
+    assert checks.count("steady-state window") == 2 and "&lt;= 500 ms" in checks
+    assert ">detail<" not in checks  # no empty column
+    faults = html[html.index("Faults as applied"):html.index("Traffic by model")]
+    assert "+0 s, for 1 s" in faults and "1.0 s → 2.0 s (1.0 s)" in faults
+
+
+def test_request_bars_have_their_own_axis() -> None:
+    from chaos.report.view import FaultSpan
+
+    rows = [{"sent_at_s": t + i / 40, "status": 200, "latency_ms": 10.0, "error": None}
+            for t in range(5) for i in range(40)]
+    svg = timeline_svg(buckets_from_rows(rows),
+                       [FaultSpan(name="f", kind="kill", target="u", start_s=1, end_s=3)])
+    assert "right axis" in svg and ">50/s<" in svg and ">25/s<" in svg
