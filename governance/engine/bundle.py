@@ -135,7 +135,10 @@ def load_bundle(*paths: str | Path) -> PolicyBundle:
             _add_file(root, root.parent, roots, modules, data_files, case_files, raw, single=True)
             continue
         for path in sorted(root.rglob("*")):
-            if path.is_file() and not any(part.startswith(".") for part in path.parts):
+            # Hidden files and folders *inside* the bundle are skipped; the root's own path may
+            # contain "..", or live under a dot-folder, and must still load.
+            hidden = any(part.startswith(".") for part in path.relative_to(root).parts)
+            if path.is_file() and not hidden:
                 _add_file(path, root, roots, modules, data_files, case_files, raw, single=False)
     if not modules:
         where = ", ".join(str(r) for r in roots)

@@ -77,3 +77,15 @@ def test_missing_path_and_empty_dir(tmp_path) -> None:
         load_bundle(tmp_path / "nope")
     with pytest.raises(PolicyInputError, match="no .rego modules"):
         load_bundle(tmp_path)
+
+
+def test_root_reached_through_dotdot_or_a_dot_folder_still_loads(tmp_path) -> None:
+    """Only hidden entries *inside* the bundle are skipped, not the root's own path."""
+    root = tmp_path / ".config" / "policies"
+    (root / "data").mkdir(parents=True)
+    (root / "p.rego").write_text("package govchaos.gateway\n\ndecision := {}\n")
+    (root / ".hidden.rego").write_text("not rego at all")
+    (tmp_path / "examples").mkdir()
+    for path in (root, tmp_path / "examples" / ".." / ".config" / "policies"):
+        bundle = load_bundle(str(path))
+        assert [m.path.rsplit("/", 1)[-1] for m in bundle.modules] == ["p.rego"]
