@@ -9,12 +9,11 @@ to verify. Every value goes through :func:`html.escape` (names come from user-wr
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-import re
 from html import escape
 from typing import Any
 
 from chaos.report.chart import bars_svg, timeline_svg
-from chaos.report.view import ReportView, probes_summary
+from chaos.report.view import ReportView, display_time, probes_summary, tally, unit_of
 from chaos.runner.assertions import CheckResult
 
 _CSS = """
@@ -78,17 +77,6 @@ def _mark(passed: bool) -> _Raw:
     return _Raw('<span class="pass">PASS</span>' if passed else '<span class="fail">FAIL</span>')
 
 
-def unit_of(metric: str) -> str:
-    """The unit a metric's values are in, for display (``""`` for counts and ratios)."""
-    if metric.endswith("_ms"):
-        return " ms"
-    if metric.endswith("_s"):
-        return " s"
-    if metric.endswith("_rps"):
-        return " req/s"
-    return ""
-
-
 def _check_rows(kind: str, results: Sequence[CheckResult], phase_in_kind: bool) -> list[list[Any]]:
     rows = []
     for r in results:
@@ -115,23 +103,6 @@ def _kv(pairs: Mapping[str, Any]) -> str:
 
 
 
-def _when(timestamp: str) -> str:
-    """``2025-01-01T12:00:00.123456Z`` → ``2025-01-01 12:00:00 UTC`` (report.json keeps the rest)."""
-    text = re.sub(r"\.\d+(?=Z$|[+-]\d\d:\d\d$)", "", timestamp)
-    return text.replace("T", " ", 1).removesuffix("Z") + (" UTC" if text.endswith("Z") else "")
-
-
-def _tally(view: ReportView) -> str:
-    """``9 of 10 checks passed · 0 policy violations``: the verdict's evidence at a glance."""
-    r = view.report
-    checks = [*r.steady_state.before, *r.assertions, *r.steady_state.after]
-    text = f"{sum(c.passed for c in checks)} of {len(checks)} checks passed"
-    if r.policy_violations is not None:
-        n = r.policy_violations.count
-        text += f" · {n} policy violation{'' if n == 1 else 's'}"
-    return text
-
-
 def render_html(view: ReportView) -> str:
     """The whole page as a string."""
     r = view.report
@@ -146,11 +117,11 @@ def render_html(view: ReportView) -> str:
         f"<title>govchaos report: {_e(r.scenario.name)} — {_e(r.verdict)}</title>",
         f"<style>{_CSS}</style></head><body><main>",
         f"<h1>Chaos report: {_e(r.scenario.name)}</h1>",
-        f'<div class="muted">run <code>{_e(r.run_id)}</code> · {_e(_when(r.started_at))} → '
-        f"{_e(_when(r.ended_at))} ({r.duration_s:.1f} s) · seed {r.seed}</div>",
+        f'<div class="muted">run <code>{_e(r.run_id)}</code> · {_e(display_time(r.started_at))} → '
+        f"{_e(display_time(r.ended_at))} ({r.duration_s:.1f} s) · seed {r.seed}</div>",
         f'<div class="verdict {_e(r.verdict)}"><b>{_e(r.verdict.upper())}</b>',
     ]
-    out.append(f'<span class="tally">{_e(_tally(view))}</span>')
+    out.append(f'<span class="tally">{_e(tally(view.report))}</span>')
     if r.partial:
         out.append('<div>partial report (the run did not complete)</div>')
     if r.verdict_reasons:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from chaos.report.view import ReportView, probes_summary
+from chaos.report.view import ReportView, display_time, probes_summary, tally, unit_of
 
 _SPECIAL = re.compile(r"([\\`*_\[\]|#~])")
 _ICON = {"passed": "✅", "failed": "❌", "broken": "⚠️"}
@@ -36,7 +36,9 @@ def render_markdown(view: ReportView) -> str:
     lines = [
         f"## {_ICON.get(r.verdict, '')} govchaos: {md_text(r.scenario.name)} — **{r.verdict.upper()}**",
         "",
-        f"Run `{md_text(r.run_id)}` · {md_text(r.started_at)} · {r.duration_s:.1f} s · seed {r.seed}"
+        f"**{md_text(tally(r))}**",
+        "",
+        f"Run `{md_text(r.run_id)}` · {md_text(display_time(r.started_at))} · {r.duration_s:.1f} s · seed {r.seed}"
         + (" · **partial report**" if r.partial else ""),
         "",
     ]
@@ -56,8 +58,10 @@ def render_markdown(view: ReportView) -> str:
               + [("steady after", c) for c in r.steady_state.after])
     for kind, c in checks:
         mark = "✅ PASS" if c.passed else "❌ FAIL"
-        lines.append(f"| {mark} | {md_text(c.name)} ({kind}) | {md_text(c.op)} {c.expected:g} | "
-                     f"{_num(c.observed)} | {c.requests} |")
+        unit = unit_of(c.metric)
+        observed = "n/a" if c.observed is None else _num(c.observed) + unit
+        lines.append(f"| {mark} | {md_text(c.name)} ({kind}) | {md_text(c.op)} {c.expected:g}{unit} | "
+                     f"{observed} | {c.requests} |")
     if not checks:
         lines.append("| | (no checks) | | | |")
     lines.append("")

@@ -7,6 +7,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, ValidationError
@@ -99,6 +100,33 @@ def probes_summary(violations: PolicyViolations | None) -> str | None:
     return (f"{n} {noun} carried no client data (counted apart, not violations)"
             + (f": {per}" if per else "")
             + f"; {violations.probes_labelled} of {n} labelled X-Govchaos-Probe")
+
+
+def unit_of(metric: str) -> str:
+    """The unit a metric's values are in, for display (``""`` for counts and ratios)."""
+    if metric.endswith("_ms"):
+        return " ms"
+    if metric.endswith("_s"):
+        return " s"
+    if metric.endswith("_rps"):
+        return " req/s"
+    return ""
+
+
+def display_time(timestamp: str) -> str:
+    """``2025-01-01T12:00:00.123456Z`` → ``2025-01-01 12:00:00 UTC`` (report.json keeps the rest)."""
+    text = re.sub(r"\.\d+(?=Z$|[+-]\d\d:\d\d$)", "", timestamp)
+    return text.replace("T", " ", 1).removesuffix("Z") + (" UTC" if text.endswith("Z") else "")
+
+
+def tally(r: Report) -> str:
+    """``9 of 10 checks passed · 0 policy violations``: the verdict's evidence at a glance."""
+    checks = [*r.steady_state.before, *r.assertions, *r.steady_state.after]
+    text = f"{sum(c.passed for c in checks)} of {len(checks)} checks passed"
+    if r.policy_violations is not None:
+        n = r.policy_violations.count
+        text += f" · {n} policy violation{'' if n == 1 else 's'}"
+    return text
 
 
 def load_view(

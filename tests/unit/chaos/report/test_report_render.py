@@ -168,3 +168,35 @@ def test_request_bars_have_their_own_axis() -> None:
     svg = timeline_svg(buckets_from_rows(rows),
                        [FaultSpan(name="f", kind="kill", target="u", start_s=1, end_s=3)])
     assert "right axis" in svg and ">50/s<" in svg and ">25/s<" in svg
+
+
+def test_junit_is_ci_shaped_and_a_stop_condition_fails_it(run_dir: Path) -> None:
+    from chaos.runner.report import StopInfo, write_report
+    from chaos.report.view import read_report_file
+
+    report = read_report_file(run_dir)
+    write_report(run_dir, report.model_copy(update={
+        "verdict": "failed", "verdict_reasons": ("stop condition: error_rate > 0.5",),
+        "stopped_early": StopInfo(condition="error_rate > 0.5", at_s=2.5, observed=0.8)}))
+    render_directory(run_dir)
+    root = ET.parse(run_dir / "junit.xml").getroot()
+    assert int(root.get("failures", "0")) == 1  # every evaluated check held, the run still failed
+    for suite in root.iter("testsuite"):
+        assert suite.get("timestamp") == "2025-01-01T12:00:00" and suite.get("hostname") == "synthetic"
+        assert suite.get("time") is not None
+    (verdict,) = [c for c in root.iter("testcase") if c.get("name") == "verdict"]
+    failure = verdict.find("failure")
+    assert failure is not None and "stopped early at 2.5 s: error_rate > 0.5" in failure.get("message", "")
+
+
+def test_junit_properties_come_before_failure(make_run_dir: Callable[..., Path]) -> None:
+    run = make_run_dir(verdict="failed")
+    render_directory(run)
+    failed = [c for c in ET.parse(run / "junit.xml").getroot().iter("testcase") if c.find("failure") is not None]
+    assert failed and all([child.tag for child in c][:2] == ["properties", "failure"] for c in failed)
+
+
+def test_markdown_has_tally_units_and_readable_time(signed_dir: Path) -> None:
+    md = (signed_dir / "report.md").read_text()
+    assert "**5 of 5 checks passed · 0 policy violations**" in md
+    assert "2025-01-01 12:00:00 UTC" in md and "&lt;= 500 ms |" in md
