@@ -139,9 +139,10 @@ def verify_report(
     checks += _check_subjects(statement, root)
     predicate = statement.predicate
     checks.append(_check_audit(root, predicate))
-    report, schema_check = _check_schema(root)
+    signed_report = any(sub.name == REPORT_FILE for sub in statement.subject)
+    report, schema_check = _check_schema(root, signed_report)
     checks.append(schema_check)
-    checks.append(_check_consistency(predicate, report, kid, source))
+    checks.append(_check_consistency(predicate, report, kid, source, schema_check))
     mode = (predicate.get("signing") or {}).get("mode") if isinstance(predicate.get("signing"), dict) else None
     return _result(root, checks, source, kid, mode)
 
@@ -257,14 +258,25 @@ def _check_audit(root: Path, predicate: dict[str, Any]) -> Check:
                  f" (seq {summary.head.seq}, {summary.head_hash[:12]}…)")
 
 
-def _check_schema(root: Path) -> tuple[Report | None, Check]:
+def _check_schema(root: Path, signed: bool) -> tuple[Report | None, Check]:
     import jsonschema
 
     name = CHECKS[4]
     path = root / REPORT_FILE
+    if not path.exists() and not path.is_symlink():
+        if signed:  # "completeness" already fails naming the missing file: one failure, not two
+            return None, Check(name=name, status="skip", file=str(path),
+                               detail=f"skipped: needs {REPORT_FILE}, which is missing")
+        return None, _fail(name, detail=f"{REPORT_FILE} is missing and was never signed: "
+                           "this is not a report directory", file=str(path), code="report_invalid")
     try:
-        data = orjson.loads(path.read_bytes())
-    except (OSError, orjson.JSONDecodeError) as exc:
+        raw = path.read_bytes()
+    except OSError as exc:
+        return None, _fail(name, detail=f"{REPORT_FILE} cannot be read: {exc.strerror or exc}",
+                           file=str(path), code="report_invalid")
+    try:
+        data = orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
         return None, _fail(name, detail=f"{REPORT_FILE} is not readable JSON: {exc}", file=str(path),
                            code="report_invalid")
     validator = jsonschema.Draft202012Validator(report_json_schema())
@@ -285,10 +297,13 @@ def _check_schema(root: Path) -> tuple[Report | None, Check]:
 
 
 def _check_consistency(predicate: dict[str, Any], report: Report | None, kid: str | None,
-                       source: KeySource | None) -> Check:
+                       source: KeySource | None, schema: Check) -> Check:
     name = CHECKS[5]
     if report is None:
-        return Check(name=name, status="skip", detail="not checked: report.json is not a valid report")
+        missing = schema.status == "skip"
+        return Check(name=name, status="skip",
+                     detail=f"skipped: needs {REPORT_FILE}, which is missing" if missing
+                     else f"skipped: needs a valid {REPORT_FILE} (see report schema)")
 
     def get(*path: str) -> Any:
         node: Any = predicate

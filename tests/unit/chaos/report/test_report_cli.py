@@ -136,3 +136,28 @@ def test_resign_with_org_key_removes_the_ephemeral_public_key(
     run(capsys, "report", "sign", str(signed_dir), "--key", str(org_keys.private_key))
     assert not (signed_dir / "signing-key.pub").exists()
     assert "ephemeral" not in (signed_dir / "report.md").read_text().lower()
+
+
+def test_verify_missing_report_json_is_one_precise_failure(
+    signed_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (signed_dir / "report.json").unlink()
+    code, out, _ = run(capsys, "report", "verify", str(signed_dir))
+    assert code == 1
+    assert "Errno" not in out
+    fails = [line for line in out.splitlines() if line.startswith("  FAIL")]
+    assert len(fails) == 1 and "completeness" in fails[0]
+    assert "report.json: signed but missing from the directory" in fails[0]
+    assert "SKIP  report schema          skipped: needs report.json, which is missing" in out
+    assert "SKIP  predicate consistency  skipped: needs report.json, which is missing" in out
+    assert "INVALID: 1 check(s) failed; first: completeness: report.json" in out
+
+
+def test_verify_unreadable_report_json_says_why_without_errno(
+    signed_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (signed_dir / "report.json").unlink()
+    (signed_dir / "report.json").mkdir()  # present, but not a file that can be read
+    code, out, _ = run(capsys, "report", "verify", str(signed_dir))
+    assert code == 1 and "Errno" not in out
+    assert "report.json cannot be read: Is a directory" in out
