@@ -104,15 +104,29 @@ def _write_private(path: Path, data: bytes) -> None:
 
 
 def _write_atomic(path: Path, data: bytes, mode: int) -> None:
+    """Write ``data`` to a temp file beside ``path`` and move it in place.
+
+    Raises :class:`OSError` when any step fails; the temp file is removed first, so a failed
+    write (disk full, I/O error, Ctrl-C) leaves neither a partial key nor a stray ``.tmp``.
+    """
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, mode)
     try:
-        os.write(fd, data)
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-    os.chmod(tmp, mode)  # the umask may have removed bits; set exactly
-    os.replace(tmp, path)
+        try:
+            view = memoryview(data)
+            while view:  # os.write may write less than asked
+                view = view[os.write(fd, view):]
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        os.chmod(tmp, mode)  # the umask may have removed bits; set exactly
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except FileNotFoundError:
+            pass
+        raise
 
 
 def _read(path: Path) -> bytes:

@@ -82,3 +82,30 @@ def test_missing_and_wrong_curve_keys(tmp_path: Path) -> None:
     )
     with pytest.raises(KeyFileError, match="ECDSA P-256"):
         load_public_key(path)
+
+
+@pytest.mark.parametrize("failing", ["write", "fsync", "replace"])
+def test_failed_write_leaves_no_tmp_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                         failing: str) -> None:
+    import os
+
+    from governance.attest import _keys
+
+    def boom(*args: object, **kwargs: object) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(_keys.os, failing, boom)
+    with pytest.raises(KeyFileError, match="No space left on device"):
+        generate_keypair(tmp_path)
+    monkeypatch.undo()
+    assert sorted(os.listdir(tmp_path)) == []
+
+
+def test_short_writes_are_completed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from governance.attest import _keys
+
+    real_write = _keys.os.write
+    monkeypatch.setattr(_keys.os, "write", lambda fd, data: real_write(fd, bytes(data[:7])))
+    pair = generate_keypair(tmp_path)
+    monkeypatch.undo()
+    load_private_key(pair.private_key)  # the whole PEM made it to disk
