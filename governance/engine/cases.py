@@ -21,15 +21,17 @@ Each string under ``denied_reasons_contain`` / ``reasons_contain`` must be a sub
 least one of the reasons (so ``"data_class_ceiling:"`` pins the rule, a whole reason pins its
 wording too).
 
-Invalid files raise :class:`~governance.errors.PolicyInputError` naming the file and field path.
+Invalid files raise :class:`~governance.errors.PolicyInputError` naming the file, line and field path.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+import yaml
 from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 
 from governance.decision import Decision, DecisionInput
@@ -133,34 +135,69 @@ def load_case_files(files: list[str] | tuple[str, ...], data: Mapping[str, Any])
             raise PolicyInputError(
                 f"cannot read case file: {exc.strerror or exc}", location=Location(file)
             ) from exc
-        doc, _ = loads_yaml(raw_bytes, file, PolicyInputError)
+        doc, node = loads_yaml(raw_bytes, file, PolicyInputError)
         if doc is None:
             continue
-        if not isinstance(doc, dict) or not isinstance(doc.get("cases"), list):
-            raise PolicyInputError(
-                "a case file holds a mapping with a 'cases' list", location=Location(file, field="cases")
-            )
-        for i, item in enumerate(doc["cases"]):
-            field = f"cases[{i}]"
-            if not isinstance(item, dict):
-                raise PolicyInputError("a case is a mapping", location=Location(file, field=field))
-            try:
-                raw = _RawCase.model_validate(item)
-            except ValidationError as exc:
-                raise _located(exc, file, field) from exc
-            if raw.name in seen:
-                raise PolicyInputError(
-                    f"duplicate case name {raw.name!r} (first in {seen[raw.name]})",
-                    location=Location(file, field=f"{field}.name"),
-                )
-            seen[raw.name] = file
-            inp = expand_input(raw.input, catalog, file=file, field=f"{field}.input")
-            cases.append(
-                DecisionCase(
-                    name=raw.name, description=raw.description, file=file, input=inp, expect=raw.expect
-                )
-            )
+        try:
+            _load_cases(doc, file, catalog, seen, cases)
+        except PolicyInputError as exc:
+            raise _with_line(exc, node) from exc
     return cases
+
+
+def _load_cases(doc: Any, file: str, catalog: Mapping[str, Mapping[str, Any]], seen: dict[str, str],
+                cases: list[DecisionCase]) -> None:
+    """Validate one parsed case file into ``cases``. Raises :class:`PolicyInputError` (no line)."""
+    if not isinstance(doc, dict) or not isinstance(doc.get("cases"), list):
+        raise PolicyInputError(
+            "a case file holds a mapping with a 'cases' list", location=Location(file, field="cases")
+        )
+    for i, item in enumerate(doc["cases"]):
+        field = f"cases[{i}]"
+        if not isinstance(item, dict):
+            raise PolicyInputError("a case is a mapping", location=Location(file, field=field))
+        try:
+            raw = _RawCase.model_validate(item)
+        except ValidationError as exc:
+            raise _located(exc, file, field) from exc
+        if raw.name in seen:
+            raise PolicyInputError(
+                f"duplicate case name {raw.name!r} (first in {seen[raw.name]})",
+                location=Location(file, field=f"{field}.name"),
+            )
+        seen[raw.name] = file
+        inp = expand_input(raw.input, catalog, file=file, field=f"{field}.input")
+        cases.append(
+            DecisionCase(
+                name=raw.name, description=raw.description, file=file, input=inp, expect=raw.expect
+            )
+        )
+
+
+_FIELD_PART = re.compile(r"([^.\[\]]+)|\[(\d+)\]")
+
+
+def _with_line(exc: PolicyInputError, root: yaml.Node | None) -> PolicyInputError:
+    """``exc`` with the line and column of its field in the YAML tree (itself when unknown).
+
+    A field missing from the file gets the line of its closest enclosing node.
+    """
+    loc = exc.location
+    if root is None or loc is None or loc.line is not None or not loc.field:
+        return exc
+    node = root
+    for match in _FIELD_PART.finditer(loc.field):
+        key, index = match.groups()
+        child: yaml.Node | None = None
+        if key is not None and isinstance(node, yaml.MappingNode):
+            child = next((v for k, v in node.value if getattr(k, "value", None) == key), None)
+        elif index is not None and isinstance(node, yaml.SequenceNode) and int(index) < len(node.value):
+            child = node.value[int(index)]
+        if child is None:
+            break
+        node = child
+    where = Location(loc.file, node.start_mark.line + 1, node.start_mark.column + 1, loc.field)
+    return PolicyInputError(exc.message, code=exc.code, location=where, exit_code=exc.exit_code)
 
 
 def check_case(case: DecisionCase, decision: Decision) -> list[str]:
