@@ -270,19 +270,18 @@ def _finish_partial(run_dir: Path, args: argparse.Namespace) -> None:
 def _print_summary(report: Any, run_dir: Path) -> None:
     """Faults, policy violations, verdict, then the check table (the signing hook's verify
     command follows it)."""
+    from chaos.report.view import probes_summary
+
     out = sys.stderr
     for fault in report.faults:
         effect = fault.effect.summary if fault.effect else fault.status
         print(f"fault {fault.name} ({fault.kind} on {fault.target}): {effect}", file=out)
     if report.policy_violations is not None:
         v = report.policy_violations
-        probes = ""
-        if v.probes:
-            per = ", ".join(f"{k} {n}" for k, n in sorted(v.probes_by_upstream.items()))
-            probes = (f"; {v.probes} content-free health probes not counted ({per}; "
-                      f"{v.probes_labelled} labelled)")
-        print(f"policy violations: {v.count} (of {v.checked} upstream requests checked{probes})",
-              file=out)
+        print(f"policy violations: {v.count} (of {v.checked} upstream requests checked)", file=out)
+        probes = probes_summary(v)  # the same sentence as report.html, report.md, report show
+        if probes:
+            print(f"  {probes}", file=out)
     print(f"report: {run_dir / 'report.json'}" + (" (PARTIAL)" if report.partial else ""),
           file=out)
     print(f"verdict: {report.verdict.upper()}" + ("" if not report.verdict_reasons else

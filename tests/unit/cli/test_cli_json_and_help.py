@@ -65,3 +65,15 @@ def test_policy_check_json_error_has_line_and_column(capsys) -> None:
     assert result["error"] == {"code": "policy_compile_error",
                                "file": (FIXTURES / "broken" / "bad.rego").as_posix(), "line": 7,
                                "column": 1, "field": None, "message": "expecting expression"}
+
+
+def test_run_summary_prints_probes_like_the_reports(tmp_path: Path, capsys) -> None:
+    from chaos.report import synthesize_run_dir
+    from chaos.report.view import read_report_file
+    from govchaos.cli.chaos import _print_summary
+
+    run = synthesize_run_dir(tmp_path / "run", duration_s=2, rps=5, probes_by_upstream={"cloud-eu": 1})
+    _print_summary(read_report_file(run), run)
+    err = capsys.readouterr().err
+    assert "1 health probe carried no client data (counted apart, not violations): cloud-eu 1" in err
+    assert "probes not counted" not in err
