@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import sys
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     parser = sub.add_parser("gateway", help="gateway commands")
-    parser.set_defaults(func=lambda args: (parser.print_help(), 2)[1])
+    parser.set_defaults(func=lambda args: (parser.print_help(sys.stderr), 2)[1])
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     serve = commands.add_parser(
