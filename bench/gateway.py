@@ -6,6 +6,7 @@ measures closed-loop clients at 1, 8 and 32 concurrency — direct and through t
 interleaved in the same run, repeated — and prints a table.
 
     .venv/bin/python bench/gateway.py [--json FILE] [--seconds 2.0] [--repeats 3]
+                                      [--upstream-client fast|aiohttp]
 
 JSON keys: overhead_p50_ms_cN, overhead_p99_ms_cN (gateway − direct latency percentiles),
 gateway_rps_cN, direct_rps_cN, throughput_ratio_cN (gateway/direct) for N in 1, 8, 32.
@@ -167,6 +168,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--bundle", type=Path, default=REPO / "policies",
                     help="policy bundle (default: the repository's policies/)")
+    ap.add_argument("--upstream-client", choices=("fast", "aiohttp"), default="fast",
+                    help="the gateway's HTTP client to upstreams (config upstream_client)")
     ap.add_argument("--mock", help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     if args.mock:
@@ -193,6 +196,7 @@ def main(argv: list[str] | None = None) -> int:
                     "hosting": "private", "region": "eu-central-1",
                     "version": "3.1-70b-instruct-2024-07", "cost_per_1k_tokens": 0.003}],
                 "routes": {"claims-triage": {"strategy": "latency", "attempt_timeout_ms": 5000}},
+                "upstream_client": args.upstream_client,
             }
             (tmp / "gateway.yaml").write_text(yaml.safe_dump(cfg))
             env = {**os.environ, "GOVCHAOS_BENCH_KEYS": f"{KEY}=acme-health"}

@@ -109,6 +109,8 @@ class GatewayConfig(_Model):
     upstreams: tuple[UpstreamConfig, ...] = ()
     routes: dict[str, RouteConfig] = Field(default_factory=dict)
     default_route: str | None = None
+    # HTTP client to upstreams: fast (gateway.http1; measured faster) or aiohttp
+    upstream_client: Literal["fast", "aiohttp"] = "fast"
 
     @model_validator(mode="after")
     def _references(self) -> "GatewayConfig":

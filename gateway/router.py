@@ -19,11 +19,10 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any, Protocol
 
-import aiohttp
 import orjson
 from jsonschema import Draft202012Validator
 
-from gateway.client import AttemptFailure, ClientFault, UpstreamStream, complete
+from gateway.client import AttemptFailure, ClientFault, UpstreamClient, UpstreamStream, complete
 from gateway.config import GatewayConfig, ResolvedSecrets, RouteConfig
 from gateway.errors import AuditUnavailable, NoUpstreamAvailable, PolicyDenied, PolicyUnavailable, RequestError
 from gateway.metrics import GatewayMetrics
@@ -133,7 +132,7 @@ class Router:
         *,
         engine: PolicyEngine,
         audit: AuditSink,
-        session: aiohttp.ClientSession,
+        client: UpstreamClient,
         secrets: ResolvedSecrets | None = None,
         metrics: GatewayMetrics | None = None,
         clock: Callable[[], float] = time.monotonic,
@@ -145,7 +144,7 @@ class Router:
         # interrupt them, only cost a timer per request. Remote engines (OPA) need it.
         self.enforce_decision_timeout = enforce_decision_timeout
         self.audit = audit
-        self.session = session
+        self.client = client
         self.metrics = metrics or GatewayMetrics()
         self.clock = clock
         self.decision_timeout_s = cfg.policy.decision_timeout_ms / 1000.0
@@ -237,7 +236,7 @@ class Router:
         status: int | None = 200
         reason: str | None = None
         try:
-            await complete(self.session, up, body, headers, self._probe_timeout_s[up.name], None)
+            await complete(self.client, up, body, headers, self._probe_timeout_s[up.name], None)
         except AttemptFailure as f:
             status, reason = f.status, f.reason
             if f.reason == "http_429" or f.retry_after_s is not None:
@@ -482,7 +481,7 @@ class Router:
             body, headers = self._upstream_body(req, up)
             t = time.perf_counter()
             try:
-                out.raw, _ = await complete(self.session, up, body, headers, rt.timeout_s, rt.validator)
+                out.raw, _ = await complete(self.client, up, body, headers, rt.timeout_s, rt.validator)
             except AttemptFailure as f:
                 self._failed(req, out, up, n, f, time.perf_counter() - t)
                 continue
@@ -509,7 +508,7 @@ class Router:
                 out.attempts += 1
                 body, headers = self._upstream_body(req, up)
                 task = asyncio.ensure_future(
-                    complete(self.session, up, body, headers, rt.timeout_s, rt.validator))
+                    complete(self.client, up, body, headers, rt.timeout_s, rt.validator))
                 pending[task] = (up, out.attempts, time.perf_counter())
                 return True
             return False
@@ -579,7 +578,7 @@ class Router:
             out.attempts += 1
             n = out.attempts
             body, headers = self._upstream_body(req, up)
-            stream = UpstreamStream(self.session, up, body, headers, rt.timeout_s, rt.validator)
+            stream = UpstreamStream(self.client, up, body, headers, rt.timeout_s, rt.validator)
             t = time.perf_counter()
             try:
                 out.first_events = await stream.open()

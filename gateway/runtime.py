@@ -1,4 +1,4 @@
-"""Assembles a running gateway from its config: policy engine, audit log, upstream session,
+"""Assembles a running gateway from its config: policy engine, audit log, upstream client,
 GPU health monitor, router and ASGI app — in one place, torn down in reverse order.
 
     async with GatewayRuntime.start(cfg, secrets) as rt:
@@ -14,10 +14,9 @@ import contextlib
 from collections.abc import AsyncIterator
 from typing import Any
 
-import aiohttp
-
 from gateway.app import GatewayApp
 from gateway.auth import KeyStore
+from gateway.client import new_upstream_client
 from gateway.config import GatewayConfig, ResolvedSecrets
 from gateway.errors import StartupError
 from gateway.metrics import GatewayMetrics
@@ -60,15 +59,6 @@ async def open_audit(cfg: GatewayConfig) -> Any:
     )
 
 
-def new_session() -> aiohttp.ClientSession:
-    # One shared keep-alive pool; no per-host cap (the route's attempt timeout bounds waits).
-    connector = aiohttp.TCPConnector(limit=0, keepalive_timeout=30, ttl_dns_cache=300)
-    # The route's attempt timeout is applied per call; no session-wide timer on top of it.
-    return aiohttp.ClientSession(connector=connector, auto_decompress=False,
-                                 timeout=aiohttp.ClientTimeout(total=None),
-                                 skip_auto_headers=("User-Agent",))
-
-
 class GatewayRuntime:
     def __init__(self, app: GatewayApp, router: Router) -> None:
         self.app = app
@@ -86,7 +76,7 @@ class GatewayRuntime:
         audit: AuditSink | None = None,
         telemetry: Any = None,
     ) -> AsyncIterator["GatewayRuntime"]:
-        """Start everything; on exit stop the monitor, close the session, flush the audit log.
+        """Start everything; on exit stop the monitor, close the upstream client, flush the audit log.
 
         Raises:
             GovchaosError: the engine, audit log or GPU telemetry could not start.
@@ -101,9 +91,9 @@ class GatewayRuntime:
                 audit_log = await open_audit(cfg)
                 stack.push_async_callback(audit_log.close)
                 audit = audit_log
-            session = new_session()
-            stack.push_async_callback(session.close)
-            router = Router(cfg, engine=engine, audit=audit, session=session, secrets=secrets,
+            client = new_upstream_client(cfg.upstream_client)
+            stack.push_async_callback(client.close)
+            router = Router(cfg, engine=engine, audit=audit, client=client, secrets=secrets,
                             metrics=GatewayMetrics(),
                             enforce_decision_timeout=cfg.policy.engine not in EMBEDDED_ENGINES)
             router.start()
