@@ -44,7 +44,8 @@ class TruncatedBody(Exception):
 class _Conn(asyncio.Protocol):
     __slots__ = ("loop", "transport", "parser", "origin", "reused", "got_bytes", "headers_done",
                  "complete", "closed", "status", "headers", "chunks", "buffered", "waiter",
-                 "paused", "keep_alive", "informational", "idle_since", "bad")
+                 "paused", "keep_alive", "informational", "idle_since", "bad", "framed",
+                 "streaming")
 
     def __init__(self, loop: asyncio.AbstractEventLoop, origin: "_Origin") -> None:
         self.loop = loop
@@ -63,6 +64,8 @@ class _Conn(asyncio.Protocol):
         self.complete = False
         self.informational = False
         self.bad = False
+        self.framed = False
+        self.streaming = False  # read piece by piece: pause reading past HIGH_WATER
         self.paused = False
         self.keep_alive = False
         self.status = 0
@@ -90,11 +93,9 @@ class _Conn(asyncio.Protocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.closed = True
-        if self.headers_done and not self.complete and not self.bad:
-            try:
-                self.parser.feed_eof()  # an answer delimited by close completes here
-            except httptools.HttpParserError:
-                pass
+        if self.headers_done and not self.complete and not self.bad and not self.framed:
+            self.complete = True  # an answer without length or chunking ends with the connection
+            self.keep_alive = False
         self._wake()
 
     # -- httptools callbacks ------------------------------------------------------------------
@@ -109,12 +110,17 @@ class _Conn(asyncio.Protocol):
             return
         self.status = status
         self.headers_done = True
+        for name, value in self.headers:
+            if name == b"content-length" or (name == b"transfer-encoding" and b"chunked" in value.lower()):
+                self.framed = True
+                break
         self._wake()
 
     def on_body(self, body: bytes) -> None:
         self.chunks.append(body)
         self.buffered += len(body)
-        if self.buffered > HIGH_WATER and not self.paused and self.transport is not None:
+        if (self.streaming and self.buffered > HIGH_WATER and not self.paused
+                and self.transport is not None):
             self.paused = True
             self.transport.pause_reading()
         self._wake()
@@ -263,6 +269,7 @@ class Http1Client:
             conn = self._idle(origin, loop.time())
             if conn is None:
                 conn = await self._connect(origin, loop, deadline)
+            conn.streaming = not need_complete
             conn.transport.write(payload)  # type: ignore[union-attr]
             try:
                 while not (conn.complete if need_complete else conn.headers_done) and not conn.closed:
