@@ -119,8 +119,19 @@ class RouteRuntime:
             self.by_model.setdefault(up.model, []).append(up)
 
 
+_iso_second: list = [-1, ""]  # (whole second, its formatted prefix): formatted once a second
+
+
 def _now_iso() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="microseconds").replace("+00:00", "Z")
+    """UTC now as ``YYYY-MM-DDTHH:MM:SS.ffffffZ`` (the second's prefix is cached: this runs for
+    every decision record)."""
+    t = time.time()
+    sec = int(t)
+    cached = _iso_second
+    if cached[0] != sec:
+        cached[1] = datetime.fromtimestamp(sec, timezone.utc).strftime("%Y-%m-%dT%H:%M:%S")
+        cached[0] = sec
+    return f"{cached[1]}.{int((t - sec) * 1e6):06d}Z"
 
 
 class Router:
