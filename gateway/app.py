@@ -12,7 +12,6 @@ a client that only looks for it still notices the cut (the ``openai`` SDK raises
 
 from __future__ import annotations
 
-import os
 import re
 import time
 from collections.abc import Awaitable, Callable
@@ -33,7 +32,7 @@ from gateway.errors import (
     RequestError,
 )
 from gateway.responses import send_bytes, send_error, send_json, sse_error
-from gateway.router import ChatRequest, Outcome, Router
+from gateway.router import ChatRequest, Outcome, Router, new_id
 
 Receive = Callable[[], Awaitable[dict[str, Any]]]
 Send = Callable[[dict[str, Any]], Awaitable[None]]
@@ -187,7 +186,7 @@ class GatewayApp:
 
         rid = headers.get(b"x-govchaos-request-id")
         if rid is None:
-            request_id = os.urandom(12).hex()
+            request_id = new_id()
         else:
             request_id = rid.decode("latin-1")
             if not _REQUEST_ID.match(request_id):

@@ -11,6 +11,7 @@ within the audit log's group-commit window; the request path never waits for an 
 from __future__ import annotations
 
 import asyncio
+import itertools
 import math
 import os
 import time
@@ -117,6 +118,16 @@ class RouteRuntime:
         self.by_model: dict[str, list[Upstream]] = {}
         for up in upstreams:
             self.by_model.setdefault(up.model, []).append(up)
+
+
+# Request and decision ids: a per-process random prefix and a counter (24 hex characters). Unique
+# across processes and restarts without a getrandom syscall per request; ids are not secrets.
+_ID_PREFIX = os.urandom(6).hex()
+_id_counter = itertools.count(1)
+
+
+def new_id() -> str:
+    return f"{_ID_PREFIX}{next(_id_counter) & 0xFFFFFFFFFFFF:012x}"
 
 
 _iso_second: list = [-1, ""]  # (whole second, its formatted prefix): formatted once a second
@@ -331,7 +342,7 @@ class Router:
             requested_model=requested, candidates=tuple(cands), max_tokens=max_tokens,
             stream=req.stream,
         )
-        out.decision_id = decision_id = os.urandom(12).hex()
+        out.decision_id = decision_id = new_id()
         t = time.perf_counter()
         failure = None
         decision: Decision | None = None
