@@ -162,7 +162,9 @@ class _FastBody:
                     yield line
 
     def close(self, *, complete: bool) -> None:
-        self._resp.close()  # back to the pool only if the body was read to its end
+        # Back to the pool once the body has ended; after [DONE] (complete) its final chunk
+        # may still be on the way: give it a moment instead of dropping the connection.
+        self._resp.close(drain_s=1.0 if complete else 0.0)
 
 
 class FastClient:

@@ -45,7 +45,7 @@ class _Conn(asyncio.Protocol):
     __slots__ = ("loop", "transport", "parser", "origin", "reused", "got_bytes", "headers_done",
                  "complete", "closed", "status", "headers", "chunks", "buffered", "waiter",
                  "paused", "keep_alive", "informational", "idle_since", "bad", "framed",
-                 "streaming")
+                 "streaming", "on_complete")
 
     def __init__(self, loop: asyncio.AbstractEventLoop, origin: "_Origin") -> None:
         self.loop = loop
@@ -56,6 +56,7 @@ class _Conn(asyncio.Protocol):
         self.closed = False
         self.idle_since = 0.0
         self.waiter: asyncio.Future[None] | None = None
+        self.on_complete: asyncio.TimerHandle | None = None  # set while draining to the pool
         self._reset()
 
     def _reset(self) -> None:
@@ -93,6 +94,9 @@ class _Conn(asyncio.Protocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.closed = True
+        if self.on_complete is not None:
+            self.on_complete.cancel()
+            self.on_complete = None
         if self.headers_done and not self.complete and not self.bad and not self.framed:
             self.complete = True  # an answer without length or chunking ends with the connection
             self.keep_alive = False
@@ -131,6 +135,11 @@ class _Conn(asyncio.Protocol):
             return
         self.complete = True
         self.keep_alive = self.parser.should_keep_alive()
+        draining = self.on_complete
+        if draining is not None:
+            self.on_complete = None
+            draining.cancel()
+            self.origin.release(self)
         self._wake()
 
     # -- helpers ------------------------------------------------------------------------------
@@ -175,7 +184,7 @@ class _Conn(asyncio.Protocol):
 class _Origin:
     """One upstream origin: where to connect, the request line prefix, and the idle pool."""
 
-    __slots__ = ("host", "port", "ssl", "server_hostname", "path", "prefix", "idle")
+    __slots__ = ("host", "port", "ssl", "server_hostname", "path", "prefix", "idle", "release")
 
     def __init__(self, url: str) -> None:
         parts = urlsplit(url)
@@ -193,6 +202,7 @@ class _Origin:
             host_h = f"{host_h}:{self.port}"
         self.prefix = f"POST {self.path} HTTP/1.1\r\nHost: {host_h}\r\n".encode("latin-1")
         self.idle: deque[_Conn] = deque()
+        self.release = _Conn.abort  # replaced by the owning client's pool release
 
     def build(self, body: bytes, headers: dict[str, str]) -> bytes:
         parts = [self.prefix]
@@ -219,6 +229,7 @@ class Http1Client:
         origin = self._origins.get(url)
         if origin is None:
             origin = self._origins[url] = _Origin(url)
+            origin.release = self._release
         return origin
 
     async def _connect(self, origin: _Origin, loop: asyncio.AbstractEventLoop,
@@ -356,12 +367,21 @@ class Http1Response:
                 return b"".join(parts)
             parts.append(chunk)
 
-    def close(self) -> None:
-        """Back to the pool if the body was read to its end; otherwise drop the connection."""
+    def close(self, *, drain_s: float = 0.0) -> None:
+        """Back to the pool if the body was read to its end; otherwise drop the connection.
+
+        With ``drain_s``, a body whose content is over (an SSE stream after ``[DONE]``) but whose
+        framing has not ended yet (the final empty chunk) gets that long to end before the
+        connection goes back to the pool; after it, or on any further failure, it is dropped."""
         conn, self._conn = self._conn, None
         if conn is None:
             return
-        if conn.complete and not conn.chunks:
+        if conn.complete:
             self._client._release(conn)
+        elif drain_s > 0 and not conn.closed and conn.waiter is None:
+            conn.streaming = False  # nobody reads any more: never pause
+            if conn.paused:
+                conn.take_body()
+            conn.on_complete = conn.loop.call_later(drain_s, conn.abort)
         else:
             conn.abort()

@@ -263,7 +263,8 @@ async def test_sse_passthrough_through_upstream_stream() -> None:
             rest = [f async for f in stream.rest()]
             await stream.close()
             assert first + rest == frames
-    assert srv.connections <= 2
+            await asyncio.sleep(0.02)  # the final chunk arrives after [DONE] was read
+    assert srv.connections == 1  # drained after [DONE] and reused
 
 
 async def test_stream_cut_mid_body_is_a_stream_failure() -> None:
