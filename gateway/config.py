@@ -22,6 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, m
 from gateway.errors import ConfigError
 from gateway.gpu.config import GpuTelemetryConfig
 from governance.errors import Location
+from governance.strict_load import loads_yaml
 
 Strategy = Literal["latency", "cost", "priority"]
 Hosting = Literal["private", "cloud", "edge"]
@@ -163,15 +164,8 @@ def load_config(path: str | Path) -> GatewayConfig:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise ConfigError(f"cannot read config: {exc.strerror}", location=Location(str(path))) from exc
-    try:
-        raw = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = mark.line + 1 if mark is not None else None
-        raise ConfigError(
-            f"not valid YAML: {getattr(exc, 'problem', None) or exc}",
-            location=Location(str(path), line=line),
-        ) from exc
+    # Strict YAML: duplicate keys and alias bombs are located errors, not silent surprises.
+    raw, _ = loads_yaml(text, str(path), ConfigError)
     if raw is None:
         raw = {}
     if not isinstance(raw, dict):
@@ -201,10 +195,11 @@ def resolve_paths(cfg: GatewayConfig, base: Path) -> GatewayConfig:
         if isinstance(schema, str):
             schema_path = _resolve(base, Path(schema))
             try:
-                schema = yaml.safe_load(schema_path.read_text(encoding="utf-8"))
-            except (OSError, yaml.YAMLError) as exc:
+                schema, _ = loads_yaml(
+                    schema_path.read_bytes(), str(schema_path), ConfigError)
+            except OSError as exc:
                 raise ConfigError(
-                    f"cannot load JSON Schema {schema_path}: {exc}",
+                    f"cannot load JSON Schema {schema_path}: {exc.strerror}",
                     location=Location(field=f"routes.{name}.response_schema"),
                 ) from exc
             if not isinstance(schema, dict):

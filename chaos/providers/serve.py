@@ -28,7 +28,6 @@ import sys
 from pathlib import Path
 
 import orjson
-import yaml
 from aiohttp import web
 from pydantic import ValidationError
 
@@ -37,6 +36,7 @@ from chaos.providers.errors import FleetSpecError
 from chaos.providers.fleet import UpstreamFleet
 from chaos.providers.models import FleetReady, FleetSpec
 from governance.errors import Location
+from governance.strict_load import loads_yaml
 
 
 def load_fleet_spec(path: str | Path) -> FleetSpec:
@@ -50,14 +50,7 @@ def load_fleet_spec(path: str | Path) -> FleetSpec:
         text = file.read_text(encoding="utf-8")
     except OSError as exc:
         raise FleetSpecError(f"cannot read fleet spec: {exc}", location=Location(str(file))) from exc
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = mark.line + 1 if mark is not None else None
-        raise FleetSpecError(
-            f"not valid YAML/JSON: {exc}", location=Location(str(file), line=line)
-        ) from exc
+    data, _ = loads_yaml(text, str(file), FleetSpecError)  # strict: duplicate keys, alias bombs
     try:
         return FleetSpec.model_validate(data)
     except ValidationError as exc:

@@ -22,7 +22,7 @@ from pydantic import ValidationError
 
 from chaos.errors import ScenarioError
 from chaos.scenario.model import Scenario
-from governance.engine.strict_load import loads_yaml
+from governance.strict_load import loads_yaml
 from governance.errors import Location
 
 PathKey = tuple[str | int, ...]

@@ -158,7 +158,7 @@ def _eval(args: argparse.Namespace) -> int:
     from governance.engine.bundle import load_bundle
     from governance.engine.cases import catalog_of, expand_input
     from governance.engine.registry import create_engine
-    from governance.engine.strict_load import loads_json
+    from governance.strict_load import loads_json
     from governance.errors import Location, PolicyInputError
 
     name = "<stdin>" if args.input == "-" else args.input

@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from governance.engine.strict_load import loads_json, loads_yaml
+from governance.strict_load import loads_json, loads_yaml
 from governance.errors import Location, PolicyInputError
 
 DATA_SUFFIXES = (".yaml", ".yml", ".json")

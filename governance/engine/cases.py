@@ -35,7 +35,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 
 from governance.decision import Decision, DecisionInput
-from governance.engine.strict_load import loads_yaml
+from governance.strict_load import loads_yaml
 from governance.errors import Location, PolicyInputError
 
 _CATALOG_FIELDS = ("provider", "hosting", "region", "version", "cost_per_1k_tokens", "tags")

@@ -25,7 +25,7 @@ from governance.errors import GovernanceError, PolicyCompileError, PolicyInputEr
 
 from governance.engine.bundle import PolicyBundle
 from governance.engine.rego_errors import strip_backtrace
-from governance.engine.strict_load import loads_json
+from governance.strict_load import loads_json
 from governance.engine.regorus_engine import check_modules
 
 

@@ -92,3 +92,24 @@ def test_upstream_credential_from_env(tmp_path: Path) -> None:
     with pytest.raises(ConfigError) as exc:
         resolve_secrets(cfg, {"K": ""})
     assert exc.value.location.field == "upstreams.0.api_key_env"
+
+
+def test_duplicate_keys_and_alias_bombs_are_located_errors(tmp_path) -> None:
+    from gateway.config import load_config
+    from gateway.errors import ConfigError
+
+    dup = tmp_path / "dup.yaml"
+    dup.write_text("limits: {max_body_bytes: 10}\nlimits: {max_body_bytes: 20}\n")
+    with pytest.raises(ConfigError) as err:
+        load_config(dup)
+    assert "duplicate key 'limits'" in err.value.message and err.value.location.line == 2
+
+    bomb = tmp_path / "bomb.yaml"
+    lines = ["a: &a [x, x, x, x, x, x, x, x, x, x]"]
+    for i in range(1, 9):
+        prev, cur = chr(ord("a") + i - 1), chr(ord("a") + i)
+        lines.append(f"{cur}: &{cur} [*{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}]")
+    bomb.write_text("\n".join(lines) + "\n")
+    with pytest.raises(ConfigError) as err:
+        load_config(bomb)
+    assert "expands to more than" in err.value.message

@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from governance.engine.strict_load import MAX_NODES, loads_json, loads_yaml
+from governance.strict_load import MAX_NODES, loads_json, loads_yaml
 from governance.errors import PolicyInputError
 
 BOMB = "\n".join(
