@@ -31,7 +31,8 @@ def run() -> int:
     stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
     run_dir = Path("reports") / f"{SCENARIO.stem}-{stamp}"
     steps = [
-        ("the policy bundle passes its Rego tests and decision cases", ["policy", "test", "policies/"]),
+        ("the policy bundle passes its Rego tests and decision cases",
+         ["policy", "test", "--quiet", "policies/"]),
         ("GPU loss under PII load: failover must never break policy",
          ["chaos", "run", str(SCENARIO), "--out", str(run_dir)]),
         ("an auditor verifies the signed report offline", ["report", "verify", str(run_dir)]),

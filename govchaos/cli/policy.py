@@ -53,6 +53,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     test.add_argument("--engine", default="regorus", help="engine running the tests: regorus (default) or regopy")
     test.add_argument("--json", action="store_true", help="print the results as JSON")
     test.add_argument("--timeout-s", type=float, default=30.0, help="per-test time limit")
+    test.add_argument("-q", "--quiet", action="store_true",
+                      help="print only failing tests and the summary")
     test.set_defaults(func=_test)
 
     ev = cmds.add_parser("eval", help="evaluate one decision input and print the decision JSON")
@@ -146,7 +148,10 @@ def _test(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(report.to_json(), indent=2))
     else:
-        for line in report.lines():
+        lines = report.lines()
+        if args.quiet:  # keep FAIL/ERROR lines (and their detail) and the summary
+            lines = [ln for ln in lines[:-1] if not ln.startswith("PASS")] + lines[-1:]
+        for line in lines:
             print(line)
     return report.exit_code
 

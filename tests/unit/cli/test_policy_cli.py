@@ -31,6 +31,14 @@ def test_test_prints_lines_and_summary(capsys) -> None:
     assert out[-1] == "5 passed, 1 failed, 0 errors"
 
 
+def test_test_quiet_keeps_only_failures_and_the_summary(capsys) -> None:
+    assert main(["policy", "test", "-q", str(FIXTURES / "basic")]) == 1
+    assert capsys.readouterr().out.splitlines() == [
+        "FAIL data.govchaos.gateway_test.test_deliberately_failing: undefined",
+        "5 passed, 1 failed, 0 errors",
+    ]
+
+
 def test_test_json(capsys) -> None:
     assert main(["policy", "test", "--json", str(FIXTURES / "basic")]) == 1
     doc = json.loads(capsys.readouterr().out)
