@@ -7,7 +7,7 @@ import sys
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    parser = sub.add_parser("gateway", help="gateway commands")
+    parser = sub.add_parser("gateway", help="run the reference OpenAI-compatible gateway")
     parser.set_defaults(func=lambda args: (parser.print_help(sys.stderr), 2)[1])
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
 
