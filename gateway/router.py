@@ -15,7 +15,7 @@ import itertools
 import math
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any, Protocol
@@ -480,6 +480,28 @@ class Router:
             retry_after_s=self._retry_after(plan, self.clock()), headers=_h(out),
         )
 
+    async def _plan(self, req: ChatRequest, out: Outcome
+                    ) -> tuple[RouteRuntime, list[Upstream], list[Upstream]]:
+        """Decide, then rank the allowed upstreams usable now (see :meth:`decide` for raises)."""
+        rt = self.routes[req.route]
+        _, plan = await self.decide(req, out)
+        ranked = rank([u for u in plan if u.usable(self.clock())], rt.cfg.strategy,
+                      req.body.get("model"))
+        return rt, plan, ranked
+
+    @staticmethod
+    def _admit(rt: RouteRuntime, ranked: list[Upstream], out: Outcome
+               ) -> Iterator[tuple[Upstream, int]]:
+        """Yield (upstream, attempt number) for every attempt the retry budget and the
+        upstreams' breakers admit, in rank order; counts the attempt in ``out``."""
+        for up in ranked:
+            if out.attempts >= rt.max_attempts:
+                return
+            if not up.breaker.try_acquire():
+                continue
+            out.attempts += 1
+            yield up, out.attempts
+
     async def complete(self, req: ChatRequest) -> Outcome:
         """Serve a non-streaming request.
 
@@ -487,19 +509,10 @@ class Router:
             RequestError: policy denial/unavailability, or no allowed upstream could serve.
         """
         out = Outcome(request_id=req.request_id)
-        rt = self.routes[req.route]
-        _, plan = await self.decide(req, out)
-        ranked = rank([u for u in plan if u.usable(self.clock())], rt.cfg.strategy,
-                      req.body.get("model"))
+        rt, plan, ranked = await self._plan(req, out)
         if rt.hedge_s is not None:
             return await self._complete_hedged(req, out, rt, ranked, plan)
-        for up in ranked:
-            if out.attempts >= rt.max_attempts:
-                break
-            if not up.breaker.try_acquire():
-                continue
-            out.attempts += 1
-            n = out.attempts
+        for up, n in self._admit(rt, ranked, out):
             body, headers = self._upstream_body(req, up)
             t = time.perf_counter()
             try:
@@ -519,21 +532,18 @@ class Router:
     async def _complete_hedged(self, req: ChatRequest, out: Outcome, rt: RouteRuntime,
                                ranked: list[Upstream], plan: list[Upstream]) -> Outcome:
         pending: dict[asyncio.Task, tuple[Upstream, int, float]] = {}
-        queue = iter(ranked)
+        admitted = self._admit(rt, ranked, out)
 
         def start_next() -> bool:
-            for up in queue:
-                if out.attempts >= rt.max_attempts:
-                    return False
-                if not up.breaker.try_acquire():
-                    continue
-                out.attempts += 1
-                body, headers = self._upstream_body(req, up)
-                task = asyncio.ensure_future(
-                    complete(self.client, up, body, headers, rt.timeout_s, rt.validator))
-                pending[task] = (up, out.attempts, time.perf_counter())
-                return True
-            return False
+            nxt = next(admitted, None)
+            if nxt is None:
+                return False
+            up, n = nxt
+            body, headers = self._upstream_body(req, up)
+            task = asyncio.ensure_future(
+                complete(self.client, up, body, headers, rt.timeout_s, rt.validator))
+            pending[task] = (up, n, time.perf_counter())
+            return True
 
         won = False
         try:
@@ -588,17 +598,8 @@ class Router:
             RequestError: as :meth:`complete`.
         """
         out = Outcome(request_id=req.request_id)
-        rt = self.routes[req.route]
-        _, plan = await self.decide(req, out)
-        ranked = rank([u for u in plan if u.usable(self.clock())], rt.cfg.strategy,
-                      req.body.get("model"))
-        for up in ranked:
-            if out.attempts >= rt.max_attempts:
-                break
-            if not up.breaker.try_acquire():
-                continue
-            out.attempts += 1
-            n = out.attempts
+        rt, plan, ranked = await self._plan(req, out)
+        for up, n in self._admit(rt, ranked, out):
             body, headers = self._upstream_body(req, up)
             stream = UpstreamStream(self.client, up, body, headers, rt.timeout_s, rt.validator)
             t = time.perf_counter()
