@@ -23,6 +23,7 @@ import collections
 import time
 import uuid
 from collections.abc import Callable
+from typing import Any
 
 import aiohttp
 
@@ -253,16 +254,8 @@ class LoadGenerator:
         self._recent.append(done)
         self._trim_recent(done)  # amortised O(1); keeps memory flat without stats() calls
         scheduled = self._mono0 + planned.offset_s
-        self._records[planned.index] = RequestRecord(
-            request_id=planned.request_id,
-            index=planned.index,
-            route=planned.route,
-            tenant=planned.tenant,
-            data_classes=planned.data_classes,
-            region=planned.region,
-            stream=planned.stream,
-            offset_s=planned.offset_s,
-            scheduled_at=self._wall0 + planned.offset_s,
+        self._records[planned.index] = self._record(
+            planned,
             sent_at=self._wall0 + (sent - self._mono0),
             arrival_error_ms=(sent - scheduled) * 1000.0,
             status=status,
@@ -278,10 +271,9 @@ class LoadGenerator:
             retry_after_s=retry_after_s,
         )
 
-    def _record_overload(self, planned: PlannedRequest) -> None:
-        self._overload += 1
-        now = time.monotonic()
-        self._records[planned.index] = RequestRecord(
+    def _record(self, planned: PlannedRequest, **outcome: Any) -> RequestRecord:
+        """The record of one planned request: what was planned, plus how it went."""
+        return RequestRecord(
             request_id=planned.request_id,
             index=planned.index,
             route=planned.route,
@@ -291,6 +283,14 @@ class LoadGenerator:
             stream=planned.stream,
             offset_s=planned.offset_s,
             scheduled_at=self._wall0 + planned.offset_s,
+            **outcome,
+        )
+
+    def _record_overload(self, planned: PlannedRequest) -> None:
+        self._overload += 1
+        now = time.monotonic()
+        self._records[planned.index] = self._record(
+            planned,
             sent_at=None,
             arrival_error_ms=None,
             status=0,
