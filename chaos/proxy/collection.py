@@ -17,7 +17,8 @@ from chaos.proxy.errors import (
     PROXY_NOT_FOUND,
     ApiError,
 )
-from chaos.proxy.proxy import Proxy, split_address
+from chaos.proxy.address import resolve_listen, split_address
+from chaos.proxy.proxy import Proxy
 from chaos.proxy.toxics.wrapper import ToxicWrapper
 
 
@@ -86,28 +87,38 @@ class ProxyCollection:
     async def populate(self, body: Any) -> list[Proxy]:
         """Create or replace a list of proxies; all are validated before any is applied.
 
-        A proxy whose name, listen and upstream match an existing one is kept as it is (with its
-        toxics and connections); any other existing proxy of that name is replaced.
+        A proxy whose name and upstream match an existing one and whose listen *resolves* to
+        the existing one's bound address (``localhost:7070`` for ``127.0.0.1:7070``) is kept as
+        it is, with its toxics and live connections; any other existing proxy of that name is
+        replaced.
 
         Raises:
-            ApiError: 400 bad body, missing field or duplicate name; 500 cannot listen.
+            ApiError: 400 bad body, missing field, bad or unresolvable listen, duplicate name;
+                500 cannot listen.
         """
         if not isinstance(body, list):
             raise BAD_REQUEST_BODY.with_detail("expected a JSON array of proxies")
-        planned: list[tuple[Proxy, bool]] = []
+        planned: list[tuple[Proxy, bool, str]] = []
         names: set[str] = set()
         for index, item in enumerate(body, start=1):
             proxy, enabled = self._new_proxy(_object(item), f" at proxy {index}")
             if proxy.name in names:
                 raise BAD_REQUEST_BODY.with_detail(f"duplicate proxy name {proxy.name!r}")
             names.add(proxy.name)
-            planned.append((proxy, enabled))
+            # Resolved now, so that a name that does not resolve fails before anything applies.
+            try:
+                resolved = await resolve_listen(proxy.listen)
+            except ApiError:
+                if enabled:
+                    raise
+                resolved = proxy.listen  # a disabled proxy is never bound: any listen is kept
+            planned.append((proxy, enabled, resolved))
         result: list[Proxy] = []
         async with self._lock:
-            for proxy, enabled in planned:
+            for proxy, enabled, resolved in planned:
                 existing = self.proxies.get(proxy.name)
                 if existing is not None:
-                    if existing.listen == proxy.listen and existing.upstream == proxy.upstream:
+                    if not existing.differs(resolved, proxy.upstream):
                         result.append(existing)
                         continue
                     await existing.stop()
@@ -153,7 +164,9 @@ class ProxyCollection:
         """Raises: ApiError 404 unknown proxy, 400 bad toxic, 409 duplicate name."""
         async with self._lock:
             proxy = self.get(proxy_name)
-            wrapper = ToxicWrapper.from_json(body)
+            wrapper = ToxicWrapper.from_json(
+                body, exists=lambda name: proxy.find_toxic(name) is not None
+            )
             proxy.add_toxic(wrapper)
             return wrapper
 

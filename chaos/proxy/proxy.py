@@ -12,34 +12,10 @@ import asyncio
 import random
 from typing import Any
 
-from chaos.proxy.errors import (
-    BAD_REQUEST_BODY,
-    TOXIC_ALREADY_EXISTS,
-    TOXIC_NOT_FOUND,
-    ApiError,
-)
+from chaos.proxy.address import format_address, listen_host, resolve_listen, split_address
+from chaos.proxy.errors import TOXIC_ALREADY_EXISTS, TOXIC_NOT_FOUND, ApiError
 from chaos.proxy.link import Connection
 from chaos.proxy.toxics.wrapper import ToxicWrapper
-
-
-def split_address(address: str, field: str) -> tuple[str, int]:
-    """``"host:port"`` (or ``"[v6]:port"``) → ``(host, port)``.
-
-    Raises:
-        ApiError: 400 when the address has no valid port.
-    """
-    host, sep, port_text = address.rpartition(":")
-    if not sep or not port_text.isdigit() or not 0 <= int(port_text) <= 65535:
-        raise BAD_REQUEST_BODY.with_detail(f"{field} must be host:port, got {address!r}")
-    host = host.strip("[]")
-    return host, int(port_text)
-
-
-def _listen_host(host: str) -> str:
-    # Toxiproxy binds every interface for an empty host; we stay on loopback (fail closed).
-    if host in ("", "localhost"):
-        return "127.0.0.1"
-    return host
 
 
 class Proxy:
@@ -68,13 +44,12 @@ class Proxy:
         loop = asyncio.get_running_loop()
         try:
             self._server = await loop.create_server(
-                self._accept, _listen_host(host), port, reuse_address=True
+                self._accept, listen_host(host), port, reuse_address=True
             )
         except OSError as exc:
             raise ApiError(f"listen tcp {self.listen}: {exc.strerror or exc}", status=500) from exc
         bound = self._server.sockets[0].getsockname()
-        bound_host = f"[{bound[0]}]" if ":" in bound[0] else bound[0]
-        self.listen = f"{bound_host}:{bound[1]}"
+        self.listen = format_address(bound[0], bound[1])
         self.enabled = True
 
     async def stop(self) -> None:
@@ -91,11 +66,22 @@ class Proxy:
         if server is not None:
             await server.wait_closed()
 
+    def differs(self, resolved_listen: str, upstream: str) -> bool:
+        """Whether a new ``listen`` (already passed through
+        :func:`~chaos.proxy.address.resolve_listen`) or ``upstream`` would change this proxy,
+        as Toxiproxy's ``Differs`` decides: ``upstream`` is compared as written."""
+        return resolved_listen != self.listen or upstream != self.upstream
+
     async def update(self, listen: str, upstream: str, enabled: bool) -> None:
-        if listen != self.listen or upstream != self.upstream:
-            await self.stop()
-            split_address(listen, "listen")
+        """Apply a PATCH: rebind only when the resolved ``listen`` or the ``upstream`` changes
+        (a rebind drops live connections; toxics stay).
+
+        Raises:
+            ApiError: 400 for a malformed address, 500 when the address cannot be bound.
+        """
+        if self.differs(await resolve_listen(listen), upstream):
             split_address(upstream, "upstream")
+            await self.stop()
             self.listen, self.upstream = listen, upstream
         if enabled and not self.enabled:
             await self.start()

@@ -52,9 +52,13 @@ class ToxicKind:
 
 
 class PassThrough:
-    """The toxic a stage runs when the toxicity roll says "not this connection"."""
+    """Bytes pass untouched: the ``noop`` toxic, and what a stage runs when the toxicity roll
+    says "not this connection"."""
 
     kind: ClassVar[str] = "noop"
+
+    def __init__(self, attributes: ToxicAttributes | None = None) -> None:
+        del attributes  # noop has none
 
     async def pipe(self, stub: ToxicStub) -> None:
         while (data := await stub.read()) is not None:

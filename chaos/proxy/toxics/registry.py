@@ -14,7 +14,15 @@ import difflib
 from collections.abc import Iterable
 
 from chaos.proxy.errors import INVALID_TOXIC_TYPE, ApiError
-from chaos.proxy.toxics import bandwidth, latency, limit_data, reset_peer, slicer, slow_close
+from chaos.proxy.toxics import (
+    bandwidth,
+    latency,
+    limit_data,
+    noop,
+    reset_peer,
+    slicer,
+    slow_close,
+)
 from chaos.proxy.toxics import timeout as timeout_toxic
 from chaos.proxy.toxics.base import ToxicKind
 
@@ -59,6 +67,7 @@ REGISTRY = ToxicRegistry(
         reset_peer.KIND,
         slicer.KIND,
         limit_data.KIND,
+        noop.KIND,
     ]
 )
 

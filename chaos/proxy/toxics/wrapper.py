@@ -9,12 +9,19 @@ updated — with that connection's seeded generator, like Toxiproxy's per-link r
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import pydantic
 
-from chaos.proxy.errors import BAD_REQUEST_BODY, INVALID_STREAM, MISSING_FIELD, ApiError
+from chaos.proxy.errors import (
+    BAD_REQUEST_BODY,
+    INVALID_STREAM,
+    INVALID_TOXIC_TYPE,
+    TOXIC_ALREADY_EXISTS,
+    ApiError,
+)
 from chaos.proxy.toxics.base import PassThrough, Toxic, ToxicAttributes, ToxicKind
 from chaos.proxy.toxics.registry import REGISTRY, ToxicRegistry
 
@@ -48,6 +55,7 @@ def parse_attributes(kind: ToxicKind, raw: Any) -> ToxicAttributes:
 
 
 def parse_toxicity(raw: Any) -> float:
+    """Raises: ApiError 400 unless ``raw`` is a number in [0, 1]."""
     if isinstance(raw, bool) or not isinstance(raw, int | float):
         raise BAD_REQUEST_BODY.with_detail("toxicity must be a number")
     if not 0.0 <= float(raw) <= 1.0:
@@ -62,33 +70,54 @@ class ToxicWrapper:
     stream: Stream
     toxicity: float
     attributes: ToxicAttributes
+    # ``stream`` as the client wrote it: Toxiproxy matches it case-insensitively but echoes
+    # (and names default toxics after) the text it was given, e.g. "UPSTREAM".
+    stream_text: str = ""
     toxic: Toxic = field(init=False)
 
     def __post_init__(self) -> None:
         self.toxic = self.kind.create(self.attributes)
 
     @classmethod
-    def from_json(cls, body: Any, registry: ToxicRegistry = REGISTRY) -> ToxicWrapper:
-        """Build a toxic from a create request, checking in Toxiproxy's order.
+    def from_json(
+        cls,
+        body: Any,
+        registry: ToxicRegistry = REGISTRY,
+        exists: Callable[[str], bool] = lambda name: False,
+    ) -> ToxicWrapper:
+        """Build a toxic from a create request, checking in Toxiproxy's order: the body's
+        field types, the stream, the type, then a duplicate ``name`` (``exists``), and only
+        then the attributes (so a duplicate name is a 409 even when its attributes are bad).
+
+        An absent or ``null`` ``stream`` is ``downstream`` and an absent or ``null``
+        ``toxicity`` is 1, as in Toxiproxy; ``stream: ""`` is invalid, as in Toxiproxy.
 
         Raises:
-            ApiError: 400 for a bad body, an invalid stream, an unknown type or bad attributes.
+            ApiError: 400 for a bad body, an invalid stream, an unknown type or bad
+                attributes; 409 when ``exists(name)``.
         """
         if not isinstance(body, dict):
             raise BAD_REQUEST_BODY.with_detail("expected a JSON object")
-        stream = body.get("stream") or "downstream"
+        for key in ("name", "type", "stream"):
+            if body.get(key) is not None and not isinstance(body[key], str):
+                raise BAD_REQUEST_BODY.with_detail(f"{key} must be a string")
+        raw_toxicity = body.get("toxicity")
+        toxicity = 1.0 if raw_toxicity is None else parse_toxicity(raw_toxicity)
+        stream_text = body.get("stream")
+        if stream_text is None:
+            stream_text = "downstream"
+        stream = stream_text.lower()
         if stream not in STREAMS:
             raise INVALID_STREAM
-        type_name = body.get("type")
-        if not isinstance(type_name, str) or not type_name:
-            raise MISSING_FIELD.with_detail("type")
-        name = body.get("name") or f"{type_name}_{stream}"
-        if not isinstance(name, str):
-            raise BAD_REQUEST_BODY.with_detail("name must be a string")
+        type_name = body.get("type") or ""
+        name = body.get("name") or f"{type_name}_{stream_text}"
+        if not type_name:
+            raise INVALID_TOXIC_TYPE.with_detail("no type given")
         kind = registry.get(type_name)
-        toxicity = parse_toxicity(body.get("toxicity", 1.0))
+        if exists(name):
+            raise TOXIC_ALREADY_EXISTS
         attributes = parse_attributes(kind, body.get("attributes"))
-        return cls(name, kind, stream, toxicity, attributes)
+        return cls(name, kind, stream, toxicity, attributes, stream_text)  # type: ignore[arg-type]
 
     def updated(self, body: Any) -> ToxicWrapper:
         """A copy with ``attributes`` merged over the current ones and ``toxicity`` replaced.
@@ -103,8 +132,10 @@ class ToxicWrapper:
             raise BAD_REQUEST_BODY.with_detail("attributes must be an object")
         merged = {**self.attributes.model_dump(), **raw}
         attributes = parse_attributes(self.kind, merged)
-        toxicity = parse_toxicity(body["toxicity"]) if "toxicity" in body else self.toxicity
-        return ToxicWrapper(self.name, self.kind, self.stream, toxicity, attributes)
+        raw_toxicity = body.get("toxicity")  # absent or null: unchanged, as in Toxiproxy
+        toxicity = self.toxicity if raw_toxicity is None else parse_toxicity(raw_toxicity)
+        return ToxicWrapper(self.name, self.kind, self.stream, toxicity, attributes,
+                            self.stream_text)
 
     def roll(self, rng: random.Random) -> Toxic:
         """The toxic to run on one connection: itself with probability ``toxicity``."""
@@ -117,7 +148,7 @@ class ToxicWrapper:
             "attributes": self.attributes.model_dump(),
             "name": self.name,
             "type": self.kind.name,
-            "stream": self.stream,
+            "stream": self.stream_text or self.stream,
             "toxicity": self.toxicity,
         }
 
