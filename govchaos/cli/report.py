@@ -96,8 +96,7 @@ def _verify(args: argparse.Namespace) -> int:
             where = f"  [{', '.join(bits)}]" if bits else ""
         print(f"  {_MARK[check.status]}  {check.name:<{width}}  {check.detail}{where}", file=out)
     if result.valid:
-        print("VALID: every file is exactly as signed and the audit chain ends at the signed head",
-              file=out)
+        print(result.valid_summary, file=out)
         if result.integrity_only:
             print(f"note: verified with the report's own signing-key.pub (key id {result.key_id}). "
                   "This proves integrity since signing, NOT origin: anyone could have made and "

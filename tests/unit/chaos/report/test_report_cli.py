@@ -161,3 +161,17 @@ def test_verify_unreadable_report_json_says_why_without_errno(
     code, out, _ = run(capsys, "report", "verify", str(signed_dir))
     assert code == 1 and "Errno" not in out
     assert "report.json cannot be read: Is a directory" in out
+
+
+def test_verify_without_audit_chain_does_not_claim_one(
+    make_run_dir, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from chaos.report import finalize_report
+
+    run_dir = make_run_dir(audit=False)  # an external gateway's run: no audit.jsonl
+    finalize_report(run_dir)
+    code, out, _ = run(capsys, "report", "verify", str(run_dir))
+    assert code == 0
+    assert "SKIP  audit chain" in out
+    assert "audit chain ends at the signed head" not in out
+    assert "VALID: every file is exactly as signed; there is no audit chain to check" in out
