@@ -12,14 +12,20 @@ Checks, each reported ``ok``, ``fail`` or ``skip``:
    (integrity, not origin); and the bundle file is byte for byte what govchaos wrote (JSON
    re-formatting would otherwise go unnoticed, the bundle not being its own subject). Nothing
    else is trusted before this passes: if it fails, every later check is skipped.
-2. **subject digests** — every signed file has the signed sha256.
-3. **completeness** — no signed file is missing, no file is present that was not signed.
-4. **audit chain** — the audit log verifies from seq 0 up to exactly the head in the predicate.
-5. **report schema** — ``report.json`` is valid against its published JSON Schema.
-6. **predicate consistency** — run id, verdict, digests, audit head and signing key in the
+2. **signer origin** — who signed: ``ok`` when the signature is by a key the verifier supplied
+   (``--key``), by the key id the verifier expected (``expect_key_id``), or by a pinned keyless
+   identity; ``skip`` when it only verified against the report's own ``signing-key.pub`` (anyone
+   can re-sign an edited report that way); ``fail`` when ``require_origin`` asks for a pinned
+   signer and there is none, or the key is not the expected one.
+3. **subject digests** — every signed file has the signed sha256.
+4. **completeness** — no signed file is missing, no file is present that was not signed.
+5. **audit chain** — the audit log verifies from seq 0 up to exactly the head in the predicate.
+6. **report schema** — ``report.json`` is valid against its published JSON Schema.
+7. **predicate consistency** — run id, verdict, digests, audit head and signing key in the
    signed predicate equal those in ``report.json`` and the key that verified.
 
-A report is valid when no check fails. :class:`ReportDirError` / :class:`ReportUsageError` /
+A report is valid when no check fails. Once the signature verifies, :attr:`Verification.verdict`
+is the verdict *as signed* (a valid report of a failed run is still a failed run). :class:`ReportDirError` / :class:`ReportUsageError` /
 ``KeyFileError`` (exit 2) are raised only for bad *input* (not a directory, no key to verify
 with, an unreadable ``--key`` file); everything wrong with the report itself is a failed check.
 """
@@ -27,6 +33,7 @@ with, an unreadable ``--key`` file); everything wrong with the report itself is 
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 from typing import Any, Literal
 
@@ -52,8 +59,9 @@ from governance.attest import (
 from governance.errors import AuditChainError, GovchaosError
 
 Status = Literal["ok", "fail", "skip"]
-CHECKS = ("bundle signature", "subject digests", "completeness", "audit chain", "report schema",
-          "predicate consistency")
+CHECKS = ("bundle signature", "signer origin", "subject digests", "completeness", "audit chain",
+          "report schema", "predicate consistency")
+_KEY_ID = re.compile(r"[0-9a-f]{64}")
 KeySource = Literal["given key", "report's signing-key.pub", "keyless identity"]
 
 
@@ -78,8 +86,16 @@ class Verification(BaseModel):
     checks: tuple[Check, ...]
     key_source: KeySource | None
     key_id: str | None
-    integrity_only: bool  # verified against a key the report itself carries
+    integrity_only: bool  # verified against a key the report itself carries, no id pinned
     signing_mode: str | None  # from the signed predicate (None if it could not be trusted)
+    origin_pinned: bool = False  # signed by --key, the expected key id, or a keyless identity
+    # From the signed predicate, only once the signature verified (None otherwise):
+    verdict: str | None = None
+    partial: bool | None = None
+    run_id: str | None = None
+    scenario: str | None = None
+    # verificationMaterial.publicKey.hint: NOT authenticated (anyone can write any hint).
+    key_hint: str | None = None
 
     @property
     def first_failure(self) -> Check | None:
@@ -89,7 +105,7 @@ class Verification(BaseModel):
     def valid_summary(self) -> str:
         """The closing line for a valid report; it mentions the audit chain only if one was
         checked (a run against an external gateway records none)."""
-        audit = next((c for c in self.checks if c.name == CHECKS[3]), None)
+        audit = next((c for c in self.checks if c.name == "audit chain"), None)
         if audit is not None and audit.status == "ok":
             return "VALID: every file is exactly as signed and the audit chain ends at the signed head"
         return ("VALID: every file is exactly as signed; there is no audit chain to check "
@@ -111,11 +127,18 @@ def verify_report(
     key: str | os.PathLike[str] | None = None,
     identity: tuple[str, str] | None = None,
     offline: bool = False,
+    expect_key_id: str | None = None,
+    require_origin: bool = False,
 ) -> Verification:
     """Run every check on ``directory`` (see the module docstring).
 
+    ``expect_key_id`` (64 hex digits, the sha256 of the signer's DER public key) pins the key:
+    the signature must be by exactly that key. ``require_origin`` makes an unpinned signature
+    (only the report's own ``signing-key.pub``) a failed check instead of a note.
+
     Raises :class:`ReportDirError` (not a directory), :class:`ReportUsageError` (``key`` and
-    ``identity`` both given, or neither and the report has no ``signing-key.pub``),
+    ``identity`` both given, or neither and the report has no ``signing-key.pub``; a malformed
+    ``expect_key_id``, or one given with ``identity``),
     :class:`~governance.attest.KeyFileError` (``key`` cannot be loaded).
     """
     root = Path(directory)
@@ -123,6 +146,15 @@ def verify_report(
         raise ReportDirError(f"not a directory: {root}")
     if key is not None and identity is not None:
         raise ReportUsageError("give either --key or --cert-identity/--cert-oidc-issuer, not both")
+    if expect_key_id is not None:
+        expect_key_id = expect_key_id.strip().lower()
+        if not _KEY_ID.fullmatch(expect_key_id):
+            raise ReportUsageError(
+                "--expect-key-id: expected the full key id, 64 hex digits (the sha256 of the "
+                "signer's DER public key, as `govchaos keys generate` and `report verify` print it)")
+        if identity is not None:
+            raise ReportUsageError("--expect-key-id pins a signing key; a keyless report is pinned "
+                                   "by --cert-identity and --cert-oidc-issuer instead")
     public_key = None
     source: KeySource | None
     if identity is not None:
@@ -142,10 +174,13 @@ def verify_report(
     bundle_path = root / BUNDLE_FILENAME
     statement, kid, signature = _check_signature(bundle_path, root, public_key, identity, offline, source)
     checks.append(signature)
+    hint = _key_hint(bundle_path)
     if statement is None:
         why = "not checked: the signature did not verify, so nothing in the report can be trusted"
         checks += [Check(name=n, status="skip", detail=why) for n in CHECKS[1:]]
-        return _result(root, checks, source, kid, None)
+        return _result(root, checks, source, kid, None, hint=hint)
+    origin = _check_origin(source, kid, identity, expect_key_id, require_origin)
+    checks.append(origin)
     checks += _check_subjects(statement, root)
     predicate = statement.predicate
     checks.append(_check_audit(root, predicate))
@@ -154,23 +189,69 @@ def verify_report(
     checks.append(schema_check)
     checks.append(_check_consistency(predicate, report, kid, source, schema_check))
     mode = (predicate.get("signing") or {}).get("mode") if isinstance(predicate.get("signing"), dict) else None
-    return _result(root, checks, source, kid, mode)
+    return _result(root, checks, source, kid, mode, hint=hint, predicate=predicate,
+                   pinned=origin.status == "ok")
 
 
 def _result(root: Path, checks: list[Check], source: KeySource | None, kid: str | None,
-            mode: str | None) -> Verification:
+            mode: str | None, *, hint: str | None = None, predicate: dict[str, Any] | None = None,
+            pinned: bool = False) -> Verification:
+    signed = predicate or {}
+
+    def text(value: Any) -> str | None:
+        return value if isinstance(value, str) else None
+
+    scenario = signed.get("scenario")
     return Verification(
         directory=str(root), valid=all(c.status != "fail" for c in checks), checks=tuple(checks),
-        key_source=source, key_id=kid, integrity_only=source == "report's signing-key.pub",
-        signing_mode=mode,
+        key_source=source, key_id=kid,
+        integrity_only=source == "report's signing-key.pub" and not pinned,
+        signing_mode=mode, origin_pinned=pinned,
+        verdict=text(signed.get("verdict")),
+        partial=signed.get("partial") if isinstance(signed.get("partial"), bool) else None,
+        run_id=text(signed.get("run_id")),
+        scenario=text(scenario.get("name")) if isinstance(scenario, dict) else None,
+        key_hint=hint,
     )
+
+
+def _key_hint(bundle_path: Path) -> str | None:
+    """The bundle's own claim about its key (unauthenticated; shown only as a hint)."""
+    try:
+        return parse_bundle(bundle_path).key_hint
+    except (GovchaosError, OSError):
+        return None
+
+
+def _check_origin(source: KeySource | None, kid: str | None, identity: tuple[str, str] | None,
+                  expected: str | None, required: bool) -> Check:
+    name = "signer origin"
+    if identity is not None:
+        return Check(name=name, status="ok",
+                     detail=f"pinned keyless identity {identity[0]} (issuer {identity[1]})")
+    if expected is not None:
+        if kid != expected:
+            return _fail(name, code="key_not_expected",
+                         detail=f"signed by key {kid}, not by the expected key {expected}: "
+                         "the report was re-signed by someone else")
+        return Check(name=name, status="ok", detail=f"signed by the expected key {kid}")
+    if source == "given key":
+        return Check(name=name, status="ok", detail=f"signed by the given key {kid}")
+    if required:
+        return _fail(name, code="origin_not_pinned",
+                     detail="--require-origin: the signature only verifies against the report's "
+                     "own signing-key.pub, which anyone who edits the report can replace; give "
+                     "--key PUB, --expect-key-id ID or --cert-identity/--cert-oidc-issuer")
+    return Check(name=name, status="skip",
+                 detail=f"not pinned: key {kid} came with the report (integrity, not origin); "
+                 "pin it with --expect-key-id or --key")
 
 
 def _check_signature(
     bundle_path: Path, root: Path, public_key: Any, identity: tuple[str, str] | None,
     offline: bool, source: KeySource | None,
 ) -> tuple[Statement | None, str | None, Check]:
-    name = CHECKS[0]
+    name = "bundle signature"
     if not bundle_path.is_file():
         return None, None, _fail(name, detail=f"{BUNDLE_FILENAME} is missing: the report is not signed",
                                  file=str(bundle_path), code="bundle_missing")
@@ -230,19 +311,19 @@ def _check_subjects(statement: Statement, root: Path) -> list[Check]:
                          file=str(root / first), code=exc.code)
 
         return [
-            outcome(CHECKS[1], digest, "every present signed file has its signed sha256"),
-            outcome(CHECKS[2], presence, "no signed file missing, no unsigned file present"),
+            outcome("subject digests", digest, "every present signed file has its signed sha256"),
+            outcome("completeness", presence, "no signed file missing, no unsigned file present"),
         ]
     return [
-        Check(name=CHECKS[1], status="ok", detail=f"{len(verified)} files match their signed sha256"),
-        Check(name=CHECKS[2], status="ok", detail="no signed file missing, no unsigned file present"),
+        Check(name="subject digests", status="ok", detail=f"{len(verified)} files match their signed sha256"),
+        Check(name="completeness", status="ok", detail="no signed file missing, no unsigned file present"),
     ]
 
 
 def _check_audit(root: Path, predicate: dict[str, Any]) -> Check:
     from governance.audit import AuditHead, verify_audit_log
 
-    name = CHECKS[3]
+    name = "audit chain"
     audit = predicate.get("audit")
     if not isinstance(audit, dict):
         return _fail(name, detail="the signed predicate has no audit section", code="predicate_invalid")
@@ -271,7 +352,7 @@ def _check_audit(root: Path, predicate: dict[str, Any]) -> Check:
 def _check_schema(root: Path, signed: bool) -> tuple[Report | None, Check]:
     import jsonschema
 
-    name = CHECKS[4]
+    name = "report schema"
     path = root / REPORT_FILE
     if not path.exists() and not path.is_symlink():
         if signed:  # "completeness" already fails naming the missing file: one failure, not two
@@ -308,7 +389,7 @@ def _check_schema(root: Path, signed: bool) -> tuple[Report | None, Check]:
 
 def _check_consistency(predicate: dict[str, Any], report: Report | None, kid: str | None,
                        source: KeySource | None, schema: Check) -> Check:
-    name = CHECKS[5]
+    name = "predicate consistency"
     if report is None:
         missing = schema.status == "skip"
         return Check(name=name, status="skip",

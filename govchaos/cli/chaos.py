@@ -2,6 +2,11 @@
 
 Exit codes of ``chaos run``: 0 the run passed, 1 an assertion or hypothesis failed, 2 the
 scenario is invalid or the run broke (including Ctrl-C, which still writes a partial report).
+
+Output of ``chaos run``: progress on stderr; the final summary (faults, violations, verdict, the
+check table with failed checks first, how it was signed, the verify command) on stdout. With
+``--json`` stdout carries exactly one JSON object (:func:`result_json`) and the summary goes to
+stderr. When ``GITHUB_STEP_SUMMARY`` names a file, ``report.md`` is appended to it.
 """
 
 from __future__ import annotations
@@ -35,7 +40,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     signing = run.add_mutually_exclusive_group()
     signing.add_argument("--key", help="organisation signing key (PEM) for the report")
     signing.add_argument("--keyless", action="store_true", help="sign with Sigstore keyless")
-    run.add_argument("--json", action="store_true", help="print report.json to stdout at the end")
+    run.add_argument("--json", action="store_true",
+                     help="print one JSON result object on stdout (verdict, exit code, checks, "
+                     "signing key id, verify command, file paths); the summary goes to stderr")
     run.set_defaults(func=_run)
 
     validate = commands.add_parser("validate", help="validate scenario files")
@@ -54,12 +61,14 @@ def register(sub: argparse._SubParsersAction) -> None:
     faults.set_defaults(func=_faults)
 
 
-def finalize_report(run_dir: Path, args: argparse.Namespace) -> None:
+def finalize_report(run_dir: Path, args: argparse.Namespace, out: Any = None) -> Any:
     """Hook run after report.json is written: render and sign the report directory.
 
     ``args.key`` (organisation key) / ``args.keyless`` (Sigstore, OIDC token from
     ``SIGSTORE_ID_TOKEN``) choose the signer; neither means an ephemeral key. See
-    :func:`chaos.report.finalize_report`. Raises ``KeyFileError`` / ``SigningError`` (exit 2).
+    :func:`chaos.report.finalize_report`. Prints how it was signed and the verify command to
+    ``out``, appends report.md to ``$GITHUB_STEP_SUMMARY`` when set, and returns the
+    :class:`~chaos.report.FinalizeResult`. Raises ``KeyFileError`` / ``SigningError`` (exit 2).
     """
     import os
 
@@ -72,7 +81,26 @@ def finalize_report(run_dir: Path, args: argparse.Namespace) -> None:
         keyless=bool(getattr(args, "keyless", False)),
         identity_token=os.environ.get("SIGSTORE_ID_TOKEN") or None,
     )
-    print_signed(result, sys.stderr)
+    print_signed(result, out or sys.stdout)
+    _step_summary(run_dir, os.environ.get("GITHUB_STEP_SUMMARY"))
+    return result
+
+
+def _step_summary(run_dir: Path, target: str | None) -> None:
+    """Append report.md to the CI job summary file (GitHub's ``$GITHUB_STEP_SUMMARY``).
+
+    A summary that cannot be written is a warning on stderr, never a failed run: the report
+    itself is already signed.
+    """
+    if not target:
+        return
+    try:
+        text = (run_dir / "report.md").read_text(encoding="utf-8")
+        with open(target, "a", encoding="utf-8") as handle:
+            handle.write(text if text.endswith("\n") else text + "\n")
+    except OSError as exc:
+        print(f"warning: could not append report.md to GITHUB_STEP_SUMMARY ({target}): "
+              f"{exc.strerror or exc}", file=sys.stderr)
 
 
 def error_json(exc: Any) -> dict[str, Any]:
@@ -236,12 +264,49 @@ def _run(args: argparse.Namespace) -> int:
         _finish_partial(run_dir, args)
         return 130
     progress.done()
-    _print_summary(report, run_dir)
+    # The summary is the command's result: stdout, unless stdout carries the JSON object.
+    out = sys.stderr if args.json else sys.stdout
+    _print_summary(report, run_dir, out)
     # Last, so the final lines are the check table and then the verify command.
-    finalize_report(run_dir, args)
+    signed = finalize_report(run_dir, args, out)
+    code = EXIT_BY_VERDICT[report.verdict]
     if args.json:
-        print(json.dumps(report.model_dump(mode="json"), indent=2))
-    return EXIT_BY_VERDICT[report.verdict]
+        print(json.dumps(result_json(report, run_dir, signed, code), indent=2))
+    return code
+
+
+def result_json(report: Any, run_dir: Path, signed: Any, exit_code: int) -> dict[str, Any]:
+    """The one machine-readable object ``chaos run --json`` prints.
+
+    Keys: ``scenario``, ``run_id``, ``verdict``, ``partial``, ``exit_code``,
+    ``verdict_reasons``, ``checks`` (``total``/``passed``/``failed``/``skipped``),
+    ``failed_checks`` (names), ``stopped_early``, ``policy_violations``, ``run_dir``, ``files``
+    (paths of report.json, report.html, report.md, junit.xml, the bundle), ``signing`` (mode,
+    key_id, identity, issuer) and ``verify_command``.
+    """
+    checks = [*report.steady_state.before, *report.assertions, *report.steady_state.after,
+              *getattr(report, "stop_conditions", ())]
+    skipped = [c for c in checks if getattr(c, "skipped", False)]
+    failed = [c for c in checks if not c.passed and not getattr(c, "skipped", False)]
+    v = report.policy_violations
+    return {
+        "scenario": report.scenario.name,
+        "run_id": report.run_id,
+        "verdict": report.verdict,
+        "partial": report.partial,
+        "exit_code": exit_code,
+        "verdict_reasons": list(report.verdict_reasons),
+        "checks": {"total": len(checks), "passed": len(checks) - len(failed) - len(skipped),
+                   "failed": len(failed), "skipped": len(skipped)},
+        "failed_checks": [c.name for c in failed],
+        "stopped_early": report.stopped_early.model_dump(mode="json") if report.stopped_early else None,
+        "policy_violations": None if v is None else {"count": v.count, "checked": v.checked},
+        "run_dir": str(run_dir),
+        "files": {name: str(run_dir / name) for name in
+                  ("report.json", "report.html", "report.md", "junit.xml", signed.bundle)},
+        "signing": signed.signing.model_dump(mode="json"),
+        "verify_command": signed.verify_command,
+    }
 
 
 def _finish_partial(run_dir: Path, args: argparse.Namespace) -> None:
@@ -259,7 +324,7 @@ def _finish_partial(run_dir: Path, args: argparse.Namespace) -> None:
     print(f"interrupted: PARTIAL report written to {report} (partial: true, verdict: broken)",
           file=sys.stderr)
     try:
-        finalize_report(run_dir, args)
+        finalize_report(run_dir, args, sys.stderr)
     except GovchaosError as exc:
         print(f"interrupted: the partial report is not signed: {exc.diagnostics()}",
               file=sys.stderr)
@@ -267,12 +332,11 @@ def _finish_partial(run_dir: Path, args: argparse.Namespace) -> None:
         print("interrupted again: the partial report is not signed", file=sys.stderr)
 
 
-def _print_summary(report: Any, run_dir: Path) -> None:
-    """Faults, policy violations, verdict, then the check table (the signing hook's verify
-    command follows it)."""
+def _print_summary(report: Any, run_dir: Path, out: Any) -> None:
+    """Faults, policy violations, verdict, then the check table with failed checks first (the
+    signing hook's verify command follows it)."""
     from chaos.report.view import probes_summary
 
-    out = sys.stderr
     for fault in report.faults:
         effect = fault.effect.summary if fault.effect else fault.status
         print(f"fault {fault.name} ({fault.kind} on {fault.target}): {effect}", file=out)
@@ -289,11 +353,17 @@ def _print_summary(report: Any, run_dir: Path) -> None:
     rows = [("steady_before", r) for r in report.steady_state.before]
     rows += [("assertion", r) for r in report.assertions]
     rows += [("steady_after", r) for r in report.steady_state.after]
+    rows += [("stop_condition", r) for r in getattr(report, "stop_conditions", ())]
     if rows:
+        def rank(row: tuple[str, Any]) -> int:
+            r = row[1]
+            return 2 if getattr(r, "skipped", False) else (1 if r.passed else 0)
+
+        rows.sort(key=rank)  # stable: failed first, then passed, then not run
         width = max(len(r.name) for _, r in rows)
         print(f"\n{'':4} {'check':<{width}}  {'observed':>10}  {'expected':>12}  kind", file=out)
         for kind, r in rows:
-            mark = "PASS" if r.passed else "FAIL"
+            mark = "SKIP" if getattr(r, "skipped", False) else ("PASS" if r.passed else "FAIL")
             observed = "n/a" if r.observed is None else f"{r.observed:.4g}"
             print(f"{mark:4} {r.name:<{width}}  {observed:>10}  {r.op + ' ' + format(r.expected, 'g'):>12}"
                   f"  {kind}", file=out)

@@ -1,8 +1,10 @@
 """`govchaos report ...` commands: verify, show, schema, sign.
 
-``govchaos report verify DIR [--key PUB | --cert-identity ID --cert-oidc-issuer URL] [--json]``
-names every check with OK/FAIL/SKIP and exits 0 (valid), 1 (a check failed) or 2 (bad usage:
-not a directory, no key to verify with, an unreadable ``--key``). ``show`` prints a summary,
+``govchaos report verify DIR [--key PUB | --cert-identity ID --cert-oidc-issuer URL]
+[--expect-key-id ID] [--require-origin] [--json]`` names every check with OK/FAIL/SKIP, then the
+verdict as signed and the key id, and exits 0 (valid), 1 (a check failed — with
+``--require-origin`` also when nothing pins who signed) or 2 (bad usage: not a directory, no key
+to verify with, an unreadable ``--key``, a malformed ``--expect-key-id``). ``show`` prints a summary,
 ``schema`` prints report.json's JSON Schema, and ``sign`` renders and (re-)signs a directory the
 way ``chaos run`` does at its end.
 """
@@ -28,7 +30,9 @@ def register(sub: argparse._SubParsersAction) -> None:
         description="Check the bundle signature, every file's sha256 (nothing missing or added), "
         "the audit chain up to the signed head, report.json against its schema, and that the "
         "signed summary matches report.json. Without --key, a report signed with an ephemeral "
-        "key verifies against its own signing-key.pub: that proves integrity, not origin. "
+        "key verifies against its own signing-key.pub: that proves integrity, not origin "
+        "(anyone can edit a report and re-sign it with a fresh key). A CI gate must pin the "
+        "signer: --key, --expect-key-id or --cert-identity, with --require-origin. "
         "Exit 0 valid, 1 a check failed, 2 bad usage.",
     )
     verify.add_argument("directory", metavar="DIR")
@@ -38,6 +42,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     verify.add_argument("--cert-oidc-issuer", metavar="URL", help="keyless: expected OIDC issuer")
     verify.add_argument("--offline", action="store_true",
                         help="keyless: use the cached Sigstore trust root, no network")
+    verify.add_argument("--expect-key-id", metavar="ID",
+                        help="the signer's key id (64 hex digits): fail unless that key signed")
+    verify.add_argument("--require-origin", action="store_true",
+                        help="fail (exit 1) unless the signer is pinned by --key, --expect-key-id "
+                        "or --cert-identity/--cert-oidc-issuer; use it in CI gates")
     verify.add_argument("--json", action="store_true", help="print machine-readable JSON")
     verify.set_defaults(func=_verify)
 
@@ -77,7 +86,8 @@ def _identity(args: argparse.Namespace) -> tuple[str, str] | None:
 def _verify(args: argparse.Namespace) -> int:
     from chaos.report import verify_report
 
-    result = verify_report(args.directory, key=args.key, identity=_identity(args), offline=args.offline)
+    result = verify_report(args.directory, key=args.key, identity=_identity(args), offline=args.offline,
+                           expect_key_id=args.expect_key_id, require_origin=args.require_origin)
     if args.json:
         data: dict[str, Any] = result.model_dump(mode="json")
         first = result.first_failure
@@ -95,18 +105,45 @@ def _verify(args: argparse.Namespace) -> int:
                                 f"field {check.field}" if check.field else None) if b]
             where = f"  [{', '.join(bits)}]" if bits else ""
         print(f"  {_MARK[check.status]}  {check.name:<{width}}  {check.detail}{where}", file=out)
+    _print_signed_facts(result, out)
     if result.valid:
         print(result.valid_summary, file=out)
+        if result.verdict is not None and result.verdict != "passed":
+            print(f"note: the report is authentic, and the run it records {result.verdict.upper()}"
+                  + (" (partial report)" if result.partial else ""), file=out)
         if result.integrity_only:
             print(f"note: verified with the report's own signing-key.pub (key id {result.key_id}). "
                   "This proves integrity since signing, NOT origin: anyone could have made and "
-                  "signed this directory. Compare the key id with one you obtained independently, "
-                  "or have runs signed with an organisation key (--key).", file=out)
+                  "signed this directory. Compare the key id with one you obtained independently "
+                  "(--expect-key-id ID), or have runs signed with an organisation key (--key). "
+                  "A CI gate must add --require-origin.", file=out)
         return 0
     failed = [c for c in result.checks if c.status == "fail"]
     first = failed[0]
     print(f"INVALID: {len(failed)} check(s) failed; first: {first.name}: {first.detail}", file=out)
     return 1
+
+
+def _print_signed_facts(result: Any, out: Any) -> None:
+    """The signed verdict and the key: what a reader must not confuse with 'VALID'."""
+    if result.verdict is not None:
+        print(f"signed verdict: {result.verdict.upper()}"
+              + (" (partial)" if result.partial else "")
+              + f"  (run {result.run_id}, scenario {result.scenario}; from the signed statement)",
+              file=out)
+    else:
+        print("signed verdict: unknown (the signature did not verify, so nothing signed is shown)",
+              file=out)
+    if result.key_id is not None:
+        how = {"given key": "the given --key", "report's signing-key.pub":
+               "the report's own signing-key.pub"}.get(result.key_source or "", result.key_source)
+        pinned = "pinned" if result.origin_pinned else "NOT pinned"
+        print(f"key id: {result.key_id}  (from {how}; origin {pinned})", file=out)
+    elif result.key_source == "keyless identity":
+        print("key: keyless identity (Sigstore certificate)", file=out)
+    if result.key_hint and result.key_hint != result.key_id:
+        print(f"untrusted hint: the bundle claims key {result.key_hint} (unauthenticated, "
+              "anyone can write it; never pin a key because of it)", file=out)
 
 
 def _show(args: argparse.Namespace) -> int:
@@ -183,7 +220,8 @@ def _sign(args: argparse.Namespace) -> int:
 
 
 def print_signed(result: Any, stream: Any = None) -> None:
-    """What `report sign` and `chaos run` print after signing: mode, key id, the verify command."""
+    """What `report sign` and `chaos run` print after signing: mode, key id, the verify command
+    (and, for an ephemeral key, the pinned form a CI gate must use)."""
     out = stream or sys.stdout
     s = result.signing
     if s.mode == "ephemeral":
@@ -193,4 +231,7 @@ def print_signed(result: Any, stream: Any = None) -> None:
     else:
         how = f"Sigstore keyless as {s.identity} ({s.issuer})"
     print(f"rendered {', '.join(result.rendered)}; signed with {how}", file=out)
+    if s.mode == "ephemeral" and s.key_id:
+        print(f"pin the signer (CI gates): {result.verify_command} --expect-key-id {s.key_id} "
+              "--require-origin", file=out)
     print(f"verify with: {result.verify_command}", file=out)

@@ -112,9 +112,11 @@ def _verify_with_key(
         )
     except InvalidSignature as exc:
         if parsed.key_hint and not hmac.compare_digest(parsed.key_hint, expected_id):
+            # The hint is unauthenticated: say so, so nobody pins a key because of it.
             raise KeyMismatch(
-                f"the bundle was signed with key {parsed.key_hint[:16]}…, not with the given key"
-                f" {expected_id[:16]}… (wrong key, or the report was re-signed)",
+                f"the signature does not verify with the given key {expected_id[:16]}… (wrong key,"
+                f" or the report was re-signed); untrusted hint: the bundle claims it was signed"
+                f" with key {parsed.key_hint[:16]}…",
                 location=Location(label, field="verificationMaterial.publicKey.hint"),
             ) from exc
         raise SignatureMismatch(

@@ -26,7 +26,7 @@ def test_chaos_run_signs_with_org_key_and_verify_detects_tampering(tmp_path: Pat
     out = tmp_path / "run"
     run = _cli("chaos", "run", str(QUICK), "--out", str(out), "--seed", "3", "--key", str(keys.private_key))
     assert run.returncode == 0, run.stderr[-3000:]
-    assert "verify with: govchaos report verify" in run.stderr
+    assert "verify with: govchaos report verify" in run.stdout
     for name in ("report.html", "report.md", "junit.xml", "report.sigstore.json", "audit.jsonl"):
         assert (out / name).is_file(), name
     assert not (out / "signing-key.pub").exists()

@@ -80,16 +80,19 @@ def test_quick_scenario_passes_and_writes_the_report(tmp_path: Path) -> None:
     for name in ("audit.jsonl", "requests.jsonl", "upstream-requests.jsonl",
                  "gateway-config.yaml"):
         assert (out / name).is_file(), name
-    assert "PASS" in result.stderr and "verdict: PASSED" in result.stderr
+    # The summary is the command's result (stdout); progress stays on stderr.
+    assert "PASS" in result.stdout and "verdict: PASSED" in result.stdout
     assert not any(_alive(pid) for pid in _pids(report))
     assert "fault-proxy" in report["events"][1]["detail"]  # its own process, stopped by PID
     assert report["environment"]["fault_proxy_seed"] == 11
-    # The check table comes last, then the signing hook's verify command.
-    lines = result.stderr.strip().splitlines()
+    # The check table comes last, then the signing hook's lines and the verify command.
+    lines = result.stdout.strip().splitlines()
     assert lines[-1].startswith("verify with: govchaos report verify")
+    assert lines[-2].startswith("pin the signer (CI gates): ") and "--expect-key-id" in lines[-2]
     table = [i for i, line in enumerate(lines) if line.startswith(("PASS ", "FAIL "))]
-    assert table and table[-1] == len(lines) - 3  # then "rendered ...; signed ...", "verify with"
-    progress = [line for line in lines if line.startswith("[") and " rps " in line]
+    assert table and table[-1] == len(lines) - 4  # then "rendered ...; signed ...", pin, verify
+    assert not any(" rps " in line for line in lines)
+    progress = [line for line in result.stderr.splitlines() if line.startswith("[") and " rps " in line]
     assert len(progress) >= 4 and any(" faults " in line for line in progress)
 
 
@@ -97,12 +100,20 @@ def test_quick_scenario_passes_and_writes_the_report(tmp_path: Path) -> None:
 def test_impossible_assertion_exits_1(tmp_path: Path) -> None:
     out = tmp_path / "run"
     # A relative --out must work too (the gateway's config lives in another directory).
-    result = _run("impossible.yaml", Path("run"), cwd=tmp_path)
+    result = _run("impossible.yaml", Path("run"), "--json", cwd=tmp_path)
     assert result.returncode == 1, result.stderr[-3000:]
     report = _report(out)
     assert report["verdict"] == "failed" and report["partial"] is False
     failed = [a for a in report["assertions"] if not a["passed"]]
     assert [a["name"] for a in failed] == ["impossible"]
+    # --json: stdout is exactly one JSON object; the human summary moves to stderr.
+    data = json.loads(result.stdout)
+    assert data["exit_code"] == 1 and data["verdict"] == "failed"
+    assert data["failed_checks"] == ["impossible"] and data["run_id"] == report["run_id"]
+    assert data["checks"]["failed"] == 1 and data["checks"]["total"] >= 2
+    assert data["signing"]["mode"] == "ephemeral" and len(data["signing"]["key_id"]) == 64
+    assert data["verify_command"].startswith("govchaos report verify ")
+    assert Path(tmp_path / data["files"]["junit.xml"]).is_file()
     assert "FAIL impossible" in result.stderr
 
 

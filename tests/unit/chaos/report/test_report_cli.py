@@ -30,7 +30,35 @@ def test_verify_json(signed_dir: Path, capsys: pytest.CaptureFixture[str]) -> No
     code, out, _ = run(capsys, "report", "verify", str(signed_dir), "--json")
     data = json.loads(out)
     assert code == 0 and data["valid"] and data["integrity_only"] and data["first_failure"] is None
-    assert [c["status"] for c in data["checks"]] == ["ok"] * 6
+    assert [c["status"] for c in data["checks"]] == ["ok", "skip"] + ["ok"] * 5
+    assert data["verdict"] == "passed" and data["origin_pinned"] is False
+
+
+def test_verify_prints_the_signed_verdict_and_key_id(
+    make_run_dir: object, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from chaos.report import finalize_report
+
+    failed = make_run_dir(verdict="failed")  # type: ignore[operator]
+    finalize_report(failed)
+    code, out, _ = run(capsys, "report", "verify", str(failed))
+    assert code == 0 and "VALID" in out  # authentic...
+    assert "signed verdict: FAILED" in out  # ...and it says the run failed, from the signature
+    assert "the run it records FAILED" in out
+    assert "key id: " in out and "origin NOT pinned" in out
+
+
+def test_verify_require_origin_exit_codes(signed_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "report", "verify", str(signed_dir), "--require-origin")
+    assert code == 1 and "FAIL  signer origin" in out
+    kid = json.loads(run(capsys, "report", "verify", str(signed_dir), "--json")[1])["key_id"]
+    code, out, _ = run(capsys, "report", "verify", str(signed_dir), "--require-origin",
+                       "--expect-key-id", kid)
+    assert code == 0 and "OK    signer origin" in out and "origin pinned" in out
+    code, out, _ = run(capsys, "report", "verify", str(signed_dir), "--expect-key-id", "f" * 64)
+    assert code == 1 and "not by the expected key" in out
+    code, _, err = run(capsys, "report", "verify", str(signed_dir), "--expect-key-id", "xyz")
+    assert code == 2 and "64 hex digits" in err and "Traceback" not in err
 
 
 def test_verify_tampered_exits_1_and_names_the_file(

@@ -54,8 +54,9 @@ def test_ephemeral_report_verifies_against_its_own_key(signed_dir: Path) -> None
     result = verify_report(signed_dir)
     assert result.valid
     assert [c.name for c in result.checks] == list(CHECKS)
-    assert set(statuses(result).values()) == {"ok"}
+    assert statuses(result) == {**{n: "ok" for n in CHECKS}, "signer origin": "skip"}
     assert result.integrity_only and result.signing_mode == "ephemeral"
+    assert not result.origin_pinned and result.verdict == "passed"
     assert (signed_dir / "signing-key.pub").is_file()
 
 
@@ -197,7 +198,8 @@ def test_a_swapped_public_key_is_detected(signed_dir: Path) -> None:
 
 def test_wrong_key_given(org_signed_dir: Path, other_keys: KeyPairFiles) -> None:
     name, detail = first(verify_report(org_signed_dir, key=other_keys.public_key))
-    assert name == "bundle signature" and "not with the given key" in detail
+    assert name == "bundle signature" and "does not verify with the given key" in detail
+    assert "untrusted hint" in detail  # the bundle's own claim is never presented as fact
 
 
 def test_resigned_with_a_different_key_fails_against_the_org_key(
@@ -210,6 +212,57 @@ def test_resigned_with_a_different_key_fails_against_the_org_key(
     assert verify_report(org_signed_dir, key=other_keys.public_key).valid  # self-consistent...
     name, detail = first(verify_report(org_signed_dir, key=org_keys.public_key))
     assert name == "bundle signature" and "re-signed" in detail  # ...but not the org's
+
+
+def _forge(signed: Path) -> str:
+    """Edit the verdict of an ephemeral-key report and re-sign it with a fresh ephemeral key
+    (what anyone with write access to the directory can do); returns the original key id."""
+    original = verify_report(signed).key_id
+    report = Report.model_validate_json((signed / "report.json").read_bytes())
+    write_report(signed, report.model_copy(update={"verdict": "passed", "verdict_reasons": ()}))
+    finalize_report(signed)
+    assert original is not None
+    return original
+
+
+def test_forged_ephemeral_report_passes_only_without_origin(make_run_dir: Callable[..., Path]) -> None:
+    run = make_run_dir(verdict="failed")
+    finalize_report(run)
+    assert verify_report(run).verdict == "failed"
+    original = _forge(run)
+    forged = verify_report(run)
+    assert forged.valid and forged.verdict == "passed"  # integrity only: it is self-consistent
+    required = verify_report(run, require_origin=True)
+    assert not required.valid and first(required)[0] == "signer origin"
+    assert "--require-origin" in first(required)[1]
+    pinned = verify_report(run, expect_key_id=original)
+    name, detail = first(pinned)
+    assert not pinned.valid and name == "signer origin" and "not by the expected key" in detail
+    assert statuses(pinned)["subject digests"] == "ok"  # the other checks still run
+
+
+def test_expected_key_id_that_matches(signed_dir: Path) -> None:
+    kid = verify_report(signed_dir).key_id
+    assert kid is not None
+    result = verify_report(signed_dir, expect_key_id=kid.upper(), require_origin=True)
+    assert result.valid and result.origin_pinned and not result.integrity_only
+    assert statuses(result)["signer origin"] == "ok"
+
+
+def test_org_key_satisfies_require_origin(org_signed_dir: Path, org_keys: KeyPairFiles) -> None:
+    result = verify_report(org_signed_dir, key=org_keys.public_key, require_origin=True)
+    assert result.valid and result.origin_pinned
+
+
+@pytest.mark.parametrize("bad", ["abc", "g" * 64, "a" * 63, "a" * 65, ""])
+def test_malformed_expected_key_id_is_a_usage_error(signed_dir: Path, bad: str) -> None:
+    with pytest.raises(ReportUsageError, match="64 hex digits"):
+        verify_report(signed_dir, expect_key_id=bad)
+
+
+def test_expected_key_id_with_a_keyless_identity_is_a_usage_error(signed_dir: Path) -> None:
+    with pytest.raises(ReportUsageError, match="keyless"):
+        verify_report(signed_dir, expect_key_id="a" * 64, identity=("a@b.c", "https://i.example"))
 
 
 def test_ephemeral_report_checked_against_the_org_key_fails(
