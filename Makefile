@@ -7,10 +7,14 @@ GOVCHAOS := $(VENV)/bin/govchaos
 
 .PHONY: demo test bench clean venv
 
-$(VENV)/.installed: pyproject.toml
+# opa-golib-python-bindings is the real OPA in-process (engine opa-go, the reference of the
+# differential tests). Its metadata says Python >= 3.14 but it works on 3.11, so it is installed
+# with --ignore-requires-python here instead of being a dependency in pyproject.toml.
+$(VENV)/.installed: pyproject.toml Makefile
 	$(PYTHON) -m venv $(VENV)
 	$(PIP) install --quiet --upgrade pip
 	$(PIP) install --quiet -e '.[test]'
+	$(PIP) install --quiet --ignore-requires-python opa-golib-python-bindings==0.4.4
 	touch $@
 
 venv: $(VENV)/.installed

@@ -25,11 +25,11 @@ from governance.errors import GovchaosError
 
 
 # Engines that evaluate in-process and synchronously (no timeout can interrupt them).
-EMBEDDED_ENGINES = frozenset({"regorus", "regopy"})
+EMBEDDED_ENGINES = frozenset({"regorus", "regopy", "opa-go"})
 
 
 def build_engine(cfg: GatewayConfig) -> PolicyEngine:
-    """The configured policy engine (``regorus`` default, ``regopy``, ``opa``).
+    """The configured policy engine (``regorus`` default, ``regopy``, ``opa-go``, ``opa``).
 
     Raises:
         GovchaosError: unknown engine kind, bundle does not load/compile (from governance).

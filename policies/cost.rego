@@ -5,7 +5,7 @@ package govchaos.gateway
 candidate_denials contains [c.id, msg] if {
 	ceiling := route.max_cost_per_1k_tokens
 	is_number(ceiling)
-	some c in input.candidates
+	some c in candidates
 	m := models[c.id]
 	is_object(m)
 	m.cost_per_1k_tokens > ceiling
@@ -18,7 +18,7 @@ candidate_denials contains [c.id, msg] if {
 candidate_denials contains [c.id, msg] if {
 	ceiling := tenant.max_cost_per_1k_tokens
 	is_number(ceiling)
-	some c in input.candidates
+	some c in candidates
 	m := models[c.id]
 	is_object(m)
 	m.cost_per_1k_tokens > ceiling

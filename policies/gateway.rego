@@ -19,10 +19,11 @@ decision := {
 	"obligations": obligations,
 }
 
-# Ids of the candidates offered by the caller (a set: a duplicated id is one candidate, and any
-# reason against any of its copies denies it).
+# Ids of the well-formed candidates offered by the caller (request.rego: objects with a string
+# id; any other entry denies the request). A set: a duplicated id is one candidate, and any
+# reason against any of its copies denies it.
 candidate_ids contains c.id if {
-	some c in input.candidates
+	some c in candidates
 }
 
 # A request-level reason denies every candidate.

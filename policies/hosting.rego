@@ -4,18 +4,23 @@
 package govchaos.gateway
 
 candidate_denials contains [c.id, msg] if {
-	some c in input.candidates
+	some c in candidates
 	m := models[c.id]
 	is_object(m)
 	some dc in request_data_classes
 	rule := data.govchaos.data_classes[dc]
 	is_object(rule)
-	not m.hosting in rule.allowed_hosting
-	msg := sprintf("data_class_ceiling: %s may not reach %s hosting (%s)", [dc, m.hosting, c.id])
+	not hosting_permitted(m, rule)
+	msg := sprintf("data_class_ceiling: %s may not reach %v hosting (%s)", [dc, object.get(m, "hosting", "unknown"), c.id])
 }
 
+# Negated through a function rather than `not m.hosting in rule.allowed_hosting`: OPA evaluates
+# m.hosting before the negation, so a catalog entry without hosting would make that body
+# undefined and the ceiling would not apply (docs/authoring-policies.md, "Malformed input").
+hosting_permitted(m, rule) if m.hosting in rule.allowed_hosting
+
 candidate_denials contains [c.id, msg] if {
-	some c in input.candidates
+	some c in candidates
 	m := models[c.id]
 	is_object(m)
 	some dc in request_data_classes

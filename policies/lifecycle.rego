@@ -5,7 +5,7 @@
 package govchaos.gateway
 
 candidate_denials contains [c.id, msg] if {
-	some c in input.candidates
+	some c in candidates
 	m := models[c.id]
 	is_object(m)
 	m.lifecycle.status == "deprecated"
@@ -13,7 +13,7 @@ candidate_denials contains [c.id, msg] if {
 }
 
 candidate_denials contains [c.id, msg] if {
-	some c in input.candidates
+	some c in candidates
 	m := models[c.id]
 	is_object(m)
 	status := object.get(object.get(m, "lifecycle", {}), "status", "unknown")
@@ -22,7 +22,7 @@ candidate_denials contains [c.id, msg] if {
 }
 
 candidate_denials contains [c.id, msg] if {
-	some c in input.candidates
+	some c in candidates
 	pinned := route.pinned_versions[c.id]
 	is_string(pinned)
 	m := models[c.id]

@@ -15,7 +15,7 @@ residency_requirements contains [tenant.residency, who] if {
 }
 
 candidate_denials contains [c.id, msg] if {
-	some c in input.candidates
+	some c in candidates
 	m := models[c.id]
 	is_object(m)
 	some [required, source] in residency_requirements

@@ -12,7 +12,7 @@ route_data_classes contains dc if {
 
 candidate_denials contains [c.id, msg] if {
 	is_object(route)
-	some c in input.candidates
+	some c in candidates
 	not route_models[c.id]
 	msg := sprintf("route_model: %s is not on the allow-list of route %s", [c.id, input.route])
 }
@@ -33,7 +33,7 @@ requested_model := input.requested_model if {
 
 candidate_denials contains [c.id, msg] if {
 	is_string(requested_model)
-	some c in input.candidates
+	some c in candidates
 	c.id != requested_model
 	msg := sprintf("requested_model: only %s was requested, not %s", [requested_model, c.id])
 }

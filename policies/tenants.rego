@@ -11,16 +11,19 @@ request_denials contains msg if {
 
 candidate_denials contains [c.id, msg] if {
 	is_array(tenant.allowed_providers)
-	some c in input.candidates
+	some c in candidates
 	m := models[c.id]
 	is_object(m)
-	not m.provider in tenant.allowed_providers
-	msg := sprintf("tenant_provider: tenant %s does not allow provider %s (%s)", [input.tenant, m.provider, c.id])
+	not provider_allowed(m)
+	msg := sprintf("tenant_provider: tenant %s does not allow provider %v (%s)", [input.tenant, object.get(m, "provider", "unknown"), c.id])
 }
+
+# A function, not `not m.provider in ...`: see hosting_permitted in hosting.rego.
+provider_allowed(m) if m.provider in tenant.allowed_providers
 
 candidate_denials contains [c.id, msg] if {
 	is_array(tenant.blocked_providers)
-	some c in input.candidates
+	some c in candidates
 	m := models[c.id]
 	is_object(m)
 	m.provider in tenant.blocked_providers
@@ -29,7 +32,7 @@ candidate_denials contains [c.id, msg] if {
 
 candidate_denials contains [c.id, msg] if {
 	is_array(tenant.allowed_models)
-	some c in input.candidates
+	some c in candidates
 	models[c.id]
 	not c.id in tenant.allowed_models
 	msg := sprintf("tenant_model: %s is not on tenant %s's model allow-list", [c.id, input.tenant])
@@ -37,7 +40,7 @@ candidate_denials contains [c.id, msg] if {
 
 candidate_denials contains [c.id, msg] if {
 	is_array(tenant.blocked_models)
-	some c in input.candidates
+	some c in candidates
 	c.id in tenant.blocked_models
 	msg := sprintf("tenant_model: tenant %s blocks %s", [input.tenant, c.id])
 }

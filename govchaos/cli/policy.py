@@ -1,9 +1,11 @@
 """`govchaos policy check|test|eval|serve`.
 
     govchaos policy check [PATH...] [--json]   parse/compile; errors as path:line:col: message (exit 2)
-    govchaos policy test [PATH...] [--engine regorus|regopy] [--json]
+    govchaos policy test [PATH...] [--engine regorus|regopy|opa-go | --engines A,B] [--json]
                                                Rego test_ rules + cases/*.yaml; PASS|FAIL|ERROR lines,
-                                               "N passed, N failed, N errors"; exit 0 / 1 / 2
+                                               "N passed, N failed, N errors"; exit 0 / 1 / 2;
+                                               with --engines, DIFF lines for tests whose outcome
+                                               differs between engines (exit 1)
     govchaos policy eval --input FILE|- [--bundle DIR] [--engine NAME]
                                                prints the decision JSON for one input
     govchaos policy serve [--bundle DIR] [--host 127.0.0.1] [--port 8181]
@@ -32,6 +34,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from typing import Any
 
 DEFAULT_BUNDLE = "policies"
 
@@ -50,7 +53,12 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     test = cmds.add_parser("test", help="run Rego test_ rules and YAML decision cases")
     test.add_argument("paths", nargs="*", metavar="PATH", help=f"bundle directories (default {DEFAULT_BUNDLE}/)")
-    test.add_argument("--engine", default="regorus", help="engine running the tests: regorus (default) or regopy")
+    engines = test.add_mutually_exclusive_group()
+    engines.add_argument("--engine", default=None,
+                         help="engine running the tests: regorus (default), regopy or opa-go")
+    engines.add_argument("--engines", default=None, metavar="A,B",
+                         help="run the tests under each engine (e.g. regorus,opa-go) and report "
+                         "any test whose outcome differs")
     test.add_argument("--json", action="store_true", help="print the results as JSON")
     test.add_argument("--timeout-s", type=float, default=30.0, help="per-test time limit")
     test.add_argument("-q", "--quiet", action="store_true",
@@ -60,7 +68,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     ev = cmds.add_parser("eval", help="evaluate one decision input and print the decision JSON")
     ev.add_argument("--input", required=True, metavar="FILE|-", help="decision input JSON file, or - for stdin")
     ev.add_argument("--bundle", default=DEFAULT_BUNDLE, metavar="DIR")
-    ev.add_argument("--engine", default="regorus", help="regorus (default) or regopy")
+    ev.add_argument("--engine", default="regorus", help="regorus (default), regopy or opa-go")
     ev.set_defaults(func=_eval)
 
     serve = cmds.add_parser("serve", help="serve decisions over OPA's REST API (subset)")
@@ -94,6 +102,7 @@ def _check(args: argparse.Namespace) -> int:
     try:
         bundle = load_bundle(*paths)
         check_modules(bundle)
+        checked_by = ["regorus", *_check_with_opa_go(bundle)]
         cases = load_case_files(bundle.case_files, bundle.data)
     except GovchaosError as exc:
         if not args.json:
@@ -112,14 +121,26 @@ def _check(args: argparse.Namespace) -> int:
 
         print(json.dumps({"ok": True, "paths": paths, "errors": 0, "bundle": bundle.digest,
                           "modules": len(bundle.modules), "cases": len(cases),
+                          "checked_by": checked_by,
                           "results": [{"file": _bundle_path(bundle.root, f), "ok": True}
                                       for f in bundle.files]}, indent=2))
         return 0
     print(
         f"ok: {len(bundle.modules)} modules, {len(cases)} cases, {len(bundle.files)} files, "
-        f"bundle {bundle.digest}"
+        f"bundle {bundle.digest}; compiled by {', '.join(checked_by)}"
     )
     return 0
+
+
+def _check_with_opa_go(bundle: Any) -> list[str]:
+    """Compile with the real OPA too when it is installed: it rejects what regorus accepts
+    (recursion, some unsafe variables). Raises PolicyCompileError located path:line:col."""
+    from governance.engine import opa_go_engine
+
+    if not opa_go_engine.available():
+        return []
+    opa_go_engine.compile_modules(bundle.modules, bundle.data, root=bundle.root).close()
+    return ["opa-go"]
 
 
 def _bundle_path(root: str, name: str) -> str:
@@ -129,22 +150,58 @@ def _bundle_path(root: str, name: str) -> str:
     return os.path.join(root, name) if os.path.isdir(root) else name
 
 
+TEST_ENGINES = ("regorus", "regopy", "opa-go")
+
+
+def _test_engines(args: argparse.Namespace) -> list[str]:
+    """The engines named by --engine / --engines, validated (exit 2 with a hint otherwise)."""
+    from governance.engine.registry import ENGINES, UnknownEngineError
+    from governance.errors import PolicyInputError
+
+    if args.engines is not None:
+        names = [n.strip() for n in args.engines.split(",")]
+        if any(not n for n in names) or len(names) < 2:
+            raise PolicyInputError(
+                f"--engines takes two or more comma-separated engines, got {args.engines!r}"
+            )
+        if len(set(names)) != len(names):
+            raise PolicyInputError(f"--engines names an engine twice: {args.engines!r}")
+    else:
+        names = [args.engine or "regorus"]
+    for name in names:
+        if name not in TEST_ENGINES:
+            ENGINES.factory(name)  # unknown names get the did-you-mean error
+            raise UnknownEngineError(
+                f"policy tests run on {', '.join(TEST_ENGINES)}, not {name!r}"
+            )
+    return names
+
+
 def _test(args: argparse.Namespace) -> int:
     import asyncio
     import json
 
     from governance.engine.bundle import load_bundle
     from governance.engine.policy_tests import PolicyTestRunner
-    from governance.engine.registry import ENGINES, UnknownEngineError
     from governance.engine.regorus_engine import check_modules
 
-    if args.engine not in ("regorus", "regopy"):
-        ENGINES.factory(args.engine)  # unknown names get the did-you-mean error
-        raise UnknownEngineError(f"policy tests run on regorus or regopy, not {args.engine!r}")
+    engines = _test_engines(args)
     bundle = load_bundle(*_paths(args))
     check_modules(bundle)  # a compile error is exit 2 with file:line:col, not N test errors
-    runner = PolicyTestRunner(bundle, engine=args.engine, test_timeout_s=args.timeout_s)
-    report = asyncio.run(runner.run())
+    if "opa-go" in engines:
+        from governance.engine.opa_go_engine import compile_modules
+
+        compile_modules(bundle.modules, bundle.data, root=bundle.root).close()  # OPA's compiler too
+    reports = [
+        asyncio.run(PolicyTestRunner(bundle, engine=e, test_timeout_s=args.timeout_s).run())
+        for e in engines
+    ]
+    if len(reports) == 1:
+        report: Any = reports[0]
+    else:
+        from governance.engine.cross_engine import CrossEngineReport
+
+        report = CrossEngineReport.of(reports)
     if args.json:
         print(json.dumps(report.to_json(), indent=2))
     else:

@@ -17,6 +17,11 @@ Format (shared with the policy authors)::
           reasons_contain: ["data_class_ceiling: pii"]  # optional
           obligations: {log_prompts: false}             # optional, a subset
 
+A case about malformed input — what an OPA client other than the gateway may send — gives
+``raw_input:`` instead of ``input:``: it reaches the policy exactly as written (not validated
+against the decision contract, catalog ids not expanded), e.g. a missing ``route`` or a candidate
+without an ``id``. A case has exactly one of the two.
+
 Each string under ``denied_reasons_contain`` / ``reasons_contain`` must be a substring of at
 least one of the reasons (so ``"data_class_ceiling:"`` pins the rule, a whole reason pins its
 wording too).
@@ -66,8 +71,14 @@ class DecisionCase(BaseModel):
     name: str
     description: str = ""
     file: str
-    input: DecisionInput
+    input: DecisionInput | None = None
+    raw_input: dict[str, Any] | None = None  # passed to the policy as written
     expect: CaseExpectation
+
+    @property
+    def policy_input(self) -> DecisionInput | dict[str, Any]:
+        """What the policy is asked with: the raw input, or the validated decision input."""
+        return self.raw_input if self.raw_input is not None else self.input  # type: ignore[return-value]
 
 
 class _RawCase(BaseModel):
@@ -75,7 +86,8 @@ class _RawCase(BaseModel):
 
     name: str
     description: str = ""
-    input: dict[str, Any]
+    input: dict[str, Any] | None = None
+    raw_input: dict[str, Any] | None = None
     expect: CaseExpectation
 
 
@@ -166,10 +178,19 @@ def _load_cases(doc: Any, file: str, catalog: Mapping[str, Mapping[str, Any]], s
                 location=Location(file, field=f"{field}.name"),
             )
         seen[raw.name] = file
-        inp = expand_input(raw.input, catalog, file=file, field=f"{field}.input")
+        if (raw.input is None) == (raw.raw_input is None):
+            raise PolicyInputError(
+                "a case gives exactly one of 'input' (a decision input) or 'raw_input' "
+                "(passed to the policy as written)",
+                location=Location(file, field=field),
+            )
+        inp = None
+        if raw.input is not None:
+            inp = expand_input(raw.input, catalog, file=file, field=f"{field}.input")
         cases.append(
             DecisionCase(
-                name=raw.name, description=raw.description, file=file, input=inp, expect=raw.expect
+                name=raw.name, description=raw.description, file=file, input=inp,
+                raw_input=raw.raw_input, expect=raw.expect,
             )
         )
 

@@ -211,7 +211,7 @@ class PolicyTestRunner:
             for name in rego_tests:
                 results.append(await self._one(worker, name, "rego", {"op": "rule", "query": name}))
             for case in cases:
-                request = {"op": "decide", "input_json": canonical_input(case.input).decode()}
+                request = {"op": "decide", "input_json": canonical_input(case.policy_input).decode()}
                 results.append(await self._one(worker, f"case:{case.name}", "case", request, case))
         finally:
             await worker.stop()

@@ -1,7 +1,7 @@
 """The explicit registry of policy engine kinds, filled in one place (:data:`ENGINES`).
 
 >>> sorted(ENGINES.names())
-['opa', 'regopy', 'regorus']
+['opa', 'opa-go', 'regopy', 'regorus']
 >>> ENGINES.factory("regorous")
 Traceback (most recent call last):
 ...
@@ -76,10 +76,17 @@ def _opa(*args: Any, **kwargs: Any) -> PolicyEngine:
     return OpaEngine(*args, **kwargs)
 
 
+def _opa_go(*args: Any, **kwargs: Any) -> PolicyEngine:
+    from governance.engine.opa_go_engine import OpaGoEngine
+
+    return OpaGoEngine(*args, **kwargs)
+
+
 ENGINES = EngineRegistry()
 ENGINES.register("regorus", _regorus)
 ENGINES.register("regopy", _regopy)
 ENGINES.register("opa", _opa)
+ENGINES.register("opa-go", _opa_go)
 
 
 def create_engine(name: str = DEFAULT_ENGINE, *args: Any, **kwargs: Any) -> PolicyEngine:

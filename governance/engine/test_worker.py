@@ -6,7 +6,7 @@ first, because native engines (rego-cpp) print diagnostics straight to fd 1.
 
 Requests::
 
-    {"op": "load", "engine": "regorus", "modules": [[path, source], ...], "data_json": "{...}"}
+    {"op": "load", "engine": "regorus"|"regopy"|"opa-go", "modules": [[path, source], ...], "data_json": "{...}"}
     {"op": "rule", "query": "data.pkg.test_name"}       -> {"value": <result or null>}
     {"op": "decide", "input_json": "{...}"}             -> {"value": <decision or null>}
 
@@ -43,6 +43,13 @@ class EvaluationSession:
                 engine.add_policy(path, source)
             engine.add_data_json(data_json)
             self._state = engine
+        elif kind == "opa-go":
+            from governance.engine.opa_go_engine import compile_modules
+
+            # Compiled here (a probe evaluation), so a module OPA rejects is one load error
+            # naming file:line:col, not an error on every test.
+            all_mods = [RegoModule(p, s) for p, s in modules]
+            self._state = compile_modules(all_mods, json.loads(data_json))
         elif kind == "regopy":
             import regopy
 
@@ -52,7 +59,7 @@ class EvaluationSession:
             interp.add_data_json(data_json)
             self._state = interp
         else:
-            raise ValueError(f"policy tests run on regorus or regopy, not {kind!r}")
+            raise ValueError(f"policy tests run on regorus, regopy or opa-go, not {kind!r}")
         # Decision cases go through the production engine for that kind (same code path),
         # built on first use: a bundle of helpers and tests has no decision to compile.
         self._bundle = build_bundle("worker", decision_mods, json.loads(data_json))
@@ -61,6 +68,13 @@ class EvaluationSession:
     def rule(self, query: str) -> Any:
         if self._kind == "regorus":
             return self._state.eval_rule(query)
+        if self._kind == "opa-go":
+            from opa_bindings import OpaUndefinedError
+
+            try:
+                return self._state.eval_document(query.removeprefix("data."))
+            except OpaUndefinedError:
+                return None
         out = self._state.query(query)
         text = str(out)
         if text == "undefined" or not text:

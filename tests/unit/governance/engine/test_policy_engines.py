@@ -11,7 +11,7 @@ from governance.engine.registry import UnknownEngineError
 from governance.errors import PolicyCompileError
 
 
-EMBEDDED = ["regorus", "regopy"]
+EMBEDDED = ["regorus", "regopy", "opa-go"]
 
 
 @pytest.mark.parametrize("kind", EMBEDDED)
