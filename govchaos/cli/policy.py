@@ -8,8 +8,12 @@
                                                differs between engines (exit 1)
     govchaos policy eval --input FILE|- [--bundle DIR] [--engine NAME]
                                                prints the decision JSON for one input
-    govchaos policy serve [--bundle DIR] [--host 127.0.0.1] [--port 8181]
-                                               decision server speaking OPA's REST Data/Policy API
+    govchaos policy serve [--bundle DIR] [--host 127.0.0.1] [--port 8181] [--bundle-name NAME]
+                          [--signing-key KEY]  decision server speaking OPA's REST Data/Policy API,
+                                               and a bundle service: GET /bundles/NAME (ETag, 304)
+    govchaos policy build PATH --out bundle.tar.gz [--signing-key KEY] [--key-id ID]
+                                               an OPA bundle (.manifest, data.json, the .rego files;
+                                               signed: .signatures.json) for opa run -s -b FILE
 
 Using a real OPA instead of the embedded engine
 -----------------------------------------------
@@ -75,7 +79,24 @@ def register(sub: argparse._SubParsersAction) -> None:
     serve.add_argument("--bundle", default=DEFAULT_BUNDLE, metavar="DIR")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=_port, default=8181, help="0-65535; 0 lets the OS pick")
+    serve.add_argument("--bundle-name", default="govchaos", metavar="NAME",
+                       help="serve the policy as an OPA bundle at GET /bundles/NAME (default govchaos)")
+    serve.add_argument("--signing-key", metavar="KEY",
+                       help="sign the served bundle with this ECDSA P-256 private key (PEM)")
+    serve.add_argument("--key-id", metavar="ID", help="kid of the signature (default: the key's sha256 id)")
     serve.set_defaults(func=_serve)
+
+    build = cmds.add_parser("build", help="write an OPA bundle (tar.gz), optionally signed")
+    build.add_argument("path", metavar="PATH", help="bundle directory (e.g. policies/)")
+    build.add_argument("--out", required=True, metavar="FILE", help="the bundle.tar.gz to write")
+    build.add_argument("--signing-key", metavar="KEY",
+                       help="ECDSA P-256 private key (PEM, e.g. from govchaos keys generate): adds "
+                       ".signatures.json (ES256 JWT, OPA's bundle-signing format)")
+    build.add_argument("--key-id", metavar="ID",
+                       help="kid in the signature's header, the key name OPA is configured with "
+                       "(default: the key's sha256 id)")
+    build.add_argument("--json", action="store_true", help="print what was written as JSON")
+    build.set_defaults(func=_build)
 
 
 def _port(text: str) -> int:
@@ -253,10 +274,19 @@ def _serve(args: argparse.Namespace) -> int:
     from governance.engine.bundle import load_bundle
     from governance.engine.server import DecisionServer
 
+    from governance.engine.bundle_service import BundleService
+
     bundle = load_bundle(args.bundle)
+    key = _signing_key(args.signing_key)
+    try:
+        bundles = BundleService(args.bundle_name, signing_key=key, key_id=args.key_id)
+    except ValueError as exc:
+        from governance.errors import PolicyInputError
+
+        raise PolicyInputError(f"--bundle-name: {exc}") from exc
 
     async def run() -> None:
-        server = DecisionServer(bundle)
+        server = DecisionServer(bundle, bundles=bundles)
         host, port = await server.start(args.host, args.port)
         print(f"govchaos policy server listening on http://{host}:{port}", flush=True)
         try:
@@ -265,4 +295,47 @@ def _serve(args: argparse.Namespace) -> int:
             await server.close()
 
     asyncio.run(run())
+    return 0
+
+
+def _signing_key(path: str | None) -> Any:
+    if path is None:
+        return None
+    from governance.attest import load_private_key
+
+    return load_private_key(path)  # KeyFileError (exit 2) names the file and what is wrong
+
+
+def _build(args: argparse.Namespace) -> int:
+    import json
+    import os
+
+    from governance.engine.bundle import load_bundle
+    from governance.engine.opa_bundle import build_opa_bundle
+    from governance.engine.regorus_engine import check_modules
+    from governance.errors import Location, PolicyInputError
+
+    bundle = load_bundle(args.path)
+    check_modules(bundle)  # never ship a bundle that does not compile
+    _check_with_opa_go(bundle)
+    built = build_opa_bundle(bundle, signing_key=_signing_key(args.signing_key), key_id=args.key_id)
+    tmp = f"{args.out}.{os.getpid()}.tmp"
+    try:
+        with open(tmp, "wb") as fh:
+            fh.write(built.tarball)
+        os.replace(tmp, args.out)
+    except OSError as exc:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise PolicyInputError(f"cannot write: {exc.strerror or exc}", location=Location(args.out)) from exc
+    if args.json:
+        print(json.dumps({"out": args.out, "revision": built.revision, "roots": list(built.roots),
+                          "files": sorted(built.files), "signed": built.signed,
+                          "sha256": built.etag.strip('"')}, indent=2))
+    else:
+        signed = "signed" if built.signed else "unsigned"
+        print(f"wrote {args.out}: {len(built.files)} files, {signed}, revision {built.revision}, "
+              f"roots {', '.join(built.roots)}")
     return 0

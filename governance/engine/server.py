@@ -7,6 +7,8 @@
     GET  /v1/policies           -> {"result": [{"id", "raw"}...]};  GET /v1/policies/{id}
     DELETE /v1/policies/{id}    -> 200 {}; unknown -> 404
     GET  /health                -> 200 {}
+    GET  /bundles/{name}        the current policy as an OPA bundle (ETag / If-None-Match -> 304),
+                                for OPA fleets that download bundles (bundle_service.py)
 
 Backed by the embedded regorus interpreter (any path can be asked, not only the decision).
 Every change builds and checks a complete new engine before one reference is swapped, so a bad
@@ -24,6 +26,7 @@ from aiohttp import web
 from governance.errors import GovernanceError, PolicyCompileError, PolicyInputError
 
 from governance.engine.bundle import PolicyBundle
+from governance.engine.bundle_service import BundleService
 from governance.engine.rego_errors import strip_backtrace
 from governance.strict_load import loads_json
 from governance.engine.regorus_engine import check_modules
@@ -68,8 +71,10 @@ def _parts(path: str) -> list[str]:
 class DecisionServer:
     """aiohttp application around an embedded engine. ``start`` returns the bound (host, port)."""
 
-    def __init__(self, bundle: PolicyBundle) -> None:
+    def __init__(self, bundle: PolicyBundle, *, bundles: BundleService | None = None) -> None:
         self._loaded = _Loaded(bundle)
+        self.bundles = bundles or BundleService()
+        self.bundles.publish(bundle)
         self._lock = asyncio.Lock()  # serialises writers; readers use the current reference
         self._runner: web.AppRunner | None = None
         self._stopped = asyncio.Event()
@@ -85,6 +90,7 @@ class DecisionServer:
         app.router.add_get("/v1/policies/{id:.+}", self._get_policy)
         app.router.add_put("/v1/policies/{id:.+}", self._put_policy)
         app.router.add_delete("/v1/policies/{id:.+}", self._delete_policy)
+        app.router.add_get("/bundles/{name:.+}", self.bundles.handle)
         self.app = app
 
     @property
@@ -220,6 +226,10 @@ class DecisionServer:
                 "error(s) occurred while compiling module(s)",
                 errors=[error],
             )
+        try:
+            self.bundles.publish(bundle)  # before the swap: a failure keeps both as they were
+        except GovernanceError as exc:
+            return _error(400, "invalid_parameter", exc.diagnostics())
         self._loaded = loaded  # the atomic swap
         if status == 204:
             return web.Response(status=204)
