@@ -31,7 +31,10 @@ in a gateway config, ``policy: {engine: opa, url: http://127.0.0.1:8181}``). The
 error, an undefined result or a result that is not a decision is a deny. ``govchaos policy serve``
 speaks the same subset of the API (plus ``PUT/GET/DELETE /v1/policies``, ``PUT /v1/data``,
 ``GET /health``), so everything that talks to OPA can be tried against it first. For several
-gateway replicas, run one OPA per replica (sidecar) or a shared pool, loading the same bundle.
+gateway replicas, run one OPA per replica (sidecar) or a shared pool, loading the same bundle:
+``govchaos policy build policies --out bundle.tar.gz [--signing-key KEY]`` writes it (``opa run -s
+-b bundle.tar.gz``), and ``govchaos policy serve`` serves it at ``GET /bundles/govchaos`` for OPAs
+that poll a bundle service. ``--engine opa-go`` runs the real OPA in-process instead.
 """
 
 from __future__ import annotations

@@ -113,3 +113,13 @@ def test_duplicate_keys_and_alias_bombs_are_located_errors(tmp_path) -> None:
     with pytest.raises(ConfigError) as err:
         load_config(bomb)
     assert "expands to more than" in err.value.message
+
+
+def test_policy_engine_opa_go_builds_the_real_opa(tmp_path) -> None:
+    from gateway.runtime import EMBEDDED_ENGINES, build_engine
+    from governance.engine.opa_go_engine import OpaGoEngine
+
+    cfg = load_config(write(tmp_path, f"auth: {{keys_env: K}}\npolicy: {{engine: opa-go, bundle: {REPO / 'policies'}}}\n"))
+    engine = build_engine(cfg)
+    assert isinstance(engine, OpaGoEngine) and engine.bundle.digest
+    assert "opa-go" in EMBEDDED_ENGINES  # in-process and synchronous, like regorus
