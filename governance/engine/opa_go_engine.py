@@ -121,7 +121,8 @@ def opa_compile_error(
 ) -> PolicyCompileError:
     """Translate an ``OpaError`` into a located :class:`PolicyCompileError`.
 
-    OPA's error text carries ``file:line``; the column comes from the caret line of a parse
+    OPA's error text carries ``file:line``; the earliest error is reported (the message counts
+    the others); the column comes from the caret line of a parse
     error, otherwise it is the column of the first token on that line (where OPA's location of a
     rule or expression starts).
     """
@@ -130,6 +131,8 @@ def opa_compile_error(
     if not found:
         message = " ".join(text.split())[:300] or "OPA rejected the policy"
         return PolicyCompileError(f"opa-go: {message}", location=Location(root) if root else None)
+    # OPA's error order follows Go map iteration (it varies run to run): report the earliest.
+    found.sort(key=lambda m: (m.group("file"), int(m.group("line"))))
     first = found[0]
     file, line = first.group("file"), int(first.group("line"))
     if first.group("caret") is not None:
