@@ -29,6 +29,7 @@ from chaos.report.signing import (
     write_ephemeral_key,
 )
 from chaos.report.view import load_view, read_report_file
+from chaos.runner.report import file_mode
 from governance.attest import BUNDLE_FILENAME, StatementError, sign_directory
 from governance.errors import Location
 
@@ -60,13 +61,31 @@ def _write(path: Path, text: str) -> None:
         ) from exc
 
 
+def _same_mode(root: Path) -> None:
+    """Give every file of the directory one mode (modes are not signed; mixed ones confuse).
+
+    Files come from several writers (the gateway's audit log, ``mkstemp``, the signer), each
+    with its own idea of a mode; the umask's mode for new files is the one they all get.
+    """
+    mode = file_mode()
+    for path in root.rglob("*"):
+        if path.is_file() and not path.is_symlink():
+            try:
+                os.chmod(path, mode)
+            except OSError as exc:
+                raise ReportDirError(f"cannot set the mode of {path.name}: {exc.strerror or exc}",
+                                     location=Location(str(path))) from exc
+
+
 def render_directory(run_dir: str | Path, signing: SigningInfo | None = None) -> tuple[str, ...]:
     """Write report.html, report.md and junit.xml into ``run_dir``; return their names.
 
     Raises :class:`~chaos.report.errors.ReportDirError` for a missing or invalid report.json.
     """
     root = Path(run_dir)
-    view = load_view(root, signing, display_dir=str(run_dir))
+    # The rendered verify command is relative to the report directory ("."): it is read there
+    # (report.html) or next to it (report.md in a PR), never on the machine that made it.
+    view = load_view(root, signing, display_dir=".")
     _write(root / HTML_FILE, render_html(view))
     _write(root / MARKDOWN_FILE, render_markdown(view))
     _write(root / JUNIT_FILE, render_junit(view))
@@ -110,6 +129,7 @@ def finalize_report(
             f"cannot write {BUNDLE_FILENAME}: {exc.strerror or exc}",
             location=Location(str(root / BUNDLE_FILENAME)),
         ) from exc
+    _same_mode(root)
     return FinalizeResult(
         run_dir=str(run_dir),
         rendered=rendered,

@@ -1,7 +1,10 @@
 r"""``report.md``: a summary fit for a pull-request comment.
 
-Verdict, assertion and probe table, policy violations, faults, digests, and the verify command.
-Text from the scenario is escaped for Markdown tables (pipes, markup, HTML).
+Verdict, who signed, the check table (failed checks first, then passed, then not run), policy
+violations, faults, digests, and the verify command — relative to the report directory, since
+the summary is read next to the report (a PR comment, ``$GITHUB_STEP_SUMMARY``), not on the
+machine that made it. Text from the scenario is escaped for Markdown tables (pipes, markup,
+HTML).
 
 >>> md_text("a|b <x> *y*")
 'a\\|b &lt;x> \\*y\\*'
@@ -12,7 +15,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from chaos.report.view import ReportView, display_time, probes_summary, tally, unit_of
+from chaos.report.view import ReportView, display_time, probes_summary, signer_text, tally, unit_of
 
 _SPECIAL = re.compile(r"([\\`*_\[\]|#~])")
 _ICON = {"passed": "✅", "failed": "❌", "broken": "⚠️"}
@@ -46,24 +49,29 @@ def render_markdown(view: ReportView) -> str:
         lines.append(f"- {md_text(reason)}")
     if r.verdict_reasons:
         lines.append("")
+    if view.signing is not None:
+        lines += [f"**Signed:** {md_text(signer_text(view.signing))}", ""]
     if view.signing is not None and view.signing.ephemeral:
         lines += [
             f"> **Ephemeral key.** Signed with a per-run key (id `{view.signing.key_id}`) whose "
             "public half is in the report: verification proves integrity, not origin.",
             "",
         ]
-    lines += ["| | check | expected | observed | requests |", "|---|---|---|---|---|"]
+    lines += ["| | check | kind | expected | observed | requests |", "|---|---|---|---|---|---|"]
     checks = ([("steady before", c) for c in r.steady_state.before]
               + [("assertion", c) for c in r.assertions]
-              + [("steady after", c) for c in r.steady_state.after])
+              + [("steady after", c) for c in r.steady_state.after]
+              + [("stop condition", c) for c in r.stop_conditions])
+    checks.sort(key=lambda kc: 2 if kc[1].skipped else (1 if kc[1].passed else 0))  # failed first
     for kind, c in checks:
-        mark = "✅ PASS" if c.passed else "❌ FAIL"
+        mark = "⏭️ NOT RUN" if c.skipped else ("✅ PASS" if c.passed else "❌ FAIL")
         unit = unit_of(c.metric)
         observed = "n/a" if c.observed is None else _num(c.observed) + unit
-        lines.append(f"| {mark} | {md_text(c.name)} ({kind}) | {md_text(c.op)} {c.expected:g}{unit} | "
+        op = f"trips if {c.op}" if kind == "stop condition" else c.op
+        lines.append(f"| {mark} | {md_text(c.name)} | {kind} | {md_text(op)} {c.expected:g}{unit} | "
                      f"{observed} | {c.requests} |")
     if not checks:
-        lines.append("| | (no checks) | | | |")
+        lines.append("| | (no checks) | | | | |")
     lines.append("")
     v = r.policy_violations
     if v is not None:
@@ -95,11 +103,17 @@ def render_markdown(view: ReportView) -> str:
         f"- scenario sha256: `{r.scenario.sha256}`",
         f"- policy bundle `{md_text(r.policy.bundle)}` sha256: `{r.policy.sha256}`",
         f"- gateway config sha256: `{r.gateway.config_sha256 or 'n/a'}`",
+        f"- seed `{r.seed}`, run id `{md_text(r.run_id)}`, govchaos {md_text(r.environment.govchaos_version)}",
         f"- audit chain head: `{r.audit.head or 'n/a'}` ({r.audit.records if r.audit.records is not None else 'n/a'} records)",
         "",
         "</details>",
         "",
     ]
     if view.verify_command:
-        lines += ["Verify:", "", "```sh", view.verify_command, "```", ""]
+        lines += ["Verify, inside the report directory:", "", "```sh", view.verify_command, "```", ""]
+        if view.signing is not None and view.signing.ephemeral and view.signing.key_id:
+            lines += ["A CI gate pins the signer (take the key id from the run's own log, not "
+                      "from this file):", "", "```sh",
+                      f"{view.verify_command} --expect-key-id {view.signing.key_id} --require-origin",
+                      "```", ""]
     return "\n".join(lines)

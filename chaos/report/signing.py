@@ -84,7 +84,8 @@ def predicate_for(report: Report, signing: SigningInfo) -> dict[str, Any]:
     return {
         "predicate_version": PREDICATE_VERSION,
         "run_id": report.run_id,
-        "scenario": {"name": report.scenario.name, "sha256": report.scenario.sha256},
+        "scenario": {"name": report.scenario.name, "sha256": report.scenario.sha256,
+                     "file": report.scenario.file},
         "verdict": report.verdict,
         "partial": report.partial,
         "seed": report.seed,
@@ -98,6 +99,7 @@ def predicate_for(report: Report, signing: SigningInfo) -> dict[str, Any]:
             "head": report.audit.head,
             "records": report.audit.records,
         },
+        "provenance": report.provenance.model_dump(mode="json"),
         "signing": {
             "mode": signing.mode,
             "ephemeral": signing.ephemeral,

@@ -56,6 +56,7 @@ from governance.attest import (
     verify_bundle,
     verify_subjects,
 )
+from governance.attest._statement import sha256_file
 from governance.errors import AuditChainError, GovchaosError
 
 Status = Literal["ok", "fail", "skip"]
@@ -187,7 +188,7 @@ def verify_report(
     signed_report = any(sub.name == REPORT_FILE for sub in statement.subject)
     report, schema_check = _check_schema(root, signed_report)
     checks.append(schema_check)
-    checks.append(_check_consistency(predicate, report, kid, source, schema_check))
+    checks.append(_check_consistency(predicate, report, kid, source, schema_check, root))
     mode = (predicate.get("signing") or {}).get("mode") if isinstance(predicate.get("signing"), dict) else None
     return _result(root, checks, source, kid, mode, hint=hint, predicate=predicate,
                    pinned=origin.status == "ok")
@@ -388,7 +389,7 @@ def _check_schema(root: Path, signed: bool) -> tuple[Report | None, Check]:
 
 
 def _check_consistency(predicate: dict[str, Any], report: Report | None, kid: str | None,
-                       source: KeySource | None, schema: Check) -> Check:
+                       source: KeySource | None, schema: Check, root: Path) -> Check:
     name = "predicate consistency"
     if report is None:
         missing = schema.status == "skip"
@@ -414,6 +415,8 @@ def _check_consistency(predicate: dict[str, Any], report: Report | None, kid: st
         ("audit.head", get("audit", "head"), report.audit.head),
         ("audit.records", get("audit", "records"), report.audit.records),
     ]
+    if "provenance" in predicate:  # reports signed before provenance existed lack it
+        pairs.append(("provenance", get("provenance"), report.provenance.model_dump(mode="json")))
     if source != "keyless identity":
         pairs.append(("signing.key_id", get("signing", "key_id"), kid))
     for field, signed, actual in pairs:
@@ -421,5 +424,24 @@ def _check_consistency(predicate: dict[str, Any], report: Report | None, kid: st
             what = "the key that verified" if field == "signing.key_id" else "report.json"
             return _fail(name, field=field, code="predicate_mismatch",
                          detail=f"{field}: the signed predicate says {signed!r}, {what} says {actual!r}")
+    # The copies of the inputs in the directory are what the digests say (subject digests only
+    # prove they are unchanged since signing, not that they are the inputs that ran).
+    copies = [("scenario.sha256", report.scenario.file, report.scenario.sha256)]
+    if report.gateway.config_sha256 and (root / "gateway-config.yaml").is_file():
+        copies.append(("gateway.config_sha256", "gateway-config.yaml", report.gateway.config_sha256))
+    for field, file, digest in copies:
+        if file is None:
+            continue
+        if "/" in file or "\\" in file or file in ("", ".", ".."):
+            return _fail(name, field=field, code="predicate_invalid", detail=f"unsafe file name {file!r}")
+        try:
+            actual = sha256_file(root / file)
+        except OSError as exc:
+            return _fail(name, field=field, code="predicate_mismatch", file=str(root / file),
+                         detail=f"{file} cannot be read: {exc.strerror or exc}")
+        if actual != digest:
+            return _fail(name, field=field, code="predicate_mismatch", file=str(root / file),
+                         detail=f"{file} has sha256 {actual}, but report.json says {field} is {digest}")
     return Check(name=name, status="ok",
-                 detail="run id, verdict, digests, audit head and signing key match report.json")
+                 detail="run id, verdict, digests, provenance, audit head and signing key match "
+                 "report.json; the scenario and config copies match their digests")

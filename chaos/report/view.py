@@ -119,10 +119,27 @@ def display_time(timestamp: str) -> str:
     return text.replace("T", " ", 1).removesuffix("Z") + (" UTC" if text.endswith("Z") else "")
 
 
+def signer_kind(signing: SigningInfo) -> str:
+    """``organisation key`` / ``keyless identity`` / ``ephemeral key``: who can have signed."""
+    return {"key": "organisation key", "keyless": "keyless identity"}.get(signing.mode, "ephemeral key")
+
+
+def signer_text(signing: SigningInfo) -> str:
+    """One line on who signed, e.g. ``ephemeral key 3a08…: integrity, not origin``."""
+    if signing.mode == "keyless":
+        return f"keyless identity {signing.identity} (issuer {signing.issuer})"
+    text = f"{signer_kind(signing)} {signing.key_id}"
+    return text + (" (integrity, not origin)" if signing.ephemeral else "")
+
+
 def tally(r: Report) -> str:
-    """``9 of 10 checks passed · 0 policy violations``: the verdict's evidence at a glance."""
-    checks = [*r.steady_state.before, *r.assertions, *r.steady_state.after]
+    """``9 of 10 checks passed · 1 not run · 0 policy violations``: the verdict's evidence at a
+    glance (stop conditions count as checks: passed = never tripped)."""
+    checks = r.checks()
     text = f"{sum(c.passed for c in checks)} of {len(checks)} checks passed"
+    skipped = sum(1 for c in checks if c.skipped)
+    if skipped:
+        text += f" · {skipped} not run"
     if r.policy_violations is not None:
         n = r.policy_violations.count
         text += f" · {n} policy violation{'' if n == 1 else 's'}"

@@ -43,6 +43,9 @@ class CheckResult(BaseModel):
     phase: str | None = None
     scope: dict[str, str] = {}
     detail: str = ""
+    # Never evaluated: the run ended (a stop condition fired, or the steady state deviated
+    # before the faults) before this check's window. Not a pass: ``passed`` stays False.
+    skipped: bool = False
 
 
 def describe(check: Probe) -> str:

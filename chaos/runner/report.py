@@ -39,6 +39,9 @@ class ScenarioInfo(_Frozen):
     path: str
     description: str = ""
     proves: str = ""
+    file: str | None = Field(
+        None, description="the scenario YAML as run, copied into the report directory (its "
+        "sha256 is `sha256`)")
 
 
 class PolicyInfo(_Frozen):
@@ -155,6 +158,68 @@ class AuditInfo(_Frozen):
     error: str | None = None
 
 
+class UpstreamInfo(_Frozen):
+    """One upstream of the run and what the policy's catalog says about its model."""
+
+    name: str
+    model: str
+    provider: str | None = None
+    hosting: str | None = None  # private | cloud | edge
+    region: str | None = None
+    jurisdiction: str | None = None
+    gpu_device: int | None = None
+    source: Literal["catalog", "scenario"] = Field(
+        "scenario", description="catalog: attributes from the policy bundle's model catalog")
+
+
+class MatrixCell(_Frozen):
+    model: str
+    data_class: str
+    received: int = Field(description="upstream requests carrying this data class that this "
+                          "model actually received (upstream-requests.jsonl)")
+    policy: Literal["allowed", "forbidden", "mixed"] = Field(
+        description="the recomputed policy decision for every request shape of the run that "
+        "carried this class: the model was allowed for all, forbidden for all, or for some")
+
+
+class DataClassMatrix(_Frozen):
+    """Model × data class of what the upstreams received (ground truth), with policy marks."""
+
+    models: tuple[str, ...]
+    data_classes: tuple[str, ...]
+    cells: tuple[MatrixCell, ...] = ()
+    # Client-looking upstream requests that could not be attributed to a request (per model).
+    unattributed: dict[str, int] = {}
+
+
+class GitInfo(_Frozen):
+    path: str = Field(description="relative to the git work tree's root")
+    commit: str | None = None
+    dirty: bool | None = Field(None, description="uncommitted or untracked changes under path")
+
+
+class CiInfo(_Frozen):
+    provider: Literal["github-actions", "gitlab-ci", "jenkins", "generic"]
+    run_url: str | None = None
+    job_url: str | None = None
+    repository: str | None = None
+    run_id: str | None = None
+    run_attempt: str | None = None
+    workflow: str | None = None
+    job: str | None = None
+    ref: str | None = None
+    commit: str | None = None
+    actor: str | None = None
+
+
+class Provenance(_Frozen):
+    """Where the inputs came from (also in the signed predicate)."""
+
+    policy_bundle: GitInfo | None = None
+    scenario: GitInfo | None = None
+    ci: CiInfo | None = None
+
+
 class HarnessEvent(_Frozen):
     t_s: float
     kind: Literal["phase", "fault"]
@@ -181,13 +246,25 @@ class Report(_Frozen):
     steady_state: SteadyStateResults = SteadyStateResults()
     assertions: tuple[CheckResult, ...] = ()
     policy_violations: PolicyViolations | None = None
+    # Each stop condition as a check: passed = never tripped; skipped = never evaluated (no
+    # window ever had min_requests).
+    stop_conditions: tuple[CheckResult, ...] = ()
     stopped_early: StopInfo | None = None
     verdict: Verdict
     verdict_reasons: tuple[str, ...] = ()
     audit: AuditInfo
     events: tuple[HarnessEvent, ...] = ()
+    upstreams: tuple[UpstreamInfo, ...] = ()
+    data_class_matrix: DataClassMatrix | None = None
+    provenance: Provenance = Provenance()
     files: tuple[str, ...] = ()
     partial: bool = False
+
+    def checks(self) -> tuple[CheckResult, ...]:
+        """Every check of the run, in report order: steady state before, assertions, steady
+        state after, stop conditions (what junit.xml lists, one testcase each)."""
+        return (*self.steady_state.before, *self.assertions, *self.steady_state.after,
+                *self.stop_conditions)
 
 
 def report_json_schema() -> dict[str, Any]:
@@ -205,6 +282,7 @@ def write_report(run_dir: Path, report: Report) -> Path:
     text = json.dumps(report.model_dump(mode="json"), indent=2, sort_keys=False) + "\n"
     fd, tmp = tempfile.mkstemp(prefix=".report-", dir=run_dir)
     try:
+        os.fchmod(fd, file_mode())  # mkstemp makes 0600: give it the mode of every other file
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             handle.write(text)
             handle.flush()
@@ -214,6 +292,17 @@ def write_report(run_dir: Path, report: Report) -> Path:
         Path(tmp).unlink(missing_ok=True)
         raise
     return target
+
+
+def file_mode() -> int:
+    """The mode a new file gets under this process's umask (0644 under the usual 022).
+
+    Every file of a report directory gets this one mode, so a directory never mixes private and
+    world-readable files (``mkstemp`` alone would make ``report.json`` 0600).
+    """
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return 0o666 & ~mask
 
 
 def read_report(path: Path) -> Report:

@@ -36,15 +36,18 @@ from chaos.runner import analysis
 from chaos.runner.assertions import CheckResult, describe, evaluate, evaluate_all
 from chaos.runner.clock import Clock, MonotonicClock
 from chaos.runner.environment import capture_environment
+from chaos.runner.evidence import data_class_matrix, shape_of, upstream_table
 from chaos.runner.metrics import FaultWindow, MetricContext, Window
 from chaos.runner.records import RequestRecord
 from chaos.runner.report import (
     AuditInfo,
+    CiInfo,
     GatewayInfo,
     HarnessEvent,
     PhaseInfo,
     PolicyInfo,
     PolicyViolations,
+    Provenance,
     Report,
     ScenarioInfo,
     SteadyStateResults,
@@ -55,6 +58,7 @@ from chaos.runner.stack import RunStack
 from chaos.runner.timeline import AppliedFault, FaultTimeline
 from chaos.runner.violations import candidates_for, catalog_models, count_violations
 from chaos.scenario.loader import LoadedScenario
+from governance.decision import DecisionInput
 from governance.errors import GovchaosError
 
 log = logging.getLogger(__name__)
@@ -62,6 +66,7 @@ log = logging.getLogger(__name__)
 REQUESTS_FILE = "requests.jsonl"
 UPSTREAM_FILE = "upstream-requests.jsonl"
 CONFIG_FILE = "gateway-config.yaml"
+SCENARIO_FILE = "scenario.yaml"
 MONITOR_INTERVAL_S = 0.25
 
 
@@ -110,6 +115,7 @@ class ChaosRunner:
         clock: Clock | None = None,
         on_progress: Callable[[ProgressUpdate], None] | None = None,
         policy_engine: str = "regorus",
+        ci: CiInfo | None = None,
     ) -> None:
         self.loaded = loaded
         self.scenario = loaded.scenario
@@ -119,6 +125,10 @@ class ChaosRunner:
         self.clock = clock or MonotonicClock()
         self.on_progress = on_progress
         self.policy_engine = policy_engine
+        self.ci = ci  # the CI run's identity, read from the environment by the CLI
+        # Per stop condition (by index): the value closest to tripping, and windows evaluated.
+        self._stop_seen: dict[int, tuple[float | None, int]] = {}
+        self._tripped: int | None = None
         self.run_id = uuid.uuid4().hex[:16]
         self.faults = self.scenario.named_faults()
         self._phase = "start"
@@ -322,12 +332,16 @@ class ChaosRunner:
             return
         now = self._elapsed()
         records = self.records()
-        for condition in self.scenario.stop_conditions:
+        for index, condition in enumerate(self.scenario.stop_conditions):
             window = [r for r in records if now - condition.window_s <= r.ended_at_s <= now]
             if len(window) < condition.min_requests:
                 continue
             result = evaluate(condition, MetricContext(records=window))
+            worst, count = self._stop_seen.get(index, (None, 0))
+            self._stop_seen[index] = (_closer(condition.op, worst, result.observed), count + 1)
             if result.passed:  # the condition holds: that is the breach it describes
+                self._stop_seen[index] = (result.observed, count + 1)
+                self._tripped = index
                 raise StopConditionBreached(result, now)
 
     async def _phases_under_load(self, load_start: float, load_task: asyncio.Task[Any]) -> None:
@@ -436,13 +450,23 @@ class ChaosRunner:
         bundle = load_bundle(self.loaded.resolve(self.scenario.policy.bundle))
         engine = create_engine(self.policy_engine, bundle)
         by_id = {r.request_id: r for r in records}
+        candidates = candidates_for(self.scenario.upstreams, catalog_models(bundle.data))
         summary = await count_violations(
-            entries, by_id,
-            candidates_for(self.scenario.upstreams, catalog_models(bundle.data)), engine.decide,
+            entries, by_id, candidates, engine.decide,
             max_tokens=self.scenario.load.max_tokens,
             client_texts=self._client_texts,
         )
-        return bundle, summary
+        decisions = {}
+        for record in records:  # one decision per request shape (a handful per run)
+            shape = shape_of(record)
+            if shape not in decisions:
+                decisions[shape] = await _maybe_await(engine.decide(DecisionInput(
+                    route=record.route, tenant=record.tenant, data_classes=record.data_classes,
+                    region=record.region, candidates=candidates,
+                    max_tokens=self.scenario.load.max_tokens, stream=record.stream)))
+        matrix = data_class_matrix(entries, by_id, decisions,
+                                   [u.model for u in self.scenario.upstreams])
+        return bundle, summary, matrix
 
     async def _build_report(
         self, stack: RunStack, entries: list[Any], started_at: str
@@ -451,8 +475,11 @@ class ChaosRunner:
         reasons: list[str] = []
         policy = PolicyInfo(bundle=self.scenario.policy.bundle, sha256="")
         violations: PolicyViolations | None = None
+        matrix = None
+        upstreams = upstream_table(self.scenario.upstreams, {})
         try:
-            bundle, summary = await self._violations(entries, records)
+            bundle, summary, matrix = await self._violations(entries, records)
+            upstreams = upstream_table(self.scenario.upstreams, catalog_models(bundle.data))
             policy = PolicyInfo(bundle=self.scenario.policy.bundle,
                                 sha256=bundle.digest.removeprefix("sha256:"),
                                 files=tuple(bundle.files))
@@ -479,14 +506,30 @@ class ChaosRunner:
                                      phase="steady_after"))
             if "steady_after" in ctx.phases else (),
         )
+        # A stop condition or a deviated steady state ends the run by design: the checks whose
+        # window never came are "not run" (skipped), not failures. A broken run keeps them
+        # failed: there the harness, not the hypothesis, is what went wrong.
+        ended_early = self._broken is None and (self._stop is not None or self._deviated_before)
+        why_not_run = (f"not run: stop condition {self._stop.condition} tripped at "
+                       f"{self._stop.at_s:.1f} s" if self._stop is not None
+                       else "not run: the steady state deviated before any fault was injected")
+        if ended_early and "steady_after" not in ctx.phases:
+            steady = steady.model_copy(update={"after": tuple(
+                _not_run(probe, why_not_run, phase="steady_after")
+                for probe in self.scenario.steady_state.probes)})
         assertions: list[CheckResult] = []
         for check in self.scenario.assertions:
             if check.during and check.during not in ctx.faults:
+                if ended_early:
+                    assertions.append(_not_run(check, why_not_run))
+                    continue
                 assertions.append(CheckResult(
                     name=check.name or describe(check), metric=check.metric, op=check.op,
                     expected=check.value, observed=None, passed=False, requests=0,
                     during=check.during, detail="fault was never applied",
                 ))
+            elif ended_early and check.phase != "run" and check.phase not in ctx.phases:
+                assertions.append(_not_run(check, why_not_run))
             else:
                 assertions.append(evaluate(check, ctx))
         faults = analysis.fault_reports(
@@ -505,9 +548,9 @@ class ChaosRunner:
             reasons.append(f"stop condition breached at {self._stop.at_s:.1f} s: "
                            f"{self._stop.condition}")
         reasons += [f"steady state after recovery: {r.name} (observed {_fmt(r.observed)})"
-                    for r in steady.after if not r.passed]
+                    for r in steady.after if not r.passed and not r.skipped]
         reasons += [f"assertion failed: {r.name} (observed {_fmt(r.observed)})"
-                    for r in assertions if not r.passed]
+                    for r in assertions if not r.passed and not r.skipped]
         if self._broken:
             verdict = "broken"
             # What failed to run says nothing about the system under test: name the breakage.
@@ -521,6 +564,7 @@ class ChaosRunner:
         if audit.error and verdict == "passed" and audit.file:
             verdict = "broken"
             reasons.insert(0, f"audit log does not verify: {audit.error}")
+        scenario_file = self._copy_scenario()
         files = self._write_artifacts(stack, records, entries)
         ended = time.time()
         return Report(
@@ -529,6 +573,7 @@ class ChaosRunner:
                 name=self.scenario.name, sha256=self.loaded.sha256, path=str(self.loaded.path),
                 description=self.scenario.description.strip(),
                 proves=self.scenario.proves.strip(),
+                file=scenario_file,
             ),
             policy=policy,
             gateway=GatewayInfo(
@@ -549,14 +594,66 @@ class ChaosRunner:
             steady_state=steady,
             assertions=tuple(assertions),
             policy_violations=violations,
+            stop_conditions=self._stop_results(),
             stopped_early=self._stop,
             verdict=verdict,  # type: ignore[arg-type]
             verdict_reasons=tuple(reasons),
             audit=audit,
             events=tuple(self._events),
+            upstreams=upstreams,
+            data_class_matrix=matrix,
+            provenance=self._provenance(),
             files=files,
             partial=self._broken is not None or self._stop is not None
             or self._deviated_before,
+        )
+
+    def _stop_results(self) -> tuple[CheckResult, ...]:
+        """Each stop condition as a check: passed when it never tripped; skipped when no window
+        ever had enough requests to evaluate it (never a vacuous pass)."""
+        results = []
+        for index, condition in enumerate(self.scenario.stop_conditions):
+            name = f"stop if {describe(condition)} over {condition.window_s:g} s"
+            worst, windows = self._stop_seen.get(index, (None, 0))
+            tripped = self._stop is not None and index == self._tripped
+            if tripped:
+                assert self._stop is not None
+                detail = f"tripped at {self._stop.at_s:.1f} s: the run stopped early"
+            elif windows:
+                detail = f"never tripped ({windows} windows checked; closest value observed)"
+            else:
+                detail = f"never evaluated: no {condition.window_s:g} s window had {condition.min_requests} requests"
+            results.append(CheckResult(
+                name=name, metric=condition.metric, op=condition.op, expected=condition.value,
+                observed=worst, passed=not tripped and windows > 0, requests=windows,
+                scope=condition.where.model_dump(exclude_none=True) if condition.where else {},
+                detail=detail, skipped=not tripped and windows == 0,
+            ))
+        return tuple(results)
+
+    def _copy_scenario(self) -> str | None:
+        """Copy the scenario YAML, byte for byte as run, into the report directory."""
+        try:
+            raw = self.loaded.path.read_bytes()
+        except OSError as exc:
+            self._problems.append(f"could not copy the scenario file: {exc.strerror or exc}")
+            return None
+        import hashlib
+
+        if hashlib.sha256(raw).hexdigest() != self.loaded.sha256:
+            self._problems.append(f"the scenario file {self.loaded.path} changed during the run: "
+                                  "not copied (report.json keeps the digest of what ran)")
+            return None
+        (self.run_dir / SCENARIO_FILE).write_bytes(raw)
+        return SCENARIO_FILE
+
+    def _provenance(self) -> Provenance:
+        from chaos.runner.provenance import git_info
+
+        return Provenance(
+            policy_bundle=git_info(self.loaded.resolve(self.scenario.policy.bundle)),
+            scenario=git_info(self.loaded.path),
+            ci=self.ci,
         )
 
     def _audit_info(self, stack: RunStack) -> AuditInfo:
@@ -589,6 +686,36 @@ class ChaosRunner:
         names = {p.name for p in self.run_dir.iterdir() if p.is_file()
                  and not p.name.startswith(".")}
         return tuple(sorted(names | {"report.json"}))
+
+
+def _not_run(check: Any, why: str, phase: str | None = None) -> CheckResult:
+    return CheckResult(
+        name=getattr(check, "name", None) or describe(check), metric=check.metric, op=check.op,
+        expected=check.value, observed=None, passed=False, requests=0,
+        during=getattr(check, "during", None),
+        phase=phase or (getattr(check, "phase", None) if getattr(check, "phase", "run") != "run" else None),
+        scope=check.where.model_dump(exclude_none=True) if check.where else {},
+        detail=why, skipped=True,
+    )
+
+
+def _closer(op: str, worst: float | None, value: float | None) -> float | None:
+    """Of two observations of a stop condition's metric, the one closer to tripping it."""
+    if value is None:
+        return worst
+    if worst is None:
+        return value
+    if op in (">", ">="):
+        return max(worst, value)
+    if op in ("<", "<="):
+        return min(worst, value)
+    return value
+
+
+async def _maybe_await(value: Any) -> Any:
+    import inspect
+
+    return await value if inspect.isawaitable(value) else value
 
 
 def _iso(epoch: float) -> str:

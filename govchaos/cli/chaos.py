@@ -240,11 +240,14 @@ def _run(args: argparse.Namespace) -> int:
     progress = _Progress(sys.stderr)
     print(f"govchaos chaos run {scenario.name} (seed {scenario.seed}, "
           f"~{scenario.planned_duration_s():.0f} s) -> {run_dir}", file=sys.stderr)
+    from chaos.runner.provenance import ci_from_env
+
     runner = ChaosRunner(
         loaded,
         run_dir=run_dir,
         toxiproxy_url=os.environ.get("TOXIPROXY_URL") or None,
         on_progress=progress,
+        ci=ci_from_env(os.environ),  # the environment is read here, at the edge, only
     )
 
     async def main() -> Any:
