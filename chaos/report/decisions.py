@@ -34,6 +34,19 @@ class RouteDecisions(BaseModel):
     denied: int = 0
 
 
+class GpuEvent(BaseModel):
+    """A GPU health transition the gateway audited (``kind: gpu``)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    ts: str | None = None
+    device: str = "?"
+    state: str = "?"
+    previous: str | None = None
+    xid: int | None = None
+    reason: str | None = None
+
+
 class DecisionSummary(BaseModel):
     """Counts over the audit events of one run."""
 
@@ -52,6 +65,7 @@ class DecisionSummary(BaseModel):
     attempts_by_model: dict[str, int] = {}
     failover_reasons: dict[str, int] = {}
     gpu_events: int = 0
+    gpu_timeline: tuple[GpuEvent, ...] = ()
     decision_latency_p50_ms: float | None = None
 
 
@@ -74,6 +88,7 @@ def summarize_events(events: Iterable[Mapping[str, Any]], *, unreadable: int = 0
     failovers: Counter[str] = Counter()
     routes: dict[str, list[int]] = {}
     latencies: list[float] = []
+    gpu_timeline: list[GpuEvent] = []
     for event in events:
         records += 1
         kind = event.get("kind")
@@ -106,6 +121,13 @@ def summarize_events(events: Iterable[Mapping[str, Any]], *, unreadable: int = 0
                 failovers[str(event["failover_reason"])] += 1
         elif kind == "gpu":
             gpu += 1
+            xid = event.get("xid")
+            gpu_timeline.append(GpuEvent(
+                ts=str(event["ts"]) if event.get("ts") is not None else None,
+                device=str(event.get("device", "?")), state=str(event.get("state", "?")),
+                previous=str(event["previous"]) if event.get("previous") is not None else None,
+                xid=xid if isinstance(xid, int) and not isinstance(xid, bool) else None,
+                reason=str(event["reason"]) if event.get("reason") is not None else None))
     latencies.sort()
     return DecisionSummary(
         records=records,
@@ -122,6 +144,7 @@ def summarize_events(events: Iterable[Mapping[str, Any]], *, unreadable: int = 0
         attempts_by_model=dict(by_model.most_common()),
         failover_reasons=_top(failovers),
         gpu_events=gpu,
+        gpu_timeline=tuple(gpu_timeline[:200]),
         decision_latency_p50_ms=round(latencies[len(latencies) // 2], 4) if latencies else None,
     )
 

@@ -1,9 +1,13 @@
 """``report.html``: one self-contained page (inline CSS and SVG, no scripts, no fetches).
 
-Order of the page: verdict first, then assertions and steady-state probes (expected vs
-observed), the latency-and-success chart with fault windows shaded, faults as applied, traffic
-by model and by data class, failovers by reason, policy decisions, digests, environment, and how
-to verify. Every value goes through :func:`html.escape` (names come from user-written YAML).
+Order of the page: verdict first, then the evidence an auditor checks (who signed, the policy
+bundle digest and its files, the gateway config, scenario digest, seed, run id, version,
+provenance), the scenario's description and what it proves, the checks (failed rows
+highlighted, rates as percentages with n/N), one timeline (phases, fault windows, GPU health
+events, a tripped stop condition) drawn on the latency and success charts and on the traffic by
+model over time, upstream → model → hosting → region/jurisdiction, the model × data-class matrix
+of what the upstreams received with the cells the policy forbids marked, faults as applied,
+traffic by data class, failovers, policy decisions, digests, environment, and how to verify. Every value goes through :func:`html.escape` (names come from user-written YAML).
 """
 
 from __future__ import annotations
@@ -12,8 +16,15 @@ from collections.abc import Iterable, Mapping, Sequence
 from html import escape
 from typing import Any
 
-from chaos.report.chart import bars_svg, timeline_svg
-from chaos.report.view import ReportView, display_time, probes_summary, tally, unit_of
+from chaos.report.chart import bars_svg, timeline_svg, traffic_svg
+from chaos.report.view import (
+    ReportView,
+    display_time,
+    probes_summary,
+    signer_kind,
+    tally,
+    unit_of,
+)
 from chaos.runner.assertions import CheckResult
 
 _CSS = """
@@ -34,6 +45,16 @@ pre{background:#0f172a;color:#e2e8f0;padding:10px 12px;border-radius:6px;overflo
 .muted{color:#64748b}svg{width:100%;height:auto;display:block;background:#fff}
 table.kv th{width:230px;white-space:nowrap}table.kv td{overflow-wrap:anywhere}
 .grid{display:grid;grid-template-columns:1fr 1fr;gap:16px}
+tr.failrow td{background:#fee2e2}tr.failrow td:first-child{box-shadow:inset 4px 0 #b91c1c}
+tr.skiprow td{background:#f1f5f9;color:#64748b}
+.evidence{border:2px solid #0f172a;border-radius:8px;background:#fff;padding:4px 12px 10px;margin:12px 0}
+.evidence h2{margin-top:10px}
+td.forbidden{background:repeating-linear-gradient(45deg,#f1f5f9,#f1f5f9 6px,#e2e8f0 6px,#e2e8f0 12px)}
+td.violation{background:#b91c1c;color:#fff;font-weight:700}td.allowed{background:#f0fdf4}
+td.mixed{background:#fefce8}
+.tag{display:inline-block;border-radius:4px;padding:0 6px;font-size:12px;font-weight:600}
+.tag.ephemeral{background:#fef3c7;color:#92400e}.tag.key{background:#dcfce7;color:#166534}
+.tag.keyless{background:#dbeafe;color:#1e40af}
 """
 
 
@@ -48,11 +69,11 @@ def _num(value: float | None, digits: int = 4) -> str:
 
 
 def _table(headers: Sequence[str], rows: Iterable[Sequence[Any]], numeric: Iterable[int] = (),
-           nowrap: Iterable[int] = ()) -> str:
+           nowrap: Iterable[int] = (), row_classes: Sequence[str] = ()) -> str:
     nums, keep = set(numeric), set(nowrap)
     head = "".join(f"<th>{_e(h)}</th>" for h in headers)
     body = []
-    for row in rows:
+    for index, row in enumerate(rows):
         cells = []
         for i, cell in enumerate(row):
             names = " ".join(n for n, on in (("num", i in nums), ("nowrap", i in keep)) if on)
@@ -60,7 +81,8 @@ def _table(headers: Sequence[str], rows: Iterable[Sequence[Any]], numeric: Itera
             # Cells pre-rendered as markup are passed as _Raw; everything else is escaped.
             text = cell.html if isinstance(cell, _Raw) else _e(cell)
             cells.append(f"<td{cls}>{text}</td>")
-        body.append(f"<tr>{''.join(cells)}</tr>")
+        row_cls = row_classes[index] if index < len(row_classes) else ""
+        body.append(f'<tr class="{row_cls}">{"".join(cells)}</tr>' if row_cls else f"<tr>{''.join(cells)}</tr>")
     if not body:
         body.append(f'<tr><td colspan="{len(headers)}" class="muted">none</td></tr>')
     return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
@@ -77,23 +99,54 @@ def _mark(passed: bool) -> _Raw:
     return _Raw('<span class="pass">PASS</span>' if passed else '<span class="fail">FAIL</span>')
 
 
-def _check_rows(kind: str, results: Sequence[CheckResult], phase_in_kind: bool) -> list[list[Any]]:
+_RATES = ("success_rate", "error_rate", "graceful_degradation_rate")
+
+
+def _value(metric: str, value: float | None, requests: int | None = None) -> str:
+    """A metric's value for people: rates as ``100% (240/240)``, others with their unit."""
+    if value is None:
+        return "n/a"
+    if metric in _RATES:
+        text = f"{value * 100:.4g}%"
+        if requests:
+            text += f" ({round(value * requests)}/{requests})"
+        return text
+    return _num(value) + unit_of(metric)
+
+
+def _window(view: ReportView, r: CheckResult, kind: str) -> str:
+    """Where the check looked, in run seconds (never a repeat of its name)."""
+    report = view.report
+    if r.skipped:
+        return "—"
+    if r.during:
+        for f in report.faults:
+            if f.name == r.during and f.applied_at_s is not None:
+                end = f.reverted_at_s if f.reverted_at_s is not None else report.duration_s
+                return f"{f.applied_at_s:.1f}–{end:.1f} s"
+    if r.phase:
+        for ph in report.phases:
+            if ph.name == r.phase:
+                return f"{ph.start_s:.1f}–{(ph.end_s if ph.end_s is not None else report.duration_s):.1f} s"
+    if kind == "stop condition":
+        return "every window"
+    return "whole run"
+
+
+def _check_rows(view: ReportView, kind: str, results: Sequence[CheckResult]) -> list[tuple[str, list[Any]]]:
     rows = []
     for r in results:
-        unit = unit_of(r.metric)
-        scope = ", ".join(f"{k}={v}" for k, v in r.scope.items())
-        if r.during:
-            where = f"during {r.during}"
-        elif phase_in_kind:  # a probe is checked over its steady-state window, not the whole run
-            where = "steady-state window"
+        if r.skipped:
+            mark, cls = _Raw('<span class="muted">NOT RUN</span>'), "skiprow"
         else:
-            where = (r.phase or "").replace("_", " ")
-        observed = "n/a" if r.observed is None else _num(r.observed) + unit
-        # The default name already starts with the metric: do not say it twice.
-        metric = "" if r.name.startswith(r.metric) else f"{r.metric} "
-        rows.append([_mark(r.passed), r.name, kind, f"{metric}{r.op} {r.expected:g}{unit}",
-                     observed, r.requests, " ".join(x for x in (where, scope) if x) or "whole run",
-                     r.detail])
+            mark, cls = _mark(r.passed), ("" if r.passed else "failrow")
+        op = f"trips if {r.op}" if kind == "stop condition" else r.op
+        expected = f"{op} {_value(r.metric, r.expected)}"
+        # A stop condition's "requests" count the windows it was checked over, not requests.
+        observed = _value(r.metric, r.observed,
+                          r.requests if r.metric in _RATES and kind != "stop condition" else None)
+        rows.append((cls, [mark, r.name, kind, expected, observed, r.requests,
+                           _window(view, r, kind), r.detail]))
     return rows
 
 
@@ -127,8 +180,13 @@ def render_html(view: ReportView) -> str:
     if r.verdict_reasons:
         out.append("<ul>" + "".join(f"<li>{_e(x)}</li>" for x in r.verdict_reasons) + "</ul>")
     out.append("</div>")
-    if r.scenario.proves:
-        out.append(f"<p><b>What this scenario proves:</b> {_e(r.scenario.proves)}</p>")
+    out.append(_evidence_html(view))
+    if r.scenario.description or r.scenario.proves:
+        out.append("<h2>The scenario</h2>")
+        if r.scenario.description:
+            out.append(f"<p>{_e(r.scenario.description)}</p>")
+        if r.scenario.proves:
+            out.append(f"<p><b>What this scenario proves:</b> {_e(r.scenario.proves)}</p>")
     if view.signing is not None and view.signing.ephemeral:
         out.append(_ephemeral_note(view))
     violations = r.policy_violations
@@ -138,31 +196,54 @@ def render_html(view: ReportView) -> str:
                    f'<span class="{cls}">{violations.count}</span> of {violations.checked} '
                    "upstream requests checked.</p>")
 
-    out.append("<h2>Assertions and steady-state probes</h2>")
-    rows = (_check_rows("steady before", r.steady_state.before, True)
-            + _check_rows("assertion", r.assertions, False)
-            + _check_rows("steady after", r.steady_state.after, True))
-    headers = ["", "check", "kind", "expected", "observed", "requests", "window"]
+    out.append("<h2>Assertions, steady-state probes and stop conditions</h2>")
+    tagged = (_check_rows(view, "steady before", r.steady_state.before)
+              + _check_rows(view, "assertion", r.assertions)
+              + _check_rows(view, "steady after", r.steady_state.after)
+              + _check_rows(view, "stop condition", r.stop_conditions))
+    classes = [c for c, _ in tagged]
+    rows = [row for _, row in tagged]
+    headers = ["", "check", "kind", "expected", "observed", "requests (stop: windows)", "window"]
     if any(row[-1] for row in rows):
         headers.append("detail")
     else:  # an empty column on every row is noise
         rows = [row[:-1] for row in rows]
-    out.append(_table(headers, rows, numeric=(4, 5), nowrap=(2, 3, 4)))
+    out.append(_table(headers, rows, numeric=(4, 5), nowrap=(2, 3, 4, 6), row_classes=classes))
+    out.append('<div class="muted">Rates are shown as a percentage with the requests they count '
+               "(n/N); window: the seconds of the run each check was computed over.</div>")
     if r.stopped_early:
-        s = r.stopped_early
-        out.append(f'<p class="fail">Stopped early at {s.at_s:.1f} s: {_e(s.condition)} '
-                   f"(observed {_num(s.observed)})</p>")
+        st = r.stopped_early
+        out.append(f'<p class="fail">Stopped early at {st.at_s:.1f} s: {_e(st.condition)} '
+                   f"(observed {_num(st.observed)})</p>")
 
-    out.append("<h2>Latency and success over time</h2>")
-    out.append(timeline_svg(view.buckets, view.fault_spans))
+    phases = [(ph.name, ph.start_s, ph.end_s if ph.end_s is not None else r.duration_s)
+              for ph in r.phases]
+    out.append("<h2>What happened: latency and success on the run's timeline</h2>")
+    out.append(timeline_svg(view.buckets, view.fault_spans, phases, view.marks))
     out.append(f'<div class="muted">Per-second buckets by send time, from {_e(view.buckets_source)}; '
                "latency counts every request, failed ones included.</div>")
     if m is not None:
         out.append(_table(
             ["requests", "ok", "errors", "success rate", "p50 ms", "p95 ms", "p99 ms", "req/s"],
-            [[m.requests, m.ok, m.errors, _num(m.success_rate), _num(m.latency_p50_ms),
-              _num(m.latency_p95_ms), _num(m.latency_p99_ms), _num(m.throughput_rps)]],
+            [[m.requests, m.ok, m.errors, _value("success_rate", m.success_rate, m.requests),
+              _num(m.latency_p50_ms), _num(m.latency_p95_ms), _num(m.latency_p99_ms),
+              _num(m.throughput_rps)]],
             numeric=range(8)))
+    out.append("<h3>Traffic by model over time</h3>")
+    if view.traffic is not None:
+        out.append(traffic_svg(view.traffic.seconds, view.traffic.models, view.fault_spans, phases,
+                               view.marks))
+        out.append(f'<div class="muted">From {_e(view.traffic.source)}: what each model received '
+                   "per second (health probes left out).</div>")
+    else:
+        out.append('<p class="muted">No per-request traffic in this report.</p>')
+    out.append("<h3>Timeline</h3>")
+    out.append(_timeline_table(view))
+
+    out.append("<h2>Who serves what: upstream → model → hosting → region / jurisdiction</h2>")
+    out.append(_upstreams_html(view))
+    out.append("<h2>Model × data class: requests the upstreams actually received</h2>")
+    out.append(_matrix_html(view))
 
     out.append("<h2>Faults as applied</h2>")
     out.append(_table(
@@ -171,15 +252,12 @@ def render_html(view: ReportView) -> str:
         [[f.name, f.kind, f.target, ", ".join(f"{k}={v}" for k, v in f.params.items()) or "—",
           f"+{f.planned_at_s:g} s, for {f.planned_duration_s:g} s", _in_force(f.applied_at_s, f.reverted_at_s),
           f.status + (f": {f.error}" if f.error else ""),
-          f.effect.summary if f.effect else ""] for f in r.faults]))
+          _effect_text(f.effect)] for f in r.faults]))
     out.append('<div class="muted">Planned times count from the start of the fault phase; '
                "times in force count from the start of the run, like the chart.</div>")
 
     out.append("<h2>Traffic by model</h2>")
     if m is not None:
-        out.append('<div class="muted">Successful responses by the model that served them '
-                   "(what the gateway reported):</div>")
-        out.append(bars_svg(m.served_by_model))
         models = sorted(set(m.served_by_model) | set(m.upstream_received_by_model))
         out.append(_table(["model", "served (client view)", "received (upstream logs)"],
                           [[k, m.served_by_model.get(k, 0), m.upstream_received_by_model.get(k, 0)]
@@ -197,7 +275,8 @@ def render_html(view: ReportView) -> str:
 
     out.append("<h2>Digests</h2>")
     out.append(_kv({
-        "scenario sha256": r.scenario.sha256,
+        "scenario sha256": r.scenario.sha256 + (f" ({r.scenario.file} in this directory)"
+                                                if r.scenario.file else ""),
         "policy bundle": r.policy.bundle,
         "policy bundle sha256": r.policy.sha256,
         "policy files": ", ".join(r.policy.files) or "n/a",
@@ -222,6 +301,121 @@ def render_html(view: ReportView) -> str:
     out.append(_verify_html(view))
     out.append("</main></body></html>\n")
     return "".join(out)
+
+
+def _effect_text(effect: Any) -> str:
+    """The fault's observed effect; with the verified/expected/observed fields when present."""
+    if effect is None:
+        return ""
+    parts = [effect.summary]
+    verified = getattr(effect, "verified", None)
+    expected = getattr(effect, "expected", None)
+    observed = getattr(effect, "observed", None)
+    if verified is not None and (expected or observed):
+        parts.append(f"{'verified' if verified else 'NOT verified'}: expected {expected or 'n/a'}; "
+                     f"observed {observed or 'n/a'}")
+    return " — ".join(p for p in parts if p)
+
+
+def _evidence_html(view: ReportView) -> str:
+    """What an auditor checks first: who signed, and the digests the claim rests on."""
+    r = view.report
+    rows: list[tuple[str, str]] = []
+    s = view.signing
+    if s is None:
+        signer = '<span class="fail">not signed</span>'
+    elif s.mode == "keyless":
+        signer = (f'<span class="tag keyless">keyless identity</span> <code>{_e(s.identity)}</code> '
+                  f"(issuer <code>{_e(s.issuer)}</code>)")
+    else:
+        kind = signer_kind(s)
+        cls = "ephemeral" if s.ephemeral else "key"
+        signer = (f'<span class="tag {cls}">{_e(kind)}</span> key id <code>{_e(s.key_id)}</code>'
+                  + (" — integrity, not origin: pin this id (<code>--expect-key-id</code>) from "
+                     "the run's own log" if s.ephemeral else ""))
+    rows.append(("signed by", signer))
+    files = "".join(f"<li><code>{_e(f)}</code></li>" for f in r.policy.files)
+    rows.append(("policy bundle sha256", f"<code>{_e(r.policy.sha256 or 'n/a')}</code>"
+                 + (f'<details><summary>{len(r.policy.files)} files</summary><ul>{files}</ul></details>'
+                    if r.policy.files else " (no file list)")))
+    rows.append(("gateway config sha256", f"<code>{_e(r.gateway.config_sha256 or 'n/a')}</code>"
+                 + (" (<code>gateway-config.yaml</code> in this directory)" if r.gateway.config_sha256 else "")))
+    rows.append(("scenario sha256", f"<code>{_e(r.scenario.sha256)}</code>"
+                 + (f" (<code>{_e(r.scenario.file)}</code> in this directory)" if r.scenario.file else "")))
+    rows.append(("seed", f"<code>{r.seed}</code>"))
+    rows.append(("run id", f"<code>{_e(r.run_id)}</code>"))
+    rows.append(("govchaos version", _e(r.environment.govchaos_version)))
+    pv = r.provenance
+    for label, info in (("policy bundle in git", pv.policy_bundle), ("scenario in git", pv.scenario)):
+        if info is not None:
+            dirty = ("" if info.dirty is None else
+                     ' <span class="fail">(uncommitted changes)</span>' if info.dirty else " (clean)")
+            rows.append((label, f"<code>{_e(info.path)}</code> at <code>{_e(info.commit or 'no commit')}</code>{dirty}"))
+    if pv.ci is not None:
+        ci = pv.ci
+        bits = [f"{_e(ci.provider)}"] + [f"{k} <code>{_e(v)}</code>" for k, v in (
+            ("run", ci.run_url), ("job", ci.job_url), ("repository", ci.repository),
+            ("commit", ci.commit), ("ref", ci.ref)) if v]
+        rows.append(("CI run", ", ".join(bits)))
+    else:
+        rows.append(("CI run", '<span class="muted">not made in CI (no CI environment)</span>'))
+    body = "".join(f"<tr><th>{_e(k)}</th><td>{v}</td></tr>" for k, v in rows)
+    return (f'<section class="evidence" id="evidence"><h2>Evidence</h2>'
+            f'<table class="kv"><tbody>{body}</tbody></table></section>')
+
+
+def _timeline_table(view: ReportView) -> str:
+    rows = [[f"{mk.t_s:.2f} s", {"gpu": "GPU health", "stop": "stop condition", "fault": "fault",
+                                 "harness": "harness", "phase": "phase"}.get(mk.kind, mk.kind),
+             mk.label, mk.detail] for mk in view.marks]
+    return _table(["time", "kind", "event", "detail"], rows, nowrap=(0, 1))
+
+
+def _upstreams_html(view: ReportView) -> str:
+    ups = view.report.upstreams
+    if not ups:
+        return '<p class="muted">This report does not record its upstreams.</p>'
+    rows = [[u.name, u.model, u.provider or "n/a", u.hosting or "n/a", u.region or "n/a",
+             u.jurisdiction or "n/a", "none" if u.gpu_device is None else f"GPU {u.gpu_device}",
+             "policy catalog" if u.source == "catalog" else "scenario (not in the catalog)"]
+            for u in ups]
+    return _table(["upstream", "model", "provider", "hosting", "region", "jurisdiction", "GPU",
+                   "attributes from"], rows)
+
+
+def _matrix_html(view: ReportView) -> str:
+    mx = view.report.data_class_matrix
+    if mx is None:
+        return '<p class="muted">This report has no model × data-class matrix.</p>'
+    cells = {(c.model, c.data_class): c for c in mx.cells}
+    hosting = {u.model: u.hosting for u in view.report.upstreams}
+    head = "".join(f"<th>{_e(c)}</th>" for c in mx.data_classes)
+    body = []
+    for model in mx.models:
+        tds = []
+        for data_class in mx.data_classes:
+            cell = cells.get((model, data_class))
+            if cell is None:
+                tds.append('<td class="muted">—</td>')
+                continue
+            if cell.policy == "forbidden":
+                cls = "violation" if cell.received else "forbidden"
+                label = f"{cell.received} · FORBIDDEN" + (" — VIOLATION" if cell.received else "")
+            else:
+                cls = cell.policy
+                label = f"{cell.received}" + (" · allowed for some requests" if cell.policy == "mixed" else "")
+            tds.append(f'<td class="num {cls}" title="{_e(cell.policy)}">{_e(label)}</td>')
+        extra = mx.unattributed.get(model)
+        tds.append(f'<td class="num">{extra or 0}</td>')
+        body.append(f"<tr><th>{_e(model)} <span class=\"muted\">({_e(hosting.get(model) or '?')})</span></th>"
+                    f"{''.join(tds)}</tr>")
+    return (f"<table><thead><tr><th>model (hosting)</th>{head}<th>unattributed</th></tr></thead>"
+            f"<tbody>{''.join(body)}</tbody></table>"
+            '<div class="muted">Each cell: requests carrying that data class that the model '
+            "actually received, from the upstreams' own request logs. Hatched FORBIDDEN: the "
+            "policy denied that model for every request of the run carrying that class (a number "
+            "above 0 there is a violation, shown red); “allowed for some”: allowed for some "
+            "request shapes, not others.</div>")
 
 
 def _in_force(applied: float | None, reverted: float | None) -> str:

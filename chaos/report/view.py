@@ -7,6 +7,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from pathlib import Path
 
@@ -37,6 +38,27 @@ class FaultSpan(BaseModel):
     end_s: float
 
 
+class TimelineMark(BaseModel):
+    """One instant on the run's timeline: a harness event, a GPU health event, a stop."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    t_s: float
+    kind: str  # "phase" | "fault" | "harness" | "gpu" | "stop"
+    label: str
+    detail: str = ""
+
+
+class ModelTraffic(BaseModel):
+    """Per-second requests received by each model (ground truth when from the upstream log)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    source: str  # "upstream-requests.jsonl" or "requests.jsonl (served by)"
+    models: tuple[str, ...]
+    seconds: tuple[tuple[int, tuple[int, ...]], ...]  # (second, count per model in order)
+
+
 class ReportView(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -48,6 +70,8 @@ class ReportView(BaseModel):
     decisions: DecisionSummary | None
     signing: SigningInfo | None
     verify_command: str | None
+    marks: tuple[TimelineMark, ...] = ()
+    traffic: ModelTraffic | None = None
 
 
 def read_report_file(run_dir: Path) -> Report:
@@ -79,6 +103,92 @@ def fault_spans(report: Report) -> tuple[FaultSpan, ...]:
         spans.append(FaultSpan(name=fault.name, kind=fault.kind, target=fault.target,
                                start_s=fault.applied_at_s, end_s=max(end, fault.applied_at_s)))
     return tuple(spans)
+
+
+def _epoch(timestamp: str) -> float | None:
+    try:
+        return dt.datetime.fromisoformat(timestamp.replace("Z", "+00:00")).timestamp()
+    except ValueError:
+        return None
+
+
+def timeline_marks(report: Report, decisions: DecisionSummary | None) -> tuple[TimelineMark, ...]:
+    """Every instant worth drawing: harness events, GPU health events, the stop that tripped.
+
+    GPU events come from the audit log (wall-clock ``ts``), placed in run seconds against
+    ``started_at``.
+    """
+    marks = []
+    for event in report.events:
+        kind = "fault" if event.kind == "fault" else ("harness" if event.name == "ready" else "phase")
+        marks.append(TimelineMark(t_s=event.t_s, kind=kind, label=event.name, detail=event.detail))
+    t0 = _epoch(report.started_at)
+    for gpu in (decisions.gpu_timeline if decisions else ()):
+        at = _epoch(gpu.ts) if gpu.ts else None
+        if at is None or t0 is None:
+            continue
+        xid = f" (Xid {gpu.xid})" if gpu.xid is not None else ""
+        initial = gpu.previous is None  # the monitor's first reading, not a transition
+        marks.append(TimelineMark(t_s=round(at - t0, 3), kind="harness" if initial else "gpu",
+                                  label=f"GPU {gpu.device} {gpu.state}{xid}" + (" (first reading)" if initial else ""),
+                                  detail=gpu.reason or ""))
+    if report.stopped_early is not None:
+        s = report.stopped_early
+        marks.append(TimelineMark(t_s=s.at_s, kind="stop", label=f"stop: {s.condition}",
+                                  detail=f"observed {s.observed}"))
+    return tuple(sorted(marks, key=lambda m: m.t_s))
+
+
+def model_traffic(root: Path, report: Report) -> ModelTraffic | None:
+    """Requests per second per model, from what the upstreams received (client traffic only:
+    entries naming a request; health probes left out). Falls back to the responses' served-by
+    model from ``requests.jsonl``. Unreadable lines are skipped (display only)."""
+    t0 = _epoch(report.started_at)
+    counts: dict[tuple[int, str], int] = {}
+    source = ""
+    upstream = root / "upstream-requests.jsonl"
+    if upstream.is_file() and t0 is not None:
+        source = "upstream-requests.jsonl"
+        for row in _rows(upstream):
+            if not (row.get("content_request_ids") or row.get("request_id") or row.get("user")):
+                continue  # a content-free health probe
+            at, model = row.get("received_at"), row.get("served_model")
+            if isinstance(at, int | float) and isinstance(model, str):
+                key = (int(max(at - t0, 0.0)), model)
+                counts[key] = counts.get(key, 0) + 1
+    elif (root / REQUESTS_FILE).is_file():
+        source = "requests.jsonl (served by)"
+        for row in _rows(root / REQUESTS_FILE):
+            at, model = row.get("sent_at_s"), row.get("served_by")
+            if isinstance(at, int | float) and isinstance(model, str):
+                key = (int(max(at, 0.0)), model)
+                counts[key] = counts.get(key, 0) + 1
+    if not counts:
+        return None
+    order = [u.model for u in report.upstreams]
+    models = order + sorted({m for _, m in counts} - set(order))
+    models = [m for m in models if any(k[1] == m for k in counts)]
+    seconds = sorted({t for t, _ in counts})
+    return ModelTraffic(source=source, models=tuple(models), seconds=tuple(
+        (t, tuple(counts.get((t, m), 0) for m in models)) for t in seconds))
+
+
+def _rows(path: Path) -> list[dict]:
+    import orjson
+
+    out = []
+    try:
+        with open(path, "rb") as handle:
+            for line in handle:
+                try:
+                    row = orjson.loads(line)
+                except orjson.JSONDecodeError:
+                    continue
+                if isinstance(row, dict):
+                    out.append(row)
+    except OSError:
+        return []
+    return out
 
 
 def probes_summary(violations: PolicyViolations | None) -> str | None:
@@ -165,13 +275,16 @@ def load_view(
         source = "report.json metrics"
     audit_name = report.audit.file or AUDIT_FILE
     shown = display_dir or str(root)
+    decisions = summarize_audit(root / audit_name)
     return ReportView(
         directory=shown,
         report=report,
         buckets=buckets,
         buckets_source=source,
         fault_spans=fault_spans(report),
-        decisions=summarize_audit(root / audit_name),
+        decisions=decisions,
         signing=signing,
         verify_command=verify_command(shown, signing) if signing else None,
+        marks=timeline_marks(report, decisions),
+        traffic=model_traffic(root, report),
     )

@@ -105,3 +105,7 @@ def test_report_html_dom_in_chromium(tmp_path: Path) -> None:
     assert "Chaos report: x&lt;y&gt;&amp;z" in dom  # the name came through as text, not markup
     assert dom.count("<svg") >= 3 and "<polyline" in dom
     assert "How to verify" in dom
+    # What an auditor checks first, rendered by the browser: evidence, matrix, timeline, traffic.
+    assert 'id="evidence"' in dom and dom.index('id="evidence"') < dom.index("Assertions, steady-state")
+    assert "Model × data class" in dom and "FORBIDDEN" in dom
+    assert 'aria-label="traffic by model over time"' in dom and "GPU 0 lost (Xid 79)" in dom
