@@ -353,3 +353,34 @@ def test_keyless_with_an_unusable_token_is_a_signing_error(run_dir: Path) -> Non
         finalize_report(run_dir, keyless=True, identity_token="not-a-jwt")
     assert info.value.exit_code == 2
     assert not (run_dir / "report.sigstore.json").exists()
+
+
+def test_input_copies_must_match_their_digests(run_dir: Path) -> None:
+    # A signer who swaps the scenario copy signs a self-consistent directory whose scenario
+    # file is not the one report.json's digest names: predicate consistency says so.
+    (run_dir / "scenario.yaml").write_text("name: something-else\n")
+    finalize_report(run_dir)
+    result = verify_report(run_dir)
+    check = next(c for c in result.checks if c.name == "predicate consistency")
+    assert check.status == "fail" and check.field == "scenario.sha256"
+    assert statuses(result)["subject digests"] == "ok"
+
+
+def test_provenance_is_in_the_signed_predicate(run_dir: Path) -> None:
+    from chaos.runner.report import CiInfo, Provenance
+
+    report = Report.model_validate_json((run_dir / "report.json").read_bytes())
+    ci = CiInfo(provider="github-actions", run_url="https://github.example/a/b/actions/runs/1")
+    write_report(run_dir, report.model_copy(update={"provenance": Provenance(ci=ci)}))
+    finalize_report(run_dir)
+    assert verify_report(run_dir).valid
+    import base64
+
+    bundle = json.loads((run_dir / BUNDLE_FILENAME).read_text())
+    statement = json.loads(base64.b64decode(bundle["dsseEnvelope"]["payload"]))
+    assert statement["predicate"]["provenance"]["ci"]["run_url"] == ci.run_url
+
+
+def test_every_file_has_one_mode(signed_dir: Path) -> None:
+    modes = {p.name: p.stat().st_mode & 0o777 for p in signed_dir.iterdir()}
+    assert len(set(modes.values())) == 1, modes
