@@ -16,7 +16,8 @@ connection and per process:
   ``Retry-After`` and is closed at once (it never reaches the application);
 - idle keep-alive connections close after ``keepalive_timeout_ms`` (uvicorn's own timer).
 
-The answers are the gateway's usual OpenAI-style error JSON. Timers are armed only when a
+The answers are the gateway's usual OpenAI-style error JSON (so is uvicorn's own ``400`` for
+bytes that are not HTTP: ``invalid_http``). Timers are armed only when a
 request's head or body does not arrive in one read, so the common request (one packet) costs
 no timer at all; a fresh connection costs one.
 """
@@ -108,6 +109,10 @@ def bounded_protocol(limits: ReadLimits) -> type[HttpToolsProtocol]:
                     self._arm(limits.header_timeout_s)
             elif phase == _BODY and self._read_timer is None:
                 self._arm(limits.body_timeout_s)
+
+        def send_400_response(self, msg: str) -> None:
+            # uvicorn's answer to bytes that are not HTTP, as the gateway's error JSON
+            self._close_with(_answer(400, b"Bad Request", "invalid_http", msg))
 
         # -- parser callbacks ---------------------------------------------------------------
         def on_message_begin(self) -> None:

@@ -257,7 +257,7 @@ def first_status(port: int, data: bytes) -> int | None:
             return None
         got = b""
         deadline = time.monotonic() + 3
-        while b"\r\n" not in got and time.monotonic() < deadline:
+        while b"\r\n\r\n" not in got and time.monotonic() < deadline:
             try:
                 chunk = s.recv(4096)
             except (TimeoutError, ConnectionResetError):
@@ -268,7 +268,11 @@ def first_status(port: int, data: bytes) -> int | None:
     if not got:
         return None
     assert got.startswith(b"HTTP/1.1 "), got[:80]
-    return int(got.split(b" ", 2)[1])
+    status = int(got.split(b" ", 2)[1])
+    head = got.partition(b"\r\n\r\n")[0].lower()
+    if status >= 400 and b"\r\n\r\n" in got:  # every error is the gateway's error JSON
+        assert b"content-type: application/json" in head, got[:300]
+    return status
 
 
 def test_server_never_500s_or_dies_on_random_bytes(capsys) -> None:

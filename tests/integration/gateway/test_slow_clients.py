@@ -176,3 +176,13 @@ async def test_idle_keep_alive_connections_close(mocks) -> None:
         data = await asyncio.wait_for(reader.read(), 3.0)  # EOF once the idle timer fires
         writer.close()
         assert data.startswith(b"HTTP/1.1 200") and time.monotonic() - t0 < 2.0
+
+
+async def test_bytes_that_are_not_http_get_the_error_json(mocks) -> None:
+    a = await mocks("a")
+    async with run_gateway(make_config([("a", a, M1)]), RulePolicy({M1})) as gw:
+        reader, writer = await asyncio.open_connection("127.0.0.1", port_of(gw.url))
+        writer.write(b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03 not http\r\n\r\n")
+        status, doc, _ = await read_answer(reader, 3.0)
+        writer.close()
+        assert status == 400 and doc["error"]["code"] == "invalid_http"
