@@ -20,7 +20,9 @@ Rules (docs/gateway.md, "Request validation"):
   ``X-Govchaos-Data-Classes`` header and ``metadata.data_classes`` (at most
   ``limits.max_data_classes`` declared); route, region and request id are single-valued: every
   header instance and the body field must agree, or it is 400 ``conflicting_declaration``.
-  An empty or malformed value is 400 ``invalid_header`` (header) / 422 (body), never "none".
+  A malformed value (an empty item as in ``pii,,phi``, upper case, other characters) is 400
+  ``invalid_header`` (header) / 422 (body); an empty data-classes header is the empty list
+  (it adds nothing to the union, so it can never remove a class declared elsewhere).
 
 Duplicate keys without a second parse: orjson keeps the last of duplicate keys. Every object
 member in the raw text has exactly one ``:`` outside strings, so in a body without escapes
@@ -317,6 +319,8 @@ class ChatRequestParser:
         cap = self.limits.max_data_classes
         declared: list[str] = []
         for value in head.data_classes:
+            if not value.strip():
+                continue  # an empty list (",".join([])): declares nothing, removes nothing
             items = value.split(",")
             if len(declared) + len(items) > cap:
                 raise self._too_many(cap)

@@ -33,8 +33,8 @@ CASES = [
      400, "duplicate_key"),
     ("500 data classes", b'{"messages": [{"role": "user"}]}',
      {"X-Govchaos-Data-Classes": ",".join(f"c{i}" for i in range(500))}, 400, "limit_exceeded"),
-    ("empty data classes header", b'{"messages": [{"role": "user"}], "metadata": {"data_classes": ["pii"]}}',
-     {"X-Govchaos-Data-Classes": ""}, 400, "invalid_header"),
+    ("empty item in data classes header", b'{"messages": [{"role": "user"}], "metadata": {"data_classes": ["pii"]}}',
+     {"X-Govchaos-Data-Classes": "public,,internal"}, 400, "invalid_header"),
     ("route header and body disagree", b'{"messages": [{"role": "user"}], "metadata": {"route": "x"}}',
      {"X-Govchaos-Route": "r"}, 400, "conflicting_declaration"),
 ]
@@ -104,13 +104,17 @@ async def test_pii_in_the_body_is_not_overridden_by_headers(mocks) -> None:
             assert r.status_code == 200 and r.headers["x-govchaos-served-by"] == M1
             assert policy.inputs[-1].data_classes == ("internal", "pii", "public")
             r = await h.post("/v1/chat/completions", json=body, headers=[
-                *AUTH.items(), ("X-Govchaos-Data-Classes", "")])
+                *AUTH.items(), ("X-Govchaos-Data-Classes", "")])  # the empty list: adds nothing
+            assert r.status_code == 200 and r.headers["x-govchaos-served-by"] == M1
+            assert policy.inputs[-1].data_classes == ("pii",)
+            r = await h.post("/v1/chat/completions", json=body, headers=[
+                *AUTH.items(), ("X-Govchaos-Data-Classes", "public,")])
             assert r.status_code == 400 and r.json()["error"]["code"] == "invalid_header"
             r = await h.post("/v1/chat/completions", json={"messages": MSG}, headers=[
                 *AUTH.items(), ("X-Govchaos-Data-Classes", "public"),
                 ("X-Govchaos-Data-Classes", "pii")])
             assert r.status_code == 200 and r.headers["x-govchaos-served-by"] == M1
-        assert cloud.log == [] and len(private.log) == 2
+        assert cloud.log == [] and len(private.log) == 3
 
 
 async def test_repeated_route_headers_that_disagree_are_400(mocks) -> None:

@@ -129,7 +129,14 @@ def test_data_classes_are_the_union_of_every_header_and_the_body() -> None:
     assert req.data_classes == ("internal", "phi", "pii", "public")
 
 
-@pytest.mark.parametrize("value", ["", " ", "pii,", ",pii", "pii,,phi", "PII", "p i", "pïi", "a" * 65])
+def test_an_empty_data_classes_header_adds_nothing_and_removes_nothing() -> None:
+    req = parse({"messages": MSG, "metadata": {"data_classes": ["pii"]}},
+                [("X-Govchaos-Data-Classes", ""), ("X-Govchaos-Data-Classes", " ")])
+    assert req.data_classes == ("pii",)
+    assert parse({"messages": MSG}, [("X-Govchaos-Data-Classes", "")]).data_classes == ()
+
+
+@pytest.mark.parametrize("value", ["pii,", ",pii", "pii,,phi", " , ", "PII", "p i", "pïi", "a" * 65])
 def test_malformed_data_class_headers_are_400(value: str) -> None:
     with pytest.raises(BadRequest) as exc:
         parse({"messages": MSG, "metadata": {"data_classes": ["pii"]}},
