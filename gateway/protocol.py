@@ -146,6 +146,10 @@ def bounded_protocol(limits: ReadLimits) -> type[HttpToolsProtocol]:
                 self.transport.abort()
             elif self._phase == _BODY:
                 self._close_with(body_408)
+            elif self.cycle is not None and not self.cycle.response_complete:
+                # the next request's head is pending while this one's answer is still being
+                # sent (a long stream): it gets another period once that answer is done
+                self._arm(limits.header_timeout_s)
             else:  # a fresh connection that sent nothing, or a head that never ended
                 self._close_with(header_408)
 
