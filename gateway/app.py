@@ -2,7 +2,8 @@
 
 Endpoints: ``POST /v1/chat/completions`` (JSON or ``stream: true`` SSE), ``GET /v1/models``,
 ``GET /healthz``, ``GET /readyz``, ``GET /metrics``. Request order: authenticate (constant-time)
-→ read and check the body → route/classification from headers or ``metadata`` → the router.
+→ read the body → validate it and the declarations (:mod:`gateway.request`: strict JSON, the
+OpenAI shape, route/data classes/region from every header and ``metadata``) → the router.
 Errors render in one place (:func:`gateway.responses.send_error`).
 
 Streaming: once the first content chunk has been sent, an upstream failure ends the stream with
@@ -12,7 +13,6 @@ a client that only looks for it still notices the cut (the ``openai`` SDK raises
 
 from __future__ import annotations
 
-import re
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -26,18 +26,17 @@ from gateway.errors import (
     AuthenticationFailed,
     BadRequest,
     BodyTooLarge,
-    InvalidBody,
     MethodNotAllowed,
     NotFound,
     RequestError,
 )
+from gateway.request import ChatRequest, ChatRequestParser, RequestHead, read_head
 from gateway.responses import send_bytes, send_error, send_json, sse_error
-from gateway.router import ChatRequest, Outcome, Router, new_id
+from gateway.router import Outcome, Router, new_id
 
 Receive = Callable[[], Awaitable[dict[str, Any]]]
 Send = Callable[[dict[str, Any]], Awaitable[None]]
 
-_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:\-]{1,128}$")
 _SSE_HEADERS = [(b"content-type", b"text/event-stream"), (b"cache-control", b"no-cache")]
 
 
@@ -47,6 +46,7 @@ class GatewayApp:
         self.router = router
         self.keys = keys
         self.max_body = cfg.limits.max_body_bytes
+        self.parser = ChatRequestParser(cfg.limits, router.routes, cfg.default_route, new_id)
         self.ready = False  # set by the server once everything is started; cleared on drain
         seen: dict[str, str] = {}
         for up in cfg.upstreams:
@@ -100,24 +100,19 @@ class GatewayApp:
                 m.breaker_changed(up.name, up.breaker.state)
             await send_bytes(send, 200, m.render(), m.content_type.encode())
         elif path == "/v1/models":
-            self._tenant(scope)
+            self._tenant(read_head(scope["headers"]))
             await send_bytes(send, 200, self._models)
         else:
             raise NotFound(f"no route {path}")
 
-    def _tenant(self, scope: dict[str, Any]) -> str:
-        auth = None
-        for name, value in scope["headers"]:
-            if name == b"authorization":
-                auth = value
-                break
-        tenant = self.keys.tenant_for(auth)
+    def _tenant(self, head: RequestHead) -> str:
+        tenant = self.keys.tenant_for(head.authorization)
         if tenant is None:
             raise AuthenticationFailed("missing or invalid API key")
         return tenant
 
-    async def _read_body(self, headers: dict[bytes, bytes], receive: Receive) -> bytes:
-        declared = headers.get(b"content-length")
+    async def _read_body(self, head: RequestHead, receive: Receive) -> bytes:
+        declared = head.content_length
         if declared is not None and declared.isdigit() and int(declared) > self.max_body:
             raise BodyTooLarge(f"request body over {self.max_body} bytes")
         chunks = []
@@ -134,73 +129,12 @@ class GatewayApp:
             if not message.get("more_body", False):
                 return chunks[0] if len(chunks) == 1 else b"".join(chunks)
 
-    def _parse(self, headers: dict[bytes, bytes], raw: bytes, tenant: str) -> ChatRequest:
-        try:
-            body = orjson.loads(raw)
-        except orjson.JSONDecodeError as exc:
-            raise BadRequest(f"body is not valid JSON: {exc.msg}") from None
-        if not isinstance(body, dict):
-            raise InvalidBody("body must be a JSON object")
-        messages = body.get("messages")
-        if not isinstance(messages, list) or not messages:
-            raise InvalidBody("`messages` must be a non-empty array", param="messages")
-        for i, m in enumerate(messages):
-            if not isinstance(m, dict) or not isinstance(m.get("role"), str):
-                raise InvalidBody("each message needs a string `role`", param=f"messages.{i}")
-        stream = body.get("stream", False)
-        if not isinstance(stream, bool):
-            raise InvalidBody("`stream` must be a boolean", param="stream")
-        max_tokens = body.get("max_tokens")
-        if max_tokens is not None and (type(max_tokens) is not int or max_tokens < 1):
-            raise InvalidBody("`max_tokens` must be a positive integer", param="max_tokens")
-        meta = body.pop("metadata", None)
-        if meta is None:
-            meta = {}
-        elif not isinstance(meta, dict):
-            raise InvalidBody("`metadata` must be an object", param="metadata")
-
-        route = headers.get(b"x-govchaos-route")
-        route_s = route.decode("latin-1").strip() if route else meta.get("route", self.cfg.default_route)
-        if not route_s or not isinstance(route_s, str):
-            raise BadRequest("no route: send X-Govchaos-Route or metadata.route", code="missing_route",
-                             param="X-Govchaos-Route")
-        if route_s not in self.router.routes:
-            raise BadRequest(f"unknown route {route_s!r}", code="unknown_route", param="X-Govchaos-Route")
-
-        classes_h = headers.get(b"x-govchaos-data-classes")
-        if classes_h is not None:
-            classes = [c.strip() for c in classes_h.decode("latin-1").split(",")]
-        else:
-            classes = meta.get("data_classes", [])
-            if isinstance(classes, str):
-                classes = [c.strip() for c in classes.split(",")]
-            if not isinstance(classes, list) or not all(isinstance(c, str) for c in classes):
-                raise InvalidBody("`metadata.data_classes` must be a list of strings",
-                                  param="metadata.data_classes")
-        data_classes = tuple(sorted({c for c in classes if c}))
-
-        region_h = headers.get(b"x-govchaos-region")
-        region = region_h.decode("latin-1").strip() if region_h else meta.get("region")
-        if region is not None and not isinstance(region, str):
-            raise InvalidBody("`metadata.region` must be a string", param="metadata.region")
-
-        rid = headers.get(b"x-govchaos-request-id")
-        if rid is None:
-            request_id = new_id()
-        else:
-            request_id = rid.decode("latin-1")
-            if not _REQUEST_ID.match(request_id):
-                raise BadRequest("X-Govchaos-Request-Id must be 1-128 of [A-Za-z0-9._:-]",
-                                 param="X-Govchaos-Request-Id")
-        return ChatRequest(request_id=request_id, tenant=tenant, route=route_s, body=body,
-                           data_classes=data_classes, region=region or None, stream=stream)
-
     async def _chat(self, scope: dict[str, Any], receive: Receive, send: Send) -> None:
         t0 = time.perf_counter()
-        headers = dict(scope["headers"])
-        tenant = self._tenant(scope)
-        raw = await self._read_body(headers, receive)
-        req = self._parse(headers, raw, tenant)
+        head = read_head(scope["headers"])
+        tenant = self._tenant(head)
+        raw = await self._read_body(head, receive)
+        req = self.parser.parse(head, raw, tenant)
         req.t0 = t0
         metrics = self.router.metrics
         try:

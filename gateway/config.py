@@ -12,11 +12,10 @@ appear in ``repr`` or logs.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
 
 from gateway.errors import ConfigError
@@ -46,7 +45,19 @@ class AuditConfig(_Model):
 
 
 class LimitsConfig(_Model):
+    """Bounds on what one client may make the gateway hold or compute (docs/gateway.md)."""
+
     max_body_bytes: int = Field(1_048_576, gt=0)
+    # the HTTP server (gateway.protocol): slow or greedy clients are cut off
+    max_connections: int = Field(1024, ge=1)  # per process; more → 503 at accept
+    header_timeout_ms: float = Field(10_000.0, gt=0)  # request start → end of headers
+    body_timeout_ms: float = Field(30_000.0, gt=0)  # end of headers → end of body
+    keepalive_timeout_ms: float = Field(5_000.0, gt=0)  # idle between requests
+    max_header_bytes: int = Field(65_536, ge=1024)  # request line + headers
+    # the request body (gateway.request); 200 keeps clear of orjson's encoder limit (254)
+    max_json_depth: int = Field(64, ge=4, le=200)
+    max_messages: int = Field(4096, ge=1)
+    max_data_classes: int = Field(32, ge=1)
 
 
 class AuthConfig(_Model):
@@ -161,11 +172,12 @@ def load_config(path: str | Path) -> GatewayConfig:
     """
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        data = path.read_bytes()
     except OSError as exc:
         raise ConfigError(f"cannot read config: {exc.strerror}", location=Location(str(path))) from exc
-    # Strict YAML: duplicate keys and alias bombs are located errors, not silent surprises.
-    raw, _ = loads_yaml(text, str(path), ConfigError)
+    # Strict YAML: not UTF-8, duplicate keys and alias bombs are located errors, not tracebacks
+    # or silent surprises.
+    raw, _ = loads_yaml(data, str(path), ConfigError)
     if raw is None:
         raw = {}
     if not isinstance(raw, dict):
@@ -222,6 +234,26 @@ def resolve_paths(cfg: GatewayConfig, base: Path) -> GatewayConfig:
     )
 
 
+def _check_unique_keys(pairs: list[tuple[SecretStr, str]], where: str,
+                       location: Callable[[int], Location]) -> None:
+    """One key, one tenant: a key listed twice is an error naming both entries and tenants
+    (never the key), not last-one-wins.
+
+    Raises:
+        ConfigError: at ``location(j)`` of the second entry.
+    """
+    first: dict[str, int] = {}
+    for j, (key, tenant) in enumerate(pairs):
+        i = first.setdefault(key.get_secret_value(), j)
+        if i == j:
+            continue
+        other = pairs[i][1]
+        what = (f"for tenants {other!r} and {tenant!r}" if other != tenant
+                else f"twice for tenant {tenant!r}")
+        raise ConfigError(f"one API key is listed {what} ({where} {i} and {j}); "
+                          "each key must belong to exactly one tenant", location=location(j))
+
+
 def _parse_env_keys(value: str, var: str) -> list[tuple[SecretStr, str]]:
     pairs = []
     for i, item in enumerate(p.strip() for p in value.split(",")):
@@ -234,20 +266,26 @@ def _parse_env_keys(value: str, var: str) -> list[tuple[SecretStr, str]]:
                 f"entry {i} of ${var} is not key=tenant", location=Location(field="auth.keys_env")
             )
         pairs.append((SecretStr(key.strip()), tenant.strip()))
+    _check_unique_keys(pairs, f"entries of ${var}", lambda j: Location(field="auth.keys_env"))
     return pairs
 
 
 def _parse_keys_file(path: Path) -> list[tuple[SecretStr, str]]:
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = path.read_bytes()
     except OSError as exc:
         raise ConfigError(f"cannot read keys file: {exc.strerror}", location=Location(str(path))) from exc
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        raise ConfigError(
-            "keys file is not valid YAML",
-            location=Location(str(path), line=mark.line + 1 if mark else None),
-        ) from None  # the parser's message could quote a key
+    try:
+        raw, _ = loads_yaml(data, str(path), ConfigError)
+    except ConfigError as exc:
+        # The parser's message could quote a key (a duplicate mapping key, a bad token): keep
+        # only its kind and where it is.
+        kind = ("not UTF-8 text" if exc.message.startswith("not UTF-8")
+                else "a duplicate mapping key" if exc.message.startswith("duplicate key")
+                else "not valid YAML")
+        loc = exc.location or Location(str(path))
+        raise ConfigError(f"keys file: {kind}", location=Location(
+            str(path), loc.line, loc.column)) from None
     keys = raw.get("keys") if isinstance(raw, dict) else None
     if not isinstance(keys, list):
         raise ConfigError(
@@ -267,6 +305,7 @@ def _parse_keys_file(path: Path) -> list[tuple[SecretStr, str]]:
                 location=Location(str(path), field=f"keys.{i}"),
             )
         pairs.append((SecretStr(item["key"]), item["tenant"]))
+    _check_unique_keys(pairs, "entries", lambda j: Location(str(path), field=f"keys.{j}.key"))
     return pairs
 
 

@@ -10,6 +10,7 @@
                ├── AuthenticationFailed   401 missing or unknown API key
                ├── PolicyDenied           403 the policy allowed no candidate (reasons attached)
                ├── BadRequest             400 body is not JSON / headers malformed / unknown route
+               │    └── LimitExceeded     400 a request limit (``limits.*``) exceeded; names it
                ├── BodyTooLarge           413 body over ``limits.max_body_bytes``
                ├── InvalidBody            422 JSON but not a chat-completions request
                ├── NotFound / MethodNotAllowed  404 / 405
@@ -97,6 +98,12 @@ class BadRequest(RequestError):
     status = 400
     type = "invalid_request_error"
     code = "invalid_request"
+
+
+class LimitExceeded(BadRequest):
+    """A client exceeded a configured request limit; the message names the ``limits.*`` key."""
+
+    code = "limit_exceeded"
 
 
 class BodyTooLarge(RequestError):

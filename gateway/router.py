@@ -27,6 +27,7 @@ from gateway.client import AttemptFailure, ClientFault, UpstreamClient, Upstream
 from gateway.config import GatewayConfig, ResolvedSecrets, RouteConfig
 from gateway.errors import AuditUnavailable, NoUpstreamAvailable, PolicyDenied, PolicyUnavailable, RequestError
 from gateway.metrics import GatewayMetrics
+from gateway.request import ChatRequest  # validated before it gets here (gateway.request)
 from gateway.breaker import OPEN
 from gateway.upstream import Upstream, rank
 from gateway.validation import compile_schema
@@ -55,20 +56,6 @@ class PolicyEngine(Protocol):
 
 class AuditSink(Protocol):
     def append_nowait(self, event: dict[str, Any]) -> Any: ...
-
-
-@dataclass(slots=True)
-class ChatRequest:
-    """One parsed chat request (built by the app from trusted parsing; not re-validated)."""
-
-    request_id: str
-    tenant: str
-    route: str
-    body: dict[str, Any]
-    data_classes: tuple[str, ...] = ()
-    region: str | None = None
-    stream: bool = False
-    t0: float = field(default_factory=time.perf_counter)
 
 
 @dataclass(slots=True)

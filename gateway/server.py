@@ -1,5 +1,8 @@
 """The gateway process: bind, serve with uvicorn (httptools, uvloop), announce, drain on SIGTERM.
 
+The HTTP server is uvicorn's httptools protocol with read bounds (:mod:`gateway.protocol`),
+configured in one place (:func:`uvicorn_config`) for the CLI and the tests alike.
+
 Process contract (ARCHITECTURE.md): once listening, print exactly
 ``govchaos gateway listening on http://HOST:PORT`` (flushed) and, with ``ready_file``, write
 ``{"url": ..., "pid": ...}`` there atomically (temp file + ``os.replace``). SIGTERM/SIGINT stop
@@ -22,8 +25,9 @@ from typing import TextIO
 import orjson
 import uvicorn
 
-from gateway.config import GatewayConfig, ResolvedSecrets
+from gateway.config import GatewayConfig, LimitsConfig, ResolvedSecrets
 from gateway.errors import StartupError
+from gateway.protocol import ReadLimits, bounded_protocol
 from gateway.runtime import GatewayRuntime
 
 
@@ -50,6 +54,24 @@ def bind(host: str, port: int) -> socket.socket:
     return sock
 
 
+def uvicorn_config(app: object, limits: LimitsConfig, *, drain_s: float = 5.0) -> uvicorn.Config:
+    """The one uvicorn configuration of the gateway: httptools with the read bounds of
+    :mod:`gateway.protocol` (header/body timeouts, head size, connection cap), no websockets,
+    no lifespan, no access log, and ``limits.keepalive_timeout_ms`` for idle connections."""
+    protocol = bounded_protocol(ReadLimits(
+        header_timeout_s=limits.header_timeout_ms / 1000.0,
+        body_timeout_s=limits.body_timeout_ms / 1000.0,
+        max_header_bytes=limits.max_header_bytes,
+        max_connections=limits.max_connections,
+    ))
+    return uvicorn.Config(
+        app, http=protocol, ws="none", loop="none", lifespan="off", access_log=False,
+        log_level="warning", server_header=False, date_header=False,
+        timeout_graceful_shutdown=drain_s, backlog=2048, proxy_headers=False,
+        timeout_keep_alive=limits.keepalive_timeout_ms / 1000.0,
+    )
+
+
 def write_ready_file(path: Path, url: str) -> None:
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     tmp.write_bytes(orjson.dumps({"url": url, "pid": os.getpid()}))
@@ -67,12 +89,7 @@ async def serve(cfg: GatewayConfig, secrets: ResolvedSecrets, *, host: str = "12
     sock = bind(host, port)
     try:
         async with GatewayRuntime.start(cfg, secrets) as rt:
-            config = uvicorn.Config(
-                rt.app, http="httptools", loop="none", lifespan="off", access_log=False,
-                log_level="warning", server_header=False, date_header=False,
-                timeout_graceful_shutdown=drain_s, backlog=2048, proxy_headers=False,
-            )
-            server = _Server(config)
+            server = _Server(uvicorn_config(rt.app, cfg.limits, drain_s=drain_s))
             loop = asyncio.get_running_loop()
 
             def stop() -> None:

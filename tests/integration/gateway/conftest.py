@@ -19,7 +19,7 @@ from mock_upstream import MockUpstream  # noqa: E402
 
 from gateway.config import GatewayConfig, ResolvedSecrets  # noqa: E402
 from gateway.runtime import GatewayRuntime  # noqa: E402
-from gateway.server import _Server, bind  # noqa: E402
+from gateway.server import _Server, bind, uvicorn_config  # noqa: E402
 from governance.decision import Decision, DecisionInput  # noqa: E402
 
 API_KEY = "sk-test-key"
@@ -68,7 +68,7 @@ def make_config(upstreams: list[tuple[str, MockUpstream, str]], **route: Any) ->
     return GatewayConfig.model_validate({
         "auth": {"keys_env": "UNUSED"},
         "breaker": route.pop("breaker", {"failure_threshold": 5, "open_ms": 2000}),
-        "limits": {"max_body_bytes": route.pop("max_body_bytes", 65536)},
+        "limits": {"max_body_bytes": route.pop("max_body_bytes", 65536), **route.pop("limits", {})},
         "upstreams": [
             {"name": n, "base_url": m.base_url, "model": model, "hosting": "private",
              "region": "eu-central-1", **({"gpu": {"device": i}} if route.get("_gpu") else {})}
@@ -89,15 +89,12 @@ class RunningGateway:
 @contextlib.asynccontextmanager
 async def run_gateway(cfg: GatewayConfig, engine: Any, *, telemetry: Any = None
                       ) -> AsyncIterator[RunningGateway]:
-    import uvicorn
-
     audit = ListAudit()
     secrets = ResolvedSecrets(api_keys=((SecretStr(API_KEY), TENANT),))
     sock = bind("127.0.0.1", 0)
     async with GatewayRuntime.start(cfg, secrets, engine=engine, audit=audit,
                                     telemetry=telemetry) as rt:
-        server = _Server(uvicorn.Config(rt.app, http="httptools", loop="none", lifespan="off",
-                                        access_log=False, log_level="warning"))
+        server = _Server(uvicorn_config(rt.app, cfg.limits))
         task = asyncio.create_task(server.serve(sockets=[sock]))
         for _ in range(400):
             if server.started:

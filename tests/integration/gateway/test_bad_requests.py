@@ -23,6 +23,20 @@ CASES = [
     ("unknown route", b'{"messages": [{"role": "user"}]}', {"X-Govchaos-Route": "nope"}, 400, "unknown_route"),
     ("bad request id", b'{"messages": [{"role": "user"}]}', {"X-Govchaos-Request-Id": "a b"}, 400, "invalid_request"),
     ("oversized", b'{"messages": [{"role": "user", "content": "' + b"x" * 5000 + b'"}]}', {}, 413, "request_too_large"),
+    # issue 10: each of these was a 500, a silent last-one-wins or a 503
+    ("model not a string", b'{"model": ["x"], "messages": [{"role": "user"}]}', {}, 422, "invalid_request_body"),
+    ("content nested 300 deep", b'{"messages": [{"role": "user", "content": [{"type": "t", "x": '
+     + b"[" * 295 + b"]" * 295 + b"}]}]}", {}, 400, "limit_exceeded"),
+    ("content nested 1024 deep", b'{"messages": [{"role": "user", "content": [{"type": "t", "x": '
+     + b"[" * 1019 + b"]" * 1019 + b"}]}]}", {}, 400, "limit_exceeded"),
+    ("duplicate key", b'{"messages": [{"role": "user"}], "metadata": {"route": "r", "route": "x"}}', {},
+     400, "duplicate_key"),
+    ("500 data classes", b'{"messages": [{"role": "user"}]}',
+     {"X-Govchaos-Data-Classes": ",".join(f"c{i}" for i in range(500))}, 400, "limit_exceeded"),
+    ("empty item in data classes header", b'{"messages": [{"role": "user"}], "metadata": {"data_classes": ["pii"]}}',
+     {"X-Govchaos-Data-Classes": "public,,internal"}, 400, "invalid_header"),
+    ("route header and body disagree", b'{"messages": [{"role": "user"}], "metadata": {"route": "x"}}',
+     {"X-Govchaos-Route": "r"}, 400, "conflicting_declaration"),
 ]
 
 
@@ -36,6 +50,7 @@ async def test_bad_request(mocks, name, body, headers, status, code) -> None:
         err = r.json()["error"]
         assert err["code"] == code and set(err) >= {"message", "type", "code", "param"}
         assert a.log == []
+        assert gw.audit.events == []  # rejected before the decision: no decision record
 
 
 async def test_oversized_chunked_body_is_413(mocks) -> None:
@@ -71,3 +86,45 @@ async def test_unknown_paths_and_methods(mocks, method, path, status) -> None:
         async with httpx.AsyncClient(base_url=gw.url) as h:
             r = await h.request(method, path, headers=AUTH)
         assert r.status_code == status and "error" in r.json()
+
+
+async def test_pii_in_the_body_is_not_overridden_by_headers(mocks) -> None:
+    """Issue 10 item 8: an empty or repeated X-Govchaos-Data-Classes header used to replace
+    ``metadata.data_classes: ["pii"]`` and a PII request was served by a cloud model."""
+    private, cloud = await mocks("private"), await mocks("cloud")
+    cloud_model = "gpt-4o-cloud-eu"
+    policy = RulePolicy(lambda inp, c: c.id == M1 or "pii" not in inp.data_classes)
+    cfg = make_config([("cloud", cloud, cloud_model), ("private", private, M1)])  # cloud first
+    body = {"messages": MSG, "metadata": {"data_classes": ["pii"]}}
+    async with run_gateway(cfg, policy) as gw:
+        async with httpx.AsyncClient(base_url=gw.url) as h:
+            r = await h.post("/v1/chat/completions", json=body, headers=[
+                *AUTH.items(), ("X-Govchaos-Data-Classes", "public"),
+                ("X-Govchaos-Data-Classes", "internal")])
+            assert r.status_code == 200 and r.headers["x-govchaos-served-by"] == M1
+            assert policy.inputs[-1].data_classes == ("internal", "pii", "public")
+            r = await h.post("/v1/chat/completions", json=body, headers=[
+                *AUTH.items(), ("X-Govchaos-Data-Classes", "")])  # the empty list: adds nothing
+            assert r.status_code == 200 and r.headers["x-govchaos-served-by"] == M1
+            assert policy.inputs[-1].data_classes == ("pii",)
+            r = await h.post("/v1/chat/completions", json=body, headers=[
+                *AUTH.items(), ("X-Govchaos-Data-Classes", "public,")])
+            assert r.status_code == 400 and r.json()["error"]["code"] == "invalid_header"
+            r = await h.post("/v1/chat/completions", json={"messages": MSG}, headers=[
+                *AUTH.items(), ("X-Govchaos-Data-Classes", "public"),
+                ("X-Govchaos-Data-Classes", "pii")])
+            assert r.status_code == 200 and r.headers["x-govchaos-served-by"] == M1
+        assert cloud.log == [] and len(private.log) == 3
+
+
+async def test_repeated_route_headers_that_disagree_are_400(mocks) -> None:
+    a = await mocks("a")
+    async with run_gateway(make_config([("a", a, M1)]), RulePolicy({M1})) as gw:
+        async with httpx.AsyncClient(base_url=gw.url) as h:
+            r = await h.post("/v1/chat/completions", json={"messages": MSG}, headers=[
+                *AUTH.items(), ("X-Govchaos-Route", "r"), ("X-Govchaos-Route", "s")])
+            assert r.status_code == 400 and r.json()["error"]["param"] == "X-Govchaos-Route"
+            r = await h.post("/v1/chat/completions", json={"messages": MSG}, headers=[
+                *AUTH.items(), ("X-Govchaos-Region", "eu"), ("X-Govchaos-Region", "us")])
+            assert r.json()["error"]["code"] == "conflicting_declaration"
+        assert a.log == [] and gw.audit.events == []

@@ -123,3 +123,53 @@ def test_policy_engine_opa_go_builds_the_real_opa(tmp_path) -> None:
     engine = build_engine(cfg)
     assert isinstance(engine, OpaGoEngine) and engine.bundle.digest
     assert "opa-go" in EMBEDDED_ENGINES  # in-process and synchronous, like regorus
+
+
+def test_non_utf8_config_is_a_located_error(tmp_path: Path) -> None:
+    p = tmp_path / "gw.yaml"
+    p.write_bytes(b"auth: {keys_env: K}\n# caf\xe9\n")
+    with pytest.raises(ConfigError) as exc:
+        load_config(p)
+    assert exc.value.location.file == str(p) and exc.value.exit_code == 2
+    assert "not UTF-8" in exc.value.message and "byte 25" in exc.value.message
+
+
+def test_non_utf8_or_duplicated_keys_file_never_echoes_it(tmp_path: Path) -> None:
+    cfg = load_config(write(tmp_path, "auth: {keys_file: keys.yaml}"))
+    keys = tmp_path / "keys.yaml"
+    keys.write_bytes(b"keys: [{key: sk-caf\xe9, tenant: a}]\n")
+    with pytest.raises(ConfigError) as exc:
+        resolve_secrets(cfg, {})
+    assert "not UTF-8" in exc.value.message and exc.value.location.file == str(keys)
+    keys.write_text("keys:\n  - {key: sk-dup-secret, key: sk-other, tenant: a}\n")
+    with pytest.raises(ConfigError) as exc:
+        resolve_secrets(cfg, {})
+    assert "duplicate mapping key" in exc.value.message and exc.value.location.line == 2
+    assert "sk-" not in exc.value.diagnostics()
+
+
+def test_one_key_for_two_tenants_is_an_error_naming_both(tmp_path: Path) -> None:
+    cfg = load_config(write(tmp_path, "auth: {keys_file: keys.yaml}"))
+    keys = tmp_path / "keys.yaml"
+    keys.write_text("keys:\n  - {key: sk-shared, tenant: acme-health}\n"
+                    "  - {key: sk-other, tenant: initech-dev}\n"
+                    "  - {key: sk-shared, tenant: globex-retail}\n")
+    with pytest.raises(ConfigError) as exc:
+        resolve_secrets(cfg, {})
+    msg = exc.value.diagnostics()
+    assert "'acme-health' and 'globex-retail'" in msg and "entries 0 and 2" in msg
+    assert exc.value.location.file == str(keys) and exc.value.location.field == "keys.2.key"
+    assert "sk-shared" not in msg
+    keys.write_text("keys:\n  - {key: sk-twice, tenant: acme-health}\n"
+                    "  - {key: sk-twice, tenant: acme-health}\n")
+    with pytest.raises(ConfigError, match="twice for tenant 'acme-health'"):
+        resolve_secrets(cfg, {})
+
+
+def test_one_env_key_for_two_tenants_is_an_error(tmp_path: Path) -> None:
+    cfg = load_config(write(tmp_path, "auth: {keys_env: K}"))
+    with pytest.raises(ConfigError) as exc:
+        resolve_secrets(cfg, {"K": "sk-1=acme, sk-2=globex, sk-1=initech"})
+    msg = exc.value.diagnostics()
+    assert exc.value.location.field == "auth.keys_env" and "'acme' and 'initech'" in msg
+    assert "sk-1" not in msg
