@@ -29,8 +29,9 @@ from govchaos.scaffold import GITHUB_WORKFLOW, GITLAB_CI
 
 SCENARIO = "private-gpu-loss-pii"
 ENV = {"SCENARIO": SCENARIO, "RUNNER_TEMP": "/tmp/runner", "GITHUB_STEP_SUMMARY": "/tmp/summary.md",
-       "GOVCHAOS_SIGNING_KEY": "", "key_file": "/tmp/key.pem", "status": "0"}
-CONTEXT = {"matrix.scenario": SCENARIO, "secrets.GOVCHAOS_SIGNING_KEY": ""}
+       "GOVCHAOS_SIGNING_KEY": "", "key_file": "/tmp/key.pem", "status": "0", "key_id": "ab" * 32}
+CONTEXT = {"matrix.scenario": SCENARIO, "secrets.GOVCHAOS_SIGNING_KEY": "",
+           "secrets.GOVCHAOS_SIGNING_KEY != ''": "false"}
 PIPELINE = {("policy", "check"), ("policy", "test"), ("chaos", "validate"), ("chaos", "run"),
             ("report", "verify")}
 
@@ -80,11 +81,16 @@ def test_every_govchaos_command_exists_with_its_flags(repo: Path, which: str,
             assert main(argv[1:]) == 0
 
 
-def test_signing_branches_use_the_key_the_readme_describes(repo: Path) -> None:
-    runs = [c for c in _commands(repo, "github") if c[1:3] == ["chaos", "run"]]
+@pytest.mark.parametrize("which", ["github", "gitlab"])
+def test_every_verify_is_pinned_to_the_signer(repo: Path, which: str) -> None:
+    commands = _commands(repo, which)
+    runs = [c for c in commands if c[1:3] == ["chaos", "run"]]
     assert [("--key" in c) for c in runs] == [True, False]  # org key if configured, else ephemeral
-    verifies = [c for c in _commands(repo, "github") if c[1:3] == ["report", "verify"]]
-    assert ["--key", "keys/govchaos-signing.pub"] in [c[-2:] for c in verifies]
+    assert all("--json" in c for c in runs)  # the run's own key id, for the ephemeral pin
+    verifies = [c for c in commands if c[1:3] == ["report", "verify"]]
+    assert verifies and all("--require-origin" in c for c in verifies)
+    pins = sorted(next(a for a in c if a in ("--key", "--expect-key-id")) for c in verifies)
+    assert pins == ["--expect-key-id", "--key"]
     assert "keys/govchaos-signing.pub" in (repo / "README.md").read_text()
 
 
@@ -96,11 +102,12 @@ def test_github_workflow_runs_the_suite_and_keeps_the_evidence(repo: Path) -> No
     steps = {s.get("name"): s for s in chaos["steps"] if "name" in s}
     upload = steps["Upload the signed report"]
     assert upload["uses"].startswith("actions/upload-artifact@")
-    assert upload["if"] == "always()" and upload["with"]["path"] == "reports/${{ matrix.scenario }}/"
-    summary = steps["Write the job summary"]
-    assert summary["if"] == "always()" and '>> "$GITHUB_STEP_SUMMARY"' in summary["run"]
-    assert 'cat "reports/$SCENARIO/report.md"' in summary["run"]
-    assert steps["Verify the signed report"]["if"] == "always()"
+    assert upload["if"] == "always()"
+    assert "reports/${{ matrix.scenario }}/" in upload["with"]["path"].splitlines()
+    # chaos run appends report.md to $GITHUB_STEP_SUMMARY itself; a step notes a missing one.
+    missing = steps["Note a missing report in the job summary"]
+    assert missing["if"] == "always()" and '>> "$GITHUB_STEP_SUMMARY"' in missing["run"]
+    assert steps["Verify the signed report, pinned to its signer"]["if"] == "always()"
 
 
 def test_gitlab_pipeline_runs_the_suite_and_keeps_the_evidence(repo: Path) -> None:

@@ -30,9 +30,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from workflow_scripts import fill_expressions, github_scripts
+from workflow_scripts import Script, fill_expressions, github_scripts, gitlab_scripts
 
 from govchaos.builtin import CONTENT_DIRS
+from govchaos.scaffold import GITHUB_WORKFLOW, GITLAB_CI
 
 pytestmark = [pytest.mark.slow]
 
@@ -213,49 +214,89 @@ def test_builtin_names_work_without_init(installed: Installed) -> None:
     assert sorted(p.name for p in empty.iterdir()) == ["run"]
 
 
+def _add_quick_scenario(repo: Path) -> str:
+    """A user's own short scenario (the suite's ~10 s quick run) added to a scaffolded repo, so
+    the CI jobs below run in half the time of a standard scenario."""
+    text = (REPO / "tests/integration/chaos/scenarios/quick.yaml").read_text()
+    for old, new in (("../../../../policies", "../policies"),
+                     ("../../../../scenarios/gateway.template.yaml", "gateway.template.yaml")):
+        assert old in text
+        text = text.replace(old, new)
+    (repo / "scenarios" / "quick-outage.yaml").write_text(text)
+    return "quick-outage"
+
+
+def _run_job(installed: Installed, scripts: list[Script], job: str, context: dict[str, str],
+             env: dict[str, str], cwd: Path) -> tuple[list[str], list[str]]:
+    """Run a CI job's scripts with bash as the CI system would (``-eo pipefail``), except the
+    ones that install govchaos from the package index (it is installed from the wheel)."""
+    ran, skipped = [], []
+    for script in scripts:
+        if script.job != job:
+            continue
+        if "pip install" in script.text:
+            skipped.append(script.name)
+            continue
+        step_env = {**installed.env(), **env,
+                    **{k: fill_expressions(v, context) for k, v in script.env.items()}}
+        result = installed.run("bash", "-eo", "pipefail", "-c",
+                               fill_expressions(script.text, context), cwd=cwd, env=step_env,
+                               timeout=180)
+        _ok(result, f"{job}: {script.name!r}")
+        ran.append(script.name)
+    return ran, skipped
+
+
 @pytest.mark.timeout(300)
 def test_github_chaos_job_runs_as_written(installed: Installed) -> None:
-    """The chaos job's run steps, executed by bash exactly as the workflow has them, for one
-    matrix entry, signing with an organisation key from the secret and verifying against the
-    committed public key. Only the steps that need GitHub (checkout, setup-python, artifact
-    upload) or the package index (pip install govchaos) are not run."""
+    """The GitHub chaos job's run steps, executed as the workflow has them, for one matrix
+    entry, with no signing secret: the run signs with an ephemeral key, the verify step pins
+    the key id the run printed, and report.md lands in the job summary. Only the steps that
+    need GitHub (checkout, setup-python, artifact upload) or the package index are not run."""
     repo = installed.work / "gh"
+    _ok(installed.govchaos("init", str(repo), cwd=installed.work), "govchaos init")
+    summary = installed.work / "step-summary.md"
+    runner_temp = installed.work / "runner-temp"
+    runner_temp.mkdir()
+    scenario = _add_quick_scenario(repo)
+    context = {"matrix.scenario": scenario, "secrets.GOVCHAOS_SIGNING_KEY": "",
+               "secrets.GOVCHAOS_SIGNING_KEY != ''": "false"}
+    ran, skipped = _run_job(installed, github_scripts(repo / GITHUB_WORKFLOW), "chaos", context,
+                            {"RUNNER_TEMP": str(runner_temp), "GITHUB_STEP_SUMMARY": str(summary),
+                             "GITHUB_ACTIONS": "true", "CI": "true"}, repo)
+    assert skipped == ["Install govchaos"]
+    assert ran == ["Run the scenario and sign its report (report.md goes to the job summary)",
+                   "Verify the signed report, pinned to its signer",
+                   "Note a missing report in the job summary"]
+    run_dir = repo / "reports" / scenario
+    result = json.loads((repo / "reports" / f"{scenario}.result.json").read_text())
+    assert result["signing"]["key_id"] and (run_dir / "signing-key.pub").is_file()  # ephemeral
+    assert summary.read_text().strip() == (run_dir / "report.md").read_text().strip()
+
+
+@pytest.mark.timeout(300)
+def test_gitlab_chaos_job_runs_as_written(installed: Installed) -> None:
+    """The GitLab chaos job's script and after_script, executed as written, with the
+    organisation key in GOVCHAOS_SIGNING_KEY and its public half committed: the report is
+    signed by that key and verified against it; a different committed key fails the check."""
+    repo = installed.work / "gl"
     _ok(installed.govchaos("init", str(repo), cwd=installed.work), "govchaos init")
     keys = installed.work / "org-keys"
     _ok(installed.govchaos("keys", "generate", "--out", str(keys), cwd=installed.work), "keys")
     (repo / "keys").mkdir()
     shutil.copy(keys / "govchaos-signing.pub", repo / "keys" / "govchaos-signing.pub")
-    runner_temp = installed.work / "runner-temp"
-    runner_temp.mkdir()
-    summary = installed.work / "step-summary.md"
-    scenario = "provider-outage"
-    context = {"matrix.scenario": scenario,
-               "secrets.GOVCHAOS_SIGNING_KEY": (keys / "govchaos-signing.key").read_text()}
-    ran, skipped = [], []
-    for script in github_scripts(repo / ".github/workflows/govchaos.yml"):
-        if script.job != "chaos":
-            continue
-        if "pip install" in script.text:
-            skipped.append(script.name)
-            continue
-        env = {**installed.env(), "RUNNER_TEMP": str(runner_temp),
-               "GITHUB_STEP_SUMMARY": str(summary), "CI": "true",
-               **{k: fill_expressions(v, context) for k, v in script.env.items()}}
-        result = installed.run("bash", "-e", "-c", fill_expressions(script.text, context),
-                               cwd=repo, env=env, timeout=180)
-        _ok(result, f"workflow step {script.name!r}")
-        ran.append(script.name)
-    assert skipped == ["Install govchaos"]
-    assert ran == ["Run the scenario and sign its report", "Verify the signed report",
-                   "Write the job summary"]
+    scenario = _add_quick_scenario(repo)
+    ran, skipped = _run_job(installed, gitlab_scripts(repo / GITLAB_CI), "chaos", {},
+                            {"SCENARIO": scenario, "GITLAB_CI": "true", "CI": "true",
+                             "GOVCHAOS_SIGNING_KEY": (keys / "govchaos-signing.key").read_text()},
+                            repo)
+    assert skipped == ["before_script"] and ran == ["script", "after_script"]
     run_dir = repo / "reports" / scenario
     assert (run_dir / "report.sigstore.json").is_file()
     assert not (run_dir / "signing-key.pub").exists()  # signed with the org key, not ephemeral
-    assert summary.read_text() == (run_dir / "report.md").read_text()
-    # A report signed with another key fails the same verify step's check.
+    assert (run_dir / "junit.xml").is_file()  # the merge request's test report
     other = installed.work / "other-keys"
     _ok(installed.govchaos("keys", "generate", "--out", str(other), cwd=installed.work), "keys")
-    shutil.copy(other / "govchaos-signing.pub", repo / "keys" / "govchaos-signing.pub")
     wrong = installed.govchaos("report", "verify", f"reports/{scenario}", "--key",
-                               "keys/govchaos-signing.pub", cwd=repo)
+                               str(other / "govchaos-signing.pub"), "--require-origin", cwd=repo)
     assert wrong.returncode == 1, wrong.stdout + wrong.stderr

@@ -14,7 +14,7 @@ from typing import Any
 
 import yaml
 
-_EXPRESSION = re.compile(r"\$\{\{\s*([\w.-]+)\s*\}\}")  # GitHub's ${{ matrix.scenario }}
+_EXPRESSION = re.compile(r"\$\{\{\s*(.*?)\s*\}\}")  # GitHub's ${{ matrix.scenario }}
 _VARIABLE = re.compile(r"\$\{(\w+)(?::-([^}]*))?\}|\$(\w+)")
 _SEPARATORS = {";", "&&", "||", "|", "(", ")", "&"}
 _KEYWORDS = {"if", "then", "else", "elif", "fi", "do", "done", "while", "until", "!"}
@@ -67,7 +67,8 @@ def gitlab_scripts(path: Path) -> list[Script]:
 
 
 def fill_expressions(text: str, context: dict[str, str]) -> str:
-    """Replace GitHub ``${{ expr }}`` with values from ``context``; unknown ones fail."""
+    """Replace GitHub ``${{ expr }}`` with values from ``context`` (keyed by the expression's
+    text); an expression with no value fails the test."""
 
     def sub(match: re.Match[str]) -> str:
         key = match.group(1)
@@ -92,7 +93,7 @@ def govchaos_commands(text: str, env: dict[str, str]) -> list[list[str]]:
         current: list[str] = []
         for token in tokens + [";"]:
             if token in _SEPARATORS:
-                words = [w for w in current]
+                words = _without_redirections(current)
                 while words and (words[0] in _KEYWORDS or re.match(r"^\w+=", words[0])):
                     words.pop(0)
                 if words and words[0] == "govchaos":
@@ -101,6 +102,22 @@ def govchaos_commands(text: str, env: dict[str, str]) -> list[list[str]]:
             else:
                 current.append(token)
     return commands
+
+
+def _without_redirections(words: list[str]) -> list[str]:
+    """Drop ``> file``, ``2>&1``, ``>> file``, ``< file`` (the shell's business, not argv)."""
+    out: list[str] = []
+    skip = False
+    for word in words:
+        if skip:
+            skip = False
+            continue
+        match = re.fullmatch(r"\d*(>>|>|<)(&\d+)?(.*)", word)
+        if match:
+            skip = not match.group(2) and not match.group(3)  # the target is the next word
+            continue
+        out.append(word)
+    return out
 
 
 def _expand(word: str, env: dict[str, str]) -> str:
