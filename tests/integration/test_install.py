@@ -39,7 +39,7 @@ pytestmark = [pytest.mark.slow]
 
 REPO = Path(__file__).resolve().parents[2]
 # What a clean copy leaves out: VCS data, environments, build and run output.
-COPY_IGNORE = shutil.ignore_patterns(".git", ".venv", "venv", "build", "dist", "*.egg-info",
+COPY_IGNORE = shutil.ignore_patterns(".git", ".venv*", "venv", "build", "dist", "*.egg-info",
                                      "__pycache__", "*.pyc", ".pytest_cache", ".hypothesis",
                                      "reports", "_builtin")
 PACKAGES = ("governance", "gateway", "chaos", "govchaos")
@@ -82,6 +82,24 @@ def _ok(result: subprocess.CompletedProcess[str], what: str) -> str:
     return result.stdout + result.stderr
 
 
+def _clean_copy(target: Path) -> Path:
+    """The checkout's files as a fresh clone would have them (tracked and new, never ignored
+    ones), or, without git, the tree minus environments and output."""
+    try:
+        listed = subprocess.run(["git", "ls-files", "-z", "--cached", "--others",
+                                 "--exclude-standard"], cwd=REPO, capture_output=True,
+                                check=True, timeout=60).stdout.decode().split("\0")
+    except (OSError, subprocess.SubprocessError):
+        shutil.copytree(REPO, target, ignore=COPY_IGNORE, symlinks=True)
+        return target
+    for rel in filter(None, listed):
+        source = REPO / rel
+        if source.is_file():  # a file deleted but not yet committed is listed too
+            (target / rel).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, target / rel)
+    return target
+
+
 def _deps_view(target: Path) -> Path:
     """Links to every installed distribution of the test environment except govchaos."""
     target.mkdir()
@@ -100,8 +118,7 @@ def _deps_view(target: Path) -> Path:
 def installed(tmp_path_factory: pytest.TempPathFactory) -> Installed:
     base = tmp_path_factory.mktemp("install")
     assert not base.resolve().is_relative_to(REPO)
-    source = base / "source"
-    shutil.copytree(REPO, source, ignore=COPY_IGNORE, symlinks=True)
+    source = _clean_copy(base / "source")
     dist = base / "dist"
     env = {k: v for k, v in os.environ.items() if not k.startswith("PYTHON")}
     build = subprocess.run(
