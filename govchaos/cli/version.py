@@ -65,7 +65,8 @@ def engine_version(module: str) -> str:
     try:
         imported = importlib.import_module(module)
     except Exception as exc:  # ImportError, or a native library that fails to load
-        hint = {"opa_bindings": "pip install opa-golib-python-bindings"}.get(module, "")
+        hint = {"opa_bindings": "pip install --ignore-requires-python "
+                "opa-golib-python-bindings==0.4.4"}.get(module, "")
         reason = f"{type(exc).__name__}: {exc}" if not isinstance(exc, ModuleNotFoundError) else ""
         detail = "; ".join(x for x in (reason, hint) if x)
         return "not installed" + (f" ({detail})" if detail else "")

@@ -31,7 +31,7 @@ def test_version_lists_govchaos_engines_and_report_schema(capsys) -> None:
 
 def test_an_engine_that_does_not_import_is_not_installed() -> None:
     assert engine_version("govchaos_no_such_engine_module") == "not installed"
-    assert "pip install opa-golib-python-bindings" in engine_version_missing_opa()
+    assert "opa-golib-python-bindings" in engine_version_missing_opa()
 
 
 def engine_version_missing_opa() -> str:
