@@ -21,10 +21,10 @@ import sys
 import traceback
 from collections.abc import Sequence
 
-from govchaos import __version__
-from govchaos.cli import chaos, gateway, keys, policy, report
+from govchaos.cli import chaos, gateway, init, keys, policy, report
+from govchaos.cli.version import VersionAction
 
-GROUPS = (policy, gateway, chaos, report, keys)
+GROUPS = (init, policy, gateway, chaos, report, keys)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -32,7 +32,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="govchaos",
         description="Prove that an AI gateway stays governed and available when things break.",
     )
-    parser.add_argument("--version", action="version", version=f"govchaos {__version__}")
+    parser.add_argument("--version", action=VersionAction)
     parser.add_argument(
         "-v", "--verbose", action="store_true", help="show tracebacks for errors"
     )

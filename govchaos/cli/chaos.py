@@ -17,6 +17,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from govchaos.cli import chaos_list
+
 EXIT_BY_VERDICT = {"passed": 0, "failed": 1, "broken": 2}
 
 
@@ -34,7 +36,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         "passed, 1 an assertion failed, 2 invalid scenario or the run broke. TOXIPROXY_URL "
         "selects a real Toxiproxy instead of the embedded fault proxy.",
     )
-    run.add_argument("scenario", help="scenario YAML file")
+    run.add_argument("scenario", help="scenario YAML file, or builtin:NAME for a shipped one "
+                     "(`govchaos chaos list`)")
     run.add_argument("--out", help="report directory (default reports/<scenario>-<UTC time>)")
     run.add_argument("--seed", type=int, default=None, help="override the scenario's seed")
     signing = run.add_mutually_exclusive_group()
@@ -46,7 +49,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     run.set_defaults(func=_run)
 
     validate = commands.add_parser("validate", help="validate scenario files")
-    validate.add_argument("scenarios", nargs="+", metavar="SCENARIO")
+    validate.add_argument("scenarios", nargs="+", metavar="SCENARIO",
+                          help="scenario YAML files, or builtin:NAME")
     validate.add_argument("--json", action="store_true",
                           help="print one JSON document: per file ok, or the error's code, file, "
                           "line, column, field and message")
@@ -59,6 +63,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     faults = commands.add_parser("faults", help="list the fault kinds and their parameters")
     faults.add_argument("--json", action="store_true")
     faults.set_defaults(func=_faults)
+
+    chaos_list.register(commands)
 
 
 def finalize_report(run_dir: Path, args: argparse.Namespace, out: Any = None) -> Any:
@@ -122,6 +128,7 @@ def error_json(exc: Any) -> dict[str, Any]:
 
 def _validate(args: argparse.Namespace) -> int:
     from chaos.scenario import load_scenario
+    from govchaos.builtin import resolve
     from governance.errors import GovchaosError
 
     failed = 0
@@ -134,7 +141,7 @@ def _validate(args: argparse.Namespace) -> int:
                 print(f"{name}: skipped (gateway config template, not a scenario)")
             continue
         try:
-            loaded = load_scenario(name)
+            loaded = load_scenario(resolve(name, kind="scenario"))
         except GovchaosError as exc:  # one bad file does not hide the others
             failed += 1
             results.append({"file": name, "ok": False, "error": error_json(exc)})
@@ -232,9 +239,10 @@ def _run(args: argparse.Namespace) -> int:
 
     from chaos.runner.run import ChaosRunner, run_dir_name
     from chaos.scenario import load_scenario
+    from govchaos.builtin import resolve
 
     _check_signing_args(args)
-    loaded = load_scenario(args.scenario).with_seed(args.seed)
+    loaded = load_scenario(resolve(args.scenario, kind="scenario")).with_seed(args.seed)
     scenario = loaded.scenario
     run_dir = Path(args.out) if args.out else Path("reports") / run_dir_name(scenario.name)
     progress = _Progress(sys.stderr)

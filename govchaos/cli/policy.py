@@ -59,7 +59,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     check.set_defaults(func=_check)
 
     test = cmds.add_parser("test", help="run Rego test_ rules and YAML decision cases")
-    test.add_argument("paths", nargs="*", metavar="PATH", help=f"bundle directories (default {DEFAULT_BUNDLE}/)")
+    test.add_argument("paths", nargs="*", metavar="PATH", help=f"bundle directories (default {DEFAULT_BUNDLE}/; "
+                      "builtin:policies is the bundle shipped with govchaos)")
     engines = test.add_mutually_exclusive_group()
     engines.add_argument("--engine", default=None,
                          help="engine running the tests: regorus (default), regopy or opa-go")
@@ -113,7 +114,16 @@ def _port(text: str) -> int:
 
 
 def _paths(args: argparse.Namespace) -> list[str]:
-    return list(args.paths) or [DEFAULT_BUNDLE]
+    from govchaos.builtin import resolve_all
+
+    return resolve_all(list(args.paths) or [DEFAULT_BUNDLE], kind="bundle")
+
+
+def _bundle_arg(ref: str) -> str:
+    """``--bundle`` as a path; ``builtin:policies`` is the shipped bundle."""
+    from govchaos.builtin import resolve
+
+    return str(resolve(ref, kind="bundle"))
 
 
 def _check(args: argparse.Namespace) -> int:
@@ -247,12 +257,14 @@ def _eval(args: argparse.Namespace) -> int:
     from governance.strict_load import loads_json
     from governance.errors import Location, PolicyInputError
 
-    name = "<stdin>" if args.input == "-" else args.input
+    from govchaos.builtin import resolve
+
+    name = "<stdin>" if args.input == "-" else str(resolve(args.input))
     try:
         if args.input == "-":
             data = sys.stdin.buffer.read() if hasattr(sys.stdin, "buffer") else sys.stdin.read()
         else:
-            with open(args.input, "rb") as fh:
+            with open(name, "rb") as fh:
                 data = fh.read()
     except OSError as exc:
         raise PolicyInputError(exc.strerror or str(exc), location=Location(name)) from exc
@@ -263,7 +275,7 @@ def _eval(args: argparse.Namespace) -> int:
         raw = raw["input"]  # accept OPA's request envelope too
     if not isinstance(raw, dict):
         raise PolicyInputError("the decision input must be a JSON object", location=Location(name))
-    bundle = load_bundle(args.bundle)
+    bundle = load_bundle(_bundle_arg(args.bundle))
     inp = expand_input(raw, catalog_of(bundle.data), file=name, field="input")
     engine = create_engine(args.engine, bundle)
     decision = asyncio.run(engine.decide(inp))
@@ -275,11 +287,10 @@ def _serve(args: argparse.Namespace) -> int:
     import asyncio
 
     from governance.engine.bundle import load_bundle
+    from governance.engine.bundle_service import BundleService
     from governance.engine.server import DecisionServer
 
-    from governance.engine.bundle_service import BundleService
-
-    bundle = load_bundle(args.bundle)
+    bundle = load_bundle(_bundle_arg(args.bundle))
     key = _signing_key(args.signing_key)
     try:
         bundles = BundleService(args.bundle_name, signing_key=key, key_id=args.key_id)
@@ -318,7 +329,7 @@ def _build(args: argparse.Namespace) -> int:
     from governance.engine.regorus_engine import check_modules
     from governance.errors import Location, PolicyInputError
 
-    bundle = load_bundle(args.path)
+    bundle = load_bundle(_bundle_arg(args.path))
     check_modules(bundle)  # never ship a bundle that does not compile
     _check_with_opa_go(bundle)
     built = build_opa_bundle(bundle, signing_key=_signing_key(args.signing_key), key_id=args.key_id)
