@@ -58,6 +58,7 @@ from chaos.runner.stack import RunStack
 from chaos.runner.timeline import AppliedFault, FaultTimeline
 from chaos.runner.violations import candidates_for, catalog_models, count_violations
 from chaos.scenario.loader import LoadedScenario
+from chaos.scenario.model import ExternalTarget
 from governance.decision import DecisionInput
 from governance.errors import GovchaosError
 
@@ -288,7 +289,9 @@ class ChaosRunner:
 
         keys = {k.tenant: k.key for k in self.scenario.keys}
         target = self.scenario.target
-        route_models = target.route_models if target.kind == "external" else {}
+        route_models = target.route_models if isinstance(target, ExternalTarget) else {}
+        if isinstance(target, ExternalTarget) and target.api_key is not None:
+            keys = {entry.tenant: target.api_key for entry in self.scenario.load.routes}
         mix = []
         for entry in self.scenario.load.routes:
             if entry.tenant not in keys:

@@ -286,6 +286,9 @@ class RunStack:
         }
         for key in self.scenario.keys:
             values[f"keys.{key.tenant}"] = key.key
+        target = self.scenario.target
+        if isinstance(target, ExternalTarget) and target.api_key is not None:
+            values["target.api_key"] = target.api_key
         for spec in self.scenario.upstreams:
             values[f"upstreams.{spec.name}.base_url"] = self.upstream_urls[spec.name]
             values[f"upstreams.{spec.name}.model"] = spec.model

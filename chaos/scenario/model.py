@@ -73,7 +73,7 @@ class ExternalTarget(_Frozen):
     """Another gateway (LiteLLM, Envoy...): a base URL, optionally a command that starts it.
 
     ``base_url``, ``command`` and ``env`` may use the template placeholders (``${free_port}``,
-    ``${config_file}``, ``${keys.<tenant>}``...). ``command[0]``, when it is a bare name, is
+    ``${config_file}``, ``${target.api_key}``, ``${keys.<tenant>}``...). ``command[0]``, when it is a bare name, is
     looked up in ``command_path`` only (directories relative to the scenario file) — or on
     the harness's ``PATH`` when ``command_path`` is empty; a relative path with a ``/`` is
     relative to the scenario file.
@@ -96,6 +96,12 @@ class ExternalTarget(_Frozen):
     ready_timeout_s: float = Field(30.0, gt=0, le=300)
     ready_path: str = Field("/v1/models", description="GET path that answers < 500 when ready")
     warmup_s: float = Field(0.0, ge=0, le=120, description=WARMUP_DESCRIPTION)
+    api_key: str | None = Field(
+        None, min_length=8,
+        description="one key the load generator sends for every tenant (a gateway that knows a "
+        "single master key, e.g. LiteLLM without a database); ${target.api_key} in templates; "
+        "default: the scenario's per-tenant keys",
+    )
     route_models: dict[str, str] = Field(
         default_factory=dict,
         description="body `model` sent for each route (gateways such as LiteLLM route on it); "

@@ -83,7 +83,8 @@ def test_exit_before_ready_shows_the_log_tail_and_path(tmp_path: Path) -> None:
         "base_url": "http://127.0.0.1:${free_port}",
         "command": ["bash", "-c", 'echo "starting with $GOVCHAOS_MARK"; '
                     'echo "error: no master key set" >&2; exit 3'],
-        "env": {"GOVCHAOS_MARK": "port-${free_port}"},
+        "env": {"GOVCHAOS_MARK": "port-${free_port} key-${target.api_key}"},
+        "api_key": "sk-test-master-0001",
         "ready_timeout_s": 20,
     })
     out = tmp_path / "run"
@@ -93,7 +94,8 @@ def test_exit_before_ready_shows_the_log_tail_and_path(tmp_path: Path) -> None:
     assert report["verdict"] == "broken"
     reason = report["verdict_reasons"][0]
     assert "gateway exited with code 3 before it was ready" in reason
-    assert "error: no master key set" in reason and "starting with port-" in reason
+    assert "error: no master key set" in reason
+    assert "starting with port-" in reason and " key-sk-test-master-0001" in reason
     assert f"(log: {report['gateway']['log_file']})" in reason
     assert report["gateway"]["exit_code"] == 3
     assert "no master key" in report["gateway"]["log_tail"]

@@ -72,3 +72,15 @@ def test_route_models_set_the_body_model_unless_the_route_mix_has_one(tmp_path: 
     generator = ChaosRunner(loaded, run_dir=tmp_path)._make_generator(_Stack())  # type: ignore[arg-type]
     models = {m.route: m.model for m in generator.spec.mix}
     assert models == {"customer-chat": "chat-group", "claims-triage": "explicit-model"}
+
+
+def test_one_api_key_for_every_tenant(tmp_path: Path) -> None:
+    from chaos.runner.run import ChaosRunner
+
+    loaded = _parse("  kind: external\n  base_url: u\n  api_key: sk-master-key-0001\n")
+
+    class _Stack:
+        base_url = "http://127.0.0.1:1"
+
+    generator = ChaosRunner(loaded, run_dir=tmp_path)._make_generator(_Stack())  # type: ignore[arg-type]
+    assert {m.api_key.get_secret_value() for m in generator.spec.mix} == {"sk-master-key-0001"}
