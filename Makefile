@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 PIP    := $(VENV)/bin/pip
 GOVCHAOS := $(VENV)/bin/govchaos
 
-.PHONY: demo test bench clean venv
+.PHONY: demo test bench clean venv litellm-check
 
 # opa-golib-python-bindings is the real OPA in-process (engine opa-go, the reference of the
 # differential tests). Its metadata says Python >= 3.14 but it works on 3.11, so it is installed
@@ -34,5 +34,24 @@ bench: venv
 	$(PY) bench/harness.py --json reports/bench/harness.json
 	$(PY) bench/report.py --json reports/bench/report.json
 
+# LiteLLM in a venv of its own (its pins clash with ours), then the PII outage scenario against
+# it: examples/external/litellm/README.md. litellm 1.109.1 pins certifi and
+# litellm-proxy-extras releases the registry lacks; uv's --override takes the nearest ones.
+# opentelemetry-sdk: without it LiteLLM retries a failing import on every request.
+LITELLM_VENV    ?= .venv-litellm
+LITELLM_VERSION ?= 1.109.1
+LITELLM_DIR     := examples/external/litellm
+
+$(LITELLM_VENV)/.installed: $(LITELLM_DIR)/overrides.txt
+	$(PYTHON) -m venv $(LITELLM_VENV)
+	$(LITELLM_VENV)/bin/pip install --quiet uv
+	$(LITELLM_VENV)/bin/uv pip install --quiet --python $(LITELLM_VENV)/bin/python \
+	    --override $(LITELLM_DIR)/overrides.txt 'litellm[proxy]==$(LITELLM_VERSION)' opentelemetry-sdk
+	touch $@
+
+litellm-check: venv $(LITELLM_VENV)/.installed
+	GOVCHAOS_LITELLM_BIN=$(abspath $(LITELLM_VENV))/bin/litellm \
+	    $(PY) -m pytest -q -p no:cacheprovider tests/integration/external/test_litellm.py
+
 clean:
-	rm -rf $(VENV) build *.egg-info .pytest_cache .hypothesis
+	rm -rf $(VENV) $(LITELLM_VENV) build *.egg-info .pytest_cache .hypothesis

@@ -55,6 +55,12 @@ class GatewayInfo(_Frozen):
     version: str | None = None
     config_sha256: str | None = None
     base_url: str | None = None
+    log_file: str | None = Field(None, description="the gateway process's output, when the "
+                                 "harness started it (on the machine that ran it)")
+    exit_code: int | None = Field(None, description="set when the gateway process ended by "
+                                  "itself (before it was ready, or during the run)")
+    log_tail: str | None = Field(None, description="last lines of log_file when it ended by "
+                                 "itself")
 
 
 class GpuInfo(_Frozen):
@@ -76,7 +82,8 @@ class EnvironmentInfo(_Frozen):
 
 
 class PhaseInfo(_Frozen):
-    name: Literal["start", "steady_before", "faults", "recovery", "steady_after", "teardown"]
+    name: Literal["start", "warmup", "steady_before", "faults", "recovery", "steady_after",
+                  "teardown"]
     start_s: float
     end_s: float | None = None
 

@@ -58,6 +58,7 @@ from chaos.runner.stack import RunStack
 from chaos.runner.timeline import AppliedFault, FaultTimeline
 from chaos.runner.violations import candidates_for, catalog_models, count_violations
 from chaos.scenario.loader import LoadedScenario
+from chaos.scenario.model import ExternalTarget
 from governance.decision import DecisionInput
 from governance.errors import GovchaosError
 
@@ -146,6 +147,7 @@ class ChaosRunner:
         self._stack: RunStack | None = None
         self._converted: dict[str, RequestRecord] = {}
         self._client_texts: tuple[str, ...] = ()
+        self._measured_from_s: float | None = None  # end of the warm-up, if there was one
 
     # -- time and phases ----------------------------------------------------------------------
     def _elapsed(self) -> float:
@@ -180,6 +182,12 @@ class ChaosRunner:
                 record = self._converted[raw.request_id] = self._convert(raw)
             out.append(record)
         return out
+
+    def _measured(self, records: list[RequestRecord]) -> list[RequestRecord]:
+        """``records`` without the warm-up's: those count in no window and no metric."""
+        if self._measured_from_s is None:
+            return records
+        return [r for r in records if r.sent_at_s >= self._measured_from_s]
 
     def _convert(self, r: Any) -> RequestRecord:
         sent = r.sent_at if r.sent_at is not None else r.scheduled_at
@@ -280,6 +288,10 @@ class ChaosRunner:
         from chaos.load.models import DataClassMix, LoadSpec, RouteMix
 
         keys = {k.tenant: k.key for k in self.scenario.keys}
+        target = self.scenario.target
+        route_models = target.route_models if isinstance(target, ExternalTarget) else {}
+        if isinstance(target, ExternalTarget) and target.api_key is not None:
+            keys = {entry.tenant: target.api_key for entry in self.scenario.load.routes}
         mix = []
         for entry in self.scenario.load.routes:
             if entry.tenant not in keys:
@@ -294,7 +306,7 @@ class ChaosRunner:
                     if entry.data_classes
                     else (DataClassMix(classes=("public",)),),
                     region=entry.region,
-                    model=entry.model,
+                    model=entry.model or route_models.get(entry.route),
                     max_tokens=self.scenario.load.max_tokens,
                 )
             )
@@ -331,7 +343,7 @@ class ChaosRunner:
         if not self.scenario.stop_conditions:
             return
         now = self._elapsed()
-        records = self.records()
+        records = self._measured(self.records())
         for index, condition in enumerate(self.scenario.stop_conditions):
             window = [r for r in records if now - condition.window_s <= r.ended_at_s <= now]
             if len(window) < condition.min_requests:
@@ -347,11 +359,18 @@ class ChaosRunner:
     async def _phases_under_load(self, load_start: float, load_task: asyncio.Task[Any]) -> None:
         s = self.scenario
         steady = s.steady_state.duration_s
-        faults_start = load_start + steady
+        steady_start = load_start + s.target.warmup_s
+        faults_start = steady_start + steady
         faults_end = faults_start + s.fault_phase_s()
         recovery_end = faults_end + s.recovery_s
         after_end = recovery_end + steady
 
+        if s.target.warmup_s > 0:
+            # Slow-starting gateways (LiteLLM's first requests take 1-2 s): load them before
+            # the hypothesis is measured; these requests count nowhere but in the logs.
+            self._enter("warmup")
+            await self._sleep_until(steady_start, watch=False)
+            self._measured_from_s = round(self._elapsed(), 3)
         self._enter("steady_before")
         await self._sleep_until(faults_start, watch=True)
         before = evaluate_all(s.steady_state.probes, self._ctx(), window=self._last_window())
@@ -437,7 +456,7 @@ class ChaosRunner:
     def _ctx(self, records: list[RequestRecord] | None = None,
              violations: int | None = None) -> MetricContext:
         return MetricContext(
-            records=records if records is not None else self.records(),
+            records=self._measured(records if records is not None else self.records()),
             phases=self._phase_windows(),
             faults=self._fault_windows(),
             policy_violations=violations,
@@ -495,6 +514,8 @@ class ChaosRunner:
         ctx = self._ctx(records, violations.count if violations else None)
         received = [
             (e.upstream, e.received_at - self._wall0) for e in entries
+            if self._measured_from_s is None
+            or e.received_at - self._wall0 >= self._measured_from_s
         ]
         steady = SteadyStateResults(
             before=tuple(evaluate_all(self.scenario.steady_state.probes, ctx,
@@ -559,6 +580,12 @@ class ChaosRunner:
             verdict = "failed"
         else:
             verdict = "passed"
+        exited = stack.gateway_exit
+        if exited is not None and not self._broken:
+            # The system under test crashed under chaos: that is a finding, not a harness fault.
+            reasons.append(exited.describe("during the run"))
+            if verdict == "passed":
+                verdict = "failed"
         reasons += [f"teardown: {p}" for p in self._problems]
         audit = self._audit_info(stack)
         if audit.error and verdict == "passed" and audit.file:
@@ -581,6 +608,9 @@ class ChaosRunner:
                 version=_dist_version() if self.scenario.target.kind == "reference" else None,
                 config_sha256=stack.config_sha256,
                 base_url=stack.base_url or None,
+                log_file=str(stack.gateway_log) if stack.gateway_log else None,
+                exit_code=exited.returncode if exited else None,
+                log_tail=exited.log_tail if exited else None,
             ),
             seed=self.scenario.seed,
             environment=capture_environment(toxiproxy_url=self.toxiproxy_url,
@@ -590,7 +620,7 @@ class ChaosRunner:
             duration_s=round(ended - self._wall0, 3),
             phases=tuple(self._phases),
             faults=faults,
-            metrics=analysis.run_metrics(records, by_model),
+            metrics=analysis.run_metrics(self._measured(records), by_model),
             steady_state=steady,
             assertions=tuple(assertions),
             policy_violations=violations,

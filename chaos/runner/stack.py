@@ -18,11 +18,14 @@ import contextlib
 import hashlib
 import logging
 import os
+import shutil
 import signal
+import socket
 import sys
 import time
 from collections.abc import Mapping
 from contextlib import AsyncExitStack
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +39,43 @@ from chaos.scenario.model import ExternalTarget, ReferenceTarget, Scenario, Upst
 from chaos.scenario.template import fill_template
 
 log = logging.getLogger(__name__)
+
+
+LOG_TAIL_LINES = 20
+
+
+@dataclass(frozen=True, slots=True)
+class GatewayExit:
+    """A gateway process that ended by itself (before it was ready, or during the run)."""
+
+    returncode: int
+    log_path: Path
+    log_tail: str
+
+    def describe(self, when: str) -> str:
+        return (f"gateway exited with code {self.returncode} {when} (log: {self.log_path})"
+                + (f"; last lines:\n{self.log_tail}" if self.log_tail else "; its log is empty"))
+
+
+def log_tail(path: Path, lines: int = LOG_TAIL_LINES) -> str:
+    """The last ``lines`` lines of a log file ("" when it is missing or empty)."""
+    try:
+        with open(path, "rb") as f:
+            f.seek(0, os.SEEK_END)
+            f.seek(max(0, f.tell() - 64 * 1024))
+            text = f.read().decode("utf-8", errors="replace")
+    except OSError:
+        return ""
+    return "\n".join(text.strip().splitlines()[-lines:])
+
+
+def free_port() -> int:
+    """A TCP port free on 127.0.0.1 now, for gateways that cannot be told to bind port 0
+    (another process could take it before the gateway binds it: rare, and it then fails to
+    start with its own error)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
 
 
 class _ProxyAdapter:
@@ -116,6 +156,9 @@ class RunStack:
         self._proxy_names: dict[str, str] = {}
         self._gateway: asyncio.subprocess.Process | None = None
         self.gateway_pid: int | None = None
+        self.gateway_log: Path | None = None  # the gateway process's stdout + stderr
+        self.gateway_exit: GatewayExit | None = None  # set when it ended by itself
+        self._free_port: int | None = None
         self.base_url: str = ""
         self.upstream_urls: dict[str, str] = {}  # name -> proxied base URL (what the gateway uses)
         self.config_text: str | None = None
@@ -239,7 +282,13 @@ class RunStack:
             "policy_bundle": str(self.loaded.resolve(self.scenario.policy.bundle)),
             "run_id": self.run_id,
             "seed": str(self.scenario.seed),
+            "free_port": str(self._port()),
         }
+        for key in self.scenario.keys:
+            values[f"keys.{key.tenant}"] = key.key
+        target = self.scenario.target
+        if isinstance(target, ExternalTarget) and target.api_key is not None:
+            values["target.api_key"] = target.api_key
         for spec in self.scenario.upstreams:
             values[f"upstreams.{spec.name}.base_url"] = self.upstream_urls[spec.name]
             values[f"upstreams.{spec.name}.model"] = spec.model
@@ -247,6 +296,11 @@ class RunStack:
                 spec.gpu_device if spec.gpu_device is not None else ""
             )
         return values
+
+    def _port(self) -> int:
+        if self._free_port is None:
+            self._free_port = free_port()
+        return self._free_port
 
     def _fill_config(self, template: str, config_file: Path) -> None:
         path = self.loaded.resolve(template)
@@ -277,25 +331,51 @@ class RunStack:
         config_file = self.work_dir / "gateway-config"
         if target.config_template:
             self._fill_config(target.config_template, config_file)
+        values = self.template_values(config_file)
+        self.base_url = fill_template(target.base_url, values).rstrip("/")
         if target.command:
-            values = self.template_values(config_file)
             argv = [fill_template(part, values) for part in target.command]
-            await self._spawn("gateway", argv, ready_file=None, timeout_s=target.ready_timeout_s)
-        self.base_url = target.base_url.rstrip("/")
+            argv[0] = self._resolve_command(argv[0], target)
+            env = {name: fill_template(value, values) for name, value in target.env.items()}
+            await self._spawn("gateway", argv, ready_file=None, timeout_s=target.ready_timeout_s,
+                              env=env)
         await self._wait_http_ready(self.base_url + target.ready_path, target.ready_timeout_s)
 
+    def _resolve_command(self, program: str, target: ExternalTarget) -> str:
+        """``command[0]`` as an absolute path.
+
+        Raises:
+            RunBrokenError: not found (names every place looked in).
+        """
+        if "/" in program:
+            # abspath, not resolve(): a venv's python is a symlink that must stay one.
+            path = Path(os.path.abspath(self.loaded.base_dir / program))
+            if os.access(path, os.X_OK) and path.is_file():
+                return str(path)
+            raise RunBrokenError(f"target.command: {program} ({path}) is not an executable file")
+        dirs = [str(self.loaded.resolve(d)) for d in target.command_path]
+        found = shutil.which(program, path=os.pathsep.join(dirs) if dirs else None)
+        if found is None:
+            where = (f"target.command_path ({', '.join(dirs)})" if dirs
+                     else "PATH (set target.command_path to look elsewhere)")
+            raise RunBrokenError(f"target.command: {program!r} not found in {where}")
+        return os.path.abspath(found)  # not resolve(): a venv's python is a symlink
+
     async def _spawn(
-        self, label: str, argv: list[str], *, ready_file: Path | None, timeout_s: float
+        self, label: str, argv: list[str], *, ready_file: Path | None, timeout_s: float,
+        env: Mapping[str, str] | None = None,
     ) -> dict[str, Any]:
         log_file = self.work_dir / f"{label}.log"
-        env = dict(os.environ)
-        env.update(self._environ)
+        self.gateway_log = log_file
+        child_env = dict(os.environ)
+        child_env.update(self._environ)
+        child_env.update(env or {})
         with open(log_file, "wb") as out:
             try:
                 # A new session: Ctrl-C reaches the runner only, which then stops this
                 # process in order (drain, flush the audit log) instead of racing it.
                 process = await asyncio.create_subprocess_exec(
-                    *argv, stdout=out, stderr=asyncio.subprocess.STDOUT, env=env,
+                    *argv, stdout=out, stderr=asyncio.subprocess.STDOUT, env=child_env,
                     start_new_session=True,
                 )
             except OSError as exc:
@@ -313,8 +393,7 @@ class RunStack:
                 except orjson.JSONDecodeError:
                     pass  # written atomically; retry covers any non-atomic writer
             if process.returncode is not None:
-                tail = log_file.read_text(errors="replace").strip()[-1500:]
-                raise RunBrokenError(f"{label} exited with {process.returncode}: {tail}")
+                raise RunBrokenError(self._exited().describe("before it was ready"))
             if time.monotonic() > deadline:
                 raise RunBrokenError(f"{label} not ready after {timeout_s:g} s (log: {log_file})")
             await asyncio.sleep(0.05)
@@ -325,7 +404,7 @@ class RunStack:
         async with httpx.AsyncClient(timeout=2.0) as client:
             while time.monotonic() < deadline:
                 if self._gateway is not None and self._gateway.returncode is not None:
-                    raise RunBrokenError(f"gateway exited with {self._gateway.returncode}")
+                    raise RunBrokenError(self._exited().describe("before it was ready"))
                 try:
                     response = await client.get(url)
                     if response.status_code < 500:
@@ -334,7 +413,21 @@ class RunStack:
                 except httpx.HTTPError as exc:
                     last = type(exc).__name__
                 await asyncio.sleep(0.2)
-        raise RunBrokenError(f"gateway at {url} not ready after {timeout_s:g} s ({last})")
+        where = f"; log: {self.gateway_log}" if self.gateway_log else ""
+        raise RunBrokenError(f"gateway at {url} not ready after {timeout_s:g} s ({last}){where}")
+
+    def _exited(self) -> GatewayExit:
+        """Record that the gateway process ended by itself (it must have)."""
+        assert self._gateway is not None and self._gateway.returncode is not None
+        if self.gateway_exit is None:
+            log_path = self.gateway_log or self.work_dir / "gateway.log"
+            self.gateway_exit = GatewayExit(self._gateway.returncode, log_path,
+                                            log_tail(log_path))
+        return self.gateway_exit
+
+    def gateway_running(self) -> bool:
+        """False once a gateway the harness started has ended by itself."""
+        return self._gateway is None or self._gateway.returncode is None
 
     async def upstream_log(self) -> list[Any]:
         """Every request every simulated upstream received (ground truth), or [] if unknown."""
@@ -361,6 +454,8 @@ class RunStack:
     async def stop(self) -> list[str]:
         """Stop everything that started, gateway first. Never raises; returns problems."""
         problems: list[str] = []
+        if self._gateway is not None and self._gateway.returncode is not None:
+            self._exited()  # it ended by itself: keep its code and log tail for the report
         process, self._gateway = self._gateway, None
         if process is not None and process.returncode is None:
             with contextlib.suppress(ProcessLookupError):

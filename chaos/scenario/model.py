@@ -50,6 +50,13 @@ class PolicyRef(_Frozen):
     bundle: str = Field("../policies", description="policy bundle directory")
 
 
+WARMUP_DESCRIPTION = (
+    "seconds of load sent once the gateway is ready and before steady_before, for gateways "
+    "whose first requests are slow; warm-up requests count in no window and no metric (what "
+    "they delivered to upstreams is still checked for policy violations)"
+)
+
+
 class ReferenceTarget(_Frozen):
     """The harness starts the reference gateway with a config filled from a template."""
 
@@ -59,19 +66,55 @@ class ReferenceTarget(_Frozen):
         description="gateway config template, relative to the scenario file",
     )
     ready_timeout_s: float = Field(20.0, gt=0, le=120)
+    warmup_s: float = Field(0.0, ge=0, le=120, description=WARMUP_DESCRIPTION)
 
 
 class ExternalTarget(_Frozen):
-    """Another gateway (LiteLLM, Envoy...): a base URL, optionally a command that starts it."""
+    """Another gateway (LiteLLM, Envoy...): a base URL, optionally a command that starts it.
+
+    ``base_url``, ``command`` and ``env`` may use the template placeholders (``${free_port}``,
+    ``${config_file}``, ``${target.api_key}``, ``${keys.<tenant>}``...). ``command[0]``, when it is a bare name, is
+    looked up in ``command_path`` only (directories relative to the scenario file) — or on
+    the harness's ``PATH`` when ``command_path`` is empty; a relative path with a ``/`` is
+    relative to the scenario file.
+    """
 
     kind: Literal["external"]
-    base_url: str = Field(description="gateway base URL, e.g. http://127.0.0.1:4000")
+    base_url: str = Field(description="gateway base URL, e.g. http://127.0.0.1:${free_port}")
     command: tuple[str, ...] | None = Field(
-        None, description="argv started by the harness; ${config_file} is the filled template"
+        None, min_length=1,
+        description="argv started by the harness; ${config_file} is the filled template",
+    )
+    command_path: tuple[str, ...] = Field(
+        (), description="directories searched for command[0], relative to the scenario file "
+        "(empty: the harness's PATH)",
+    )
+    env: dict[str, str] = Field(
+        default_factory=dict, description="extra environment variables for command"
     )
     config_template: str | None = None
     ready_timeout_s: float = Field(30.0, gt=0, le=300)
-    ready_path: str = Field("/v1/models", description="GET path that answers 2xx when ready")
+    ready_path: str = Field("/v1/models", description="GET path that answers < 500 when ready")
+    warmup_s: float = Field(0.0, ge=0, le=120, description=WARMUP_DESCRIPTION)
+    api_key: str | None = Field(
+        None, min_length=8,
+        description="one key the load generator sends for every tenant (a gateway that knows a "
+        "single master key, e.g. LiteLLM without a database); ${target.api_key} in templates; "
+        "default: the scenario's per-tenant keys",
+    )
+    route_models: dict[str, str] = Field(
+        default_factory=dict,
+        description="body `model` sent for each route (gateways such as LiteLLM route on it); "
+        "a route mix entry's own `model` wins",
+    )
+
+    @model_validator(mode="after")
+    def _command_fields(self) -> "ExternalTarget":
+        if self.command is None:
+            for name in ("command_path", "env"):
+                if getattr(self, name):
+                    raise ValueError(f"target.{name}: only meaningful with a command")
+        return self
 
 
 Target = Annotated[ReferenceTarget | ExternalTarget, Field(discriminator="kind")]
@@ -222,6 +265,14 @@ class Scenario(_Frozen):
                 )
             if check.metric in {"failover_time_ms", "recovery_time_s"} and check.during is None:
                 raise ValueError(f"assertions.{i}.during: {check.metric} needs a fault name")
+        if isinstance(self.target, ExternalTarget):
+            routes = {r.route for r in self.load.routes}
+            for route in self.target.route_models:
+                if route not in routes:
+                    raise ValueError(
+                        f"target.route_models: {route!r} is not a load route "
+                        f"(load routes: {', '.join(sorted(routes))})"
+                    )
         if self.load.duration_s is not None and self.faults:
             last = max(f.end_s for f in self.faults)
             if self.load.duration_s < last:
@@ -252,8 +303,9 @@ class Scenario(_Frozen):
         return max((f.end_s for f in self.faults), default=0.0)
 
     def planned_duration_s(self) -> float:
-        """Steady state before + faults + recovery + steady state after."""
-        return 2 * self.steady_state.duration_s + self.fault_phase_s() + self.recovery_s
+        """Warm-up + steady state before + faults + recovery + steady state after."""
+        return (self.target.warmup_s + 2 * self.steady_state.duration_s + self.fault_phase_s()
+                + self.recovery_s)
 
 
 def _unique(values: list[Any], field: str, what: str) -> None:
