@@ -121,7 +121,7 @@ def test_exit_during_the_run_fails_it_with_the_log_tail(tmp_path: Path) -> None:
     assert "gateway exited with code 7 during the run" in reason
     assert "gateway crashed under chaos" in reason and report["gateway"]["log_file"] in reason
     assert report["gateway"]["exit_code"] == 7
-    assert "gateway crashed under chaos" in result.stderr
+    assert "gateway crashed under chaos" in result.stdout + result.stderr
 
 
 def test_command_not_in_command_path_is_broken_and_names_where_it_looked(
