@@ -114,6 +114,7 @@ class SimulatedUpstream:
                 app, handle_signals=False, access_log=None, handler_cancellation=True
             )
             await self._runner.setup()
+            self._guard_connections(self._runner.server)
         await self._listen()
 
     async def _listen(self) -> None:
@@ -131,6 +132,18 @@ class SimulatedUpstream:
             ) from exc
         self._port = self._server.sockets[0].getsockname()[1]
         self._state = "running"
+
+    def _guard_connections(self, server: Any) -> None:
+        # A connection the loop accepted just before kill() registers only afterwards, so the
+        # kill's sweep of server.connections missed it: reset it the moment it registers.
+        register = server.connection_made
+
+        def connection_made(handler: Any, transport: Any) -> None:
+            register(handler, transport)
+            if self._state != "running":
+                abort_with_reset(transport)
+
+        server.connection_made = connection_made
 
     @web.middleware
     async def _dead_while_killed(self, request: web.Request, handler: Any) -> web.StreamResponse:

@@ -13,7 +13,14 @@ from html import escape
 from typing import Any
 
 from chaos.report.chart import bars_svg, timeline_svg
-from chaos.report.view import ReportView, display_time, probes_summary, tally, unit_of
+from chaos.report.view import (
+    ReportView,
+    display_time,
+    failovers_summary,
+    probes_summary,
+    tally,
+    unit_of,
+)
 from chaos.runner.assertions import CheckResult
 
 _CSS = """
@@ -178,10 +185,10 @@ def render_html(view: ReportView) -> str:
     out.append("<h2>Traffic by model</h2>")
     if m is not None:
         out.append('<div class="muted">Successful responses by the model that served them '
-                   "(what the gateway reported):</div>")
+                   "(per the upstreams' own request logs):</div>")
         out.append(bars_svg(m.served_by_model))
         models = sorted(set(m.served_by_model) | set(m.upstream_received_by_model))
-        out.append(_table(["model", "served (client view)", "received (upstream logs)"],
+        out.append(_table(["model", "served (upstream logs)", "received (upstream logs)"],
                           [[k, m.served_by_model.get(k, 0), m.upstream_received_by_model.get(k, 0)]
                            for k in models], numeric=(1, 2)))
         out.append("<h2>Traffic by data class</h2>")
@@ -189,6 +196,7 @@ def render_html(view: ReportView) -> str:
                           [[k, v.get("requests", 0), v.get("ok", 0), v.get("errors", 0)]
                            for k, v in sorted(m.by_data_class.items())], numeric=(1, 2, 3)))
         out.append("<h2>Failovers by reason</h2>")
+        out.append(f'<div class="muted">{_e(failovers_summary(m) or "")}.</div>')
         out.append(bars_svg(m.failovers_by_reason, colour="#f97316"))
 
     out.append("<h2>Policy decisions</h2>")
