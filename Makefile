@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 PIP    := $(VENV)/bin/pip
 GOVCHAOS := $(VENV)/bin/govchaos
 
-.PHONY: demo test bench clean venv
+.PHONY: demo test bench soak clean venv
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -29,6 +29,11 @@ bench: venv
 	$(PY) bench/failover.py --json reports/bench/failover.json
 	$(PY) bench/harness.py --json reports/bench/harness.json
 	$(PY) bench/report.py --json reports/bench/report.json
+
+# Every standard scenario x 10 seeds (~30 min on 2 cores): a pass/flake table and JSON.
+soak: venv
+	mkdir -p reports/bench
+	$(PY) bench/soak.py --json reports/bench/soak.json $(SOAK_ARGS)
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .hypothesis
