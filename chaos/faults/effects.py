@@ -36,7 +36,7 @@ from chaos.faults.witness import WitnessPlan, WitnessProbe, WitnessReport
 
 # After a fault is applied, traffic already past the fault point (bytes in a proxy's buffers,
 # a request being parsed) may still land. No effect is judged in this first moment.
-EFFECT_GRACE_S = 0.25
+EFFECT_GRACE_S = 0.5
 CHAT_PATH = "/v1/chat/completions"
 # A check at probability p < 1 needs enough samples that "none affected" would be this unlikely
 # if the fault were really in force; fewer samples are inconclusive, which is not verified.

@@ -164,7 +164,7 @@ def synthesize_run_dir(
             planned_at_s=0, planned_duration_s=fault_end - fault_start, applied_at_s=fault_start,
             reverted_at_s=fault_end, status="reverted",
             effect=FaultEffect(verified=True,
-                               expected="the target receives no request from 0.25 s after the "
+                               expected="the target receives no request from 0.5 s after the "
                                "fault is applied until its revert",
                                observed="0 requests received in the window",
                                window_s=fault_end - fault_start, requests_before=len(during),
