@@ -124,7 +124,8 @@ def no_data_reason(
     if metric in ("failover_time_ms", "recovery_time_s") and fault is None:
         return "no data: needs `during: <fault>`"
     if metric == "policy_violations":
-        return "no data: policy violations could not be computed"
+        return ("no data: policy violations could not be computed, or no upstream request "
+                "was there to check")
     if metric == "recovery_time_s" and fault is not None:
         if not m.target_served_before(ctx, fault, scope):
             return (f"no data: {fault.target} served none of this traffic before the fault "

@@ -493,7 +493,9 @@ class ChaosRunner:
             by_model = {}
         attribution = attribute(records, entries,
                                 {u.model: u.name for u in self.scenario.upstreams})
-        ctx = self._ctx(records, violations.count if violations else None, attribution)
+        # Nothing checked is no evidence that nothing was violated: no data, never 0.
+        checked = violations is not None and violations.checked > 0
+        ctx = self._ctx(records, violations.count if checked else None, attribution)
         hits = analysis.upstream_hits(entries, self._wall0, {r.request_id for r in records})
         steady = SteadyStateResults(
             before=tuple(evaluate_all(self.scenario.steady_state.probes, ctx,
