@@ -25,6 +25,7 @@ ProbeOutcome = Literal["ok", "refused", "reset", "closed", "stalled", "error"]
 
 # Between probes during a fault: enough to sample the window, few enough to cost nothing.
 PROBE_GAP_S = 0.05
+BASELINE_TIMEOUT_MS = 500.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,8 +115,11 @@ def _judge(data: bytes, plan: WitnessPlan, elapsed_ms: float) -> WitnessProbe:
 
 
 async def baseline(host: str, port: int, plan: WitnessPlan) -> tuple[WitnessProbe, ...]:
-    """``plan.baseline_probes`` probes in a row (before the fault is applied)."""
-    return tuple([await probe(host, port, plan) for _ in range(plan.baseline_probes)])
+    """``plan.baseline_probes`` probes in a row (before the fault is applied), each bounded by
+    :data:`BASELINE_TIMEOUT_MS` so a sick path cannot delay the fault's apply for long."""
+    limit = min(plan.timeout_ms, BASELINE_TIMEOUT_MS)
+    return tuple([await probe(host, port, plan, timeout_ms=limit)
+                  for _ in range(plan.baseline_probes)])
 
 
 async def observe(
