@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 PIP    := $(VENV)/bin/pip
 GOVCHAOS := $(VENV)/bin/govchaos
 
-.PHONY: demo test bench clean venv litellm-check
+.PHONY: demo test bench soak clean venv litellm-check
 
 # opa-golib-python-bindings is the real OPA in-process (engine opa-go, the reference of the
 # differential tests). Its metadata says Python >= 3.14 but it works on 3.11, so it is installed
@@ -52,6 +52,11 @@ $(LITELLM_VENV)/.installed: $(LITELLM_DIR)/overrides.txt
 litellm-check: venv $(LITELLM_VENV)/.installed
 	GOVCHAOS_LITELLM_BIN=$(abspath $(LITELLM_VENV))/bin/litellm \
 	    $(PY) -m pytest -q -p no:cacheprovider tests/integration/external/test_litellm.py
+
+# Every standard scenario x 10 seeds (~30 min on 2 cores): a pass/flake table and JSON.
+soak: venv
+	mkdir -p reports/bench
+	$(PY) bench/soak.py --json reports/bench/soak.json $(SOAK_ARGS)
 
 clean:
 	rm -rf $(VENV) $(LITELLM_VENV) build *.egg-info .pytest_cache .hypothesis

@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 from chaos.faults.base import FaultContext, FaultParams, Revert
-from chaos.scenario.model import FaultSpec
+from chaos.faults.effects import AnswersOfKind, Effect
+from chaos.scenario.model import FaultSpec, UpstreamSpec
 
 
 class ProviderFault:
@@ -20,6 +21,10 @@ class ProviderFault:
         if "probability" in values:
             values["rate"] = values.pop("probability")
         return values
+
+    def effect(self, fault: FaultSpec, params: Any, target: UpstreamSpec) -> Effect:
+        # The upstream logs each answer's outcome: its own record of what it sent back.
+        return AnswersOfKind(self.provider_kind, params.probability)
 
     async def apply(self, ctx: FaultContext, fault: FaultSpec, params: FaultParams) -> Revert:
         await ctx.providers.set_fault(

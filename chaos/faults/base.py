@@ -1,7 +1,9 @@
 """What a fault kind is, and what it may touch.
 
-A fault kind is a small object behind one method, :meth:`FaultKind.apply`, which breaks
-something and returns the coroutine function that repairs it. It reaches the world only through
+A fault kind is a small object with two methods: :meth:`FaultKind.apply` breaks something and
+returns the coroutine function that repairs it; :meth:`FaultKind.effect` declares what the
+broken thing must then observably do (:mod:`chaos.faults.effects`), which the runner checks
+from ground truth, so a fault that did not bite ends the run ``broken``. It reaches the world only through
 :class:`FaultContext`: the fault proxy in front of each upstream (network faults), the simulated
 upstream fleet (provider faults) and the GPU telemetry control file (GPU faults). The runner
 builds the context from whichever proxy, fleet and control file the run uses, so a kind never
@@ -13,15 +15,18 @@ fault as not applied and the run as broken).
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, ClassVar, Literal, Protocol, runtime_checkable
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from chaos.errors import ChaosError
+from chaos.faults.effects import Effect
 from chaos.scenario.model import FaultSpec, UpstreamSpec
 
 Revert = Callable[[], Awaitable[None]]
+
+from chaos.scenario.model import UpstreamSpec
 
 
 class FaultApplyError(ChaosError):
@@ -82,6 +87,10 @@ class GpuControl(Protocol):
 
     def clear(self, device: int) -> None: ...
 
+    def overrides(self) -> Mapping[int, Any]:
+        """What the file says now: device -> entry with ``state`` and ``xid`` (read back)."""
+        ...
+
 
 class FaultContext(Protocol):
     """Everything a fault kind may touch during a run."""
@@ -91,6 +100,11 @@ class FaultContext(Protocol):
     gpu: GpuControl
 
     def upstream(self, name: str) -> UpstreamSpec: ...
+
+    def proxy_address(self, name: str) -> tuple[str, int]:
+        """Host and port of the fault proxy in front of upstream ``name`` (the witness's way
+        in, :mod:`chaos.faults.witness`)."""
+        ...
 
 
 @runtime_checkable
@@ -110,10 +124,32 @@ class FaultKind(Protocol):
         """
         ...
 
+    def effect(self, fault: FaultSpec, params: Any, target: UpstreamSpec) -> Effect:
+        """The effect this fault must produce on ``target`` (the scenario's declaration of
+        ``fault.target``), checked from ground truth after the run (:mod:`chaos.faults.effects`).
+        Pure: no I/O.
+
+        Raises:
+            FaultApplyError: the fault cannot have an effect on this target (no GPU).
+        """
+        ...
+
+
+def kills_target(kind: FaultKind, params: FaultParams) -> bool:
+    """Whether ``kind`` with ``params`` kills its target's process (``kills_process(params)``
+    on the kind; absent means no). The runner hosts such an upstream in a process of its own,
+    so the kill is a SIGKILL that takes every connection down with it."""
+    check = getattr(kind, "kills_process", None)
+    return bool(check(params)) if callable(check) else False
+
 
 def gpu_device(ctx: FaultContext, fault: FaultSpec) -> int:
     """The GPU index backing ``fault.target``. Raises FaultApplyError when it has none."""
-    spec = ctx.upstream(fault.target)
+    return gpu_device_of(ctx.upstream(fault.target), fault)
+
+
+def gpu_device_of(spec: UpstreamSpec, fault: FaultSpec) -> int:
+    """The GPU index ``spec`` declares. Raises FaultApplyError when it has none."""
     if spec.gpu_device is None:
         raise FaultApplyError(f"{fault.kind}: upstream {fault.target!r} declares no gpu_device")
     return spec.gpu_device

@@ -10,8 +10,9 @@ from typing import ClassVar, Literal
 
 from pydantic import Field
 
-from chaos.faults.base import FaultContext, FaultParams, Revert, gpu_device
-from chaos.scenario.model import FaultSpec
+from chaos.faults.base import FaultContext, FaultParams, Revert, gpu_device, gpu_device_of
+from chaos.faults.effects import AllOf, AnswersOfKind, Effect, GpuShown
+from chaos.scenario.model import FaultSpec, UpstreamSpec
 
 
 class GpuEccParams(FaultParams):
@@ -24,6 +25,13 @@ class GpuEcc:
     params: ClassVar[type[FaultParams]] = GpuEccParams
     layer: ClassVar[str] = "gpu"
     summary: ClassVar[str] = "ECC error (Xid 48/94/95) in telemetry, upstream errors"
+
+    def effect(self, fault: FaultSpec, params: GpuEccParams, target: UpstreamSpec) -> Effect:
+        state = "degraded" if params.xid == 94 else "lost"
+        shown = GpuShown(gpu_device_of(target, fault), state, params.xid)
+        if params.break_upstream:
+            return AllOf((shown, AnswersOfKind("error_500")))
+        return shown
 
     async def apply(self, ctx: FaultContext, fault: FaultSpec, params: GpuEccParams) -> Revert:
         device = gpu_device(ctx, fault)

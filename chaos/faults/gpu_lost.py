@@ -10,8 +10,9 @@ from typing import ClassVar
 
 from pydantic import Field
 
-from chaos.faults.base import FaultContext, FaultParams, Revert, gpu_device
-from chaos.scenario.model import FaultSpec
+from chaos.faults.base import FaultContext, FaultParams, Revert, gpu_device, gpu_device_of
+from chaos.faults.effects import AllOf, Effect, GpuShown, NoRequests, WitnessRefused
+from chaos.scenario.model import FaultSpec, UpstreamSpec
 
 
 class GpuLostParams(FaultParams):
@@ -24,6 +25,15 @@ class GpuLost:
     params: ClassVar[type[FaultParams]] = GpuLostParams
     layer: ClassVar[str] = "gpu"
     summary: ClassVar[str] = "GPU lost (Xid 79) in telemetry and its upstream killed"
+
+    def effect(self, fault: FaultSpec, params: GpuLostParams, target: UpstreamSpec) -> Effect:
+        shown = GpuShown(gpu_device_of(target, fault), "lost", params.xid)
+        if params.kill_upstream:
+            return AllOf((shown, NoRequests(), WitnessRefused()))
+        return shown
+
+    def kills_process(self, params: GpuLostParams) -> bool:
+        return params.kill_upstream
 
     async def apply(self, ctx: FaultContext, fault: FaultSpec, params: GpuLostParams) -> Revert:
         device = gpu_device(ctx, fault)

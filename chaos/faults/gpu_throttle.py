@@ -6,8 +6,9 @@ from typing import ClassVar, Literal
 
 from pydantic import Field
 
-from chaos.faults.base import FaultContext, FaultParams, Revert, gpu_device
-from chaos.scenario.model import FaultSpec
+from chaos.faults.base import FaultContext, FaultParams, Revert, gpu_device, gpu_device_of
+from chaos.faults.effects import AllOf, Effect, GpuShown, WitnessDelayed
+from chaos.scenario.model import FaultSpec, UpstreamSpec
 
 
 class GpuThrottleParams(FaultParams):
@@ -20,6 +21,12 @@ class GpuThrottle:
     params: ClassVar[type[FaultParams]] = GpuThrottleParams
     layer: ClassVar[str] = "gpu"
     summary: ClassVar[str] = "GPU degraded (thermal/power throttling), upstream slower"
+
+    def effect(self, fault: FaultSpec, params: GpuThrottleParams, target: UpstreamSpec) -> Effect:
+        shown = GpuShown(gpu_device_of(target, fault), "degraded")
+        if params.extra_latency_ms:
+            return AllOf((shown, WitnessDelayed(params.extra_latency_ms)))
+        return shown
 
     async def apply(
         self, ctx: FaultContext, fault: FaultSpec, params: GpuThrottleParams

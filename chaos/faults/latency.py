@@ -8,6 +8,9 @@ from pydantic import Field
 
 from chaos.faults._toxic import ToxicFault
 from chaos.faults.base import FaultParams, ToxicParams
+from chaos.faults.effects import Effect, WitnessDelayed
+
+from chaos.scenario.model import UpstreamSpec
 
 
 class LatencyParams(ToxicParams):
@@ -20,6 +23,10 @@ class Latency(ToxicFault):
     params: ClassVar[type[FaultParams]] = LatencyParams
     summary: ClassVar[str] = "adds latency_ms ± jitter_ms to data through the proxy"
     toxic_type: ClassVar[str] = "latency"
+
+    def effect(self, fault: Any, params: Any, target: UpstreamSpec) -> Effect:
+        # Toxiproxy draws latency ± jitter; the least it adds is latency - jitter.
+        return WitnessDelayed(max(params.latency_ms - params.jitter_ms, 1), params.probability)
 
     def attributes(self, params: Any) -> dict[str, Any]:
         return {"latency": params.latency_ms, "jitter": params.jitter_ms}

@@ -8,6 +8,9 @@ from pydantic import Field
 
 from chaos.faults._provider import ProviderFault
 from chaos.faults.base import FaultParams
+from chaos.faults.effects import AnswersOfKind, Effect
+
+from chaos.scenario.model import UpstreamSpec
 
 
 class MalformedOutputParams(FaultParams):
@@ -31,6 +34,9 @@ class MalformedOutput(ProviderFault):
             await ctx.providers.clear_fault(fault.target)
 
         return revert
+
+    def effect(self, fault: Any, params: Any, target: UpstreamSpec) -> Effect:
+        return AnswersOfKind(params.variant, params.probability)
 
     def provider_params(self, params: Any) -> dict[str, Any]:
         return {"rate": params.probability}

@@ -9,6 +9,9 @@ from pydantic import Field
 
 from chaos.faults._toxic import ToxicFault
 from chaos.faults.base import FaultParams, ToxicParams
+from chaos.faults.effects import Effect, WitnessCut, WitnessStalled
+
+from chaos.scenario.model import UpstreamSpec
 
 
 class TimeoutParams(ToxicParams):
@@ -20,6 +23,11 @@ class Timeout(ToxicFault):
     params: ClassVar[type[FaultParams]] = TimeoutParams
     summary: ClassVar[str] = "connections stall (hang), closed after timeout_ms unless 0"
     toxic_type: ClassVar[str] = "timeout"
+
+    def effect(self, fault: Any, params: Any, target: UpstreamSpec) -> Effect:
+        if params.timeout_ms:
+            return WitnessCut(params.probability, within_ms=params.timeout_ms)
+        return WitnessStalled(params.probability)
 
     def attributes(self, params: Any) -> dict[str, Any]:
         return {"timeout": params.timeout_ms}

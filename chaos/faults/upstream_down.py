@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import ClassVar
 
 from chaos.faults.base import FaultContext, FaultParams, Revert
-from chaos.scenario.model import FaultSpec
+from chaos.faults.effects import AllOf, Effect, NoRequests, WitnessRefused
+from chaos.scenario.model import FaultSpec, UpstreamSpec
 
 
 class UpstreamDownParams(FaultParams):
@@ -17,6 +18,9 @@ class UpstreamDown:
     params: ClassVar[type[FaultParams]] = UpstreamDownParams
     layer: ClassVar[str] = "network"
     summary: ClassVar[str] = "proxy disabled: connections refused, live ones closed"
+
+    def effect(self, fault: FaultSpec, params: FaultParams, target: UpstreamSpec) -> Effect:
+        return AllOf((WitnessRefused(), NoRequests()))
 
     async def apply(self, ctx: FaultContext, fault: FaultSpec, params: FaultParams) -> Revert:
         await ctx.proxy.set_enabled(fault.target, False)

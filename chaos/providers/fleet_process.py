@@ -5,12 +5,18 @@ The harness process is busy generating load, so the upstreams get their own proc
 >>> async with FleetProcess(spec, workdir=tmp_path) as fleet:      # doctest: +SKIP
 ...     url = fleet.ready.upstreams["private-eu"].url
 ...     await fleet.control.set_fault("private-eu", "hang")
-...     await fleet.control.kill("private-eu")
+...     await fleet.kill()      # SIGKILL: every connection dies with the process
+...     await fleet.restart()   # a new process on the same ports, appending to the same logs
+
+A kill is a kill: :meth:`FleetProcess.kill` SIGKILLs the process, so the kernel resets every
+connection it held, including ones it had accepted but not yet served. The harness hosts each
+upstream a fault kills in a fleet process of its own (``chaos.runner.stack``).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import signal
 import sys
@@ -148,6 +154,39 @@ class FleetProcess:
         self._ready = FleetReady.model_validate(orjson.loads(ready_file.read_bytes()))
         self._control = FleetControl(self._ready.control_url)
         return self._ready
+
+    async def kill(self) -> None:
+        """SIGKILL the process and reap it (a dead worker: no goodbye, no drain). Idempotent.
+
+        The ports are kept so :meth:`restart` listens where the gateway already points.
+        """
+        if self._control is not None:
+            await self._control.aclose()
+            self._control = None
+        process, self._process = self._process, None
+        if process is None:
+            return
+        if process.returncode is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(process.pid, signal.SIGKILL)
+            await process.wait()
+
+    async def restart(self) -> FleetReady:
+        """Start a new process with every upstream on the port it had. No-op while running.
+
+        Raises:
+            FleetProcessError: the new process did not come up (e.g. a port was taken).
+        """
+        if self._process is not None and self._process.returncode is None:
+            return self.ready
+        if self._ready is not None:
+            pinned = tuple(
+                u.model_copy(update={"port": self._ready.upstreams[u.name].port})
+                if u.name in self._ready.upstreams else u
+                for u in self.spec.upstreams
+            )
+            self.spec = self.spec.model_copy(update={"upstreams": pinned})
+        return await self.start()
 
     async def stop(self) -> int | None:
         """SIGTERM the process, wait (bounded), SIGKILL it if it lingers. Returns its exit code."""

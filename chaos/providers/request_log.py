@@ -48,6 +48,9 @@ class RequestLog:
         if self.path is not None:
             try:
                 self.path.parent.mkdir(parents=True, exist_ok=True)
+                # A restarted upstream (after a SIGKILL) appends to the log of its previous
+                # life: what it received before the kill stays part of the ground truth.
+                self._count = _resume(self.path)
                 self._file = open(self.path, "ab", buffering=0)  # noqa: SIM115 - closed in close()
             except OSError as exc:
                 raise ProviderError(f"{self.path}: cannot open request log: {exc}") from exc
@@ -82,6 +85,20 @@ class RequestLog:
         if self._file is not None:
             self._file.close()
             self._file = None
+
+
+def _resume(path: Path) -> int:
+    """Complete entries already in ``path``; a torn last line (a write cut short by SIGKILL) is
+    cut off so the next entry starts on a line of its own."""
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        return 0
+    end = data.rfind(b"\n") + 1
+    if end < len(data):
+        with open(path, "r+b") as handle:
+            handle.truncate(end)
+    return sum(1 for line in data[:end].split(b"\n") if line.strip())
 
 
 def read_request_log(path: str | Path) -> list[RequestLogEntry]:

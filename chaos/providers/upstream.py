@@ -6,15 +6,21 @@
 
 Endpoints: ``POST /v1/chat/completions`` (JSON or ``stream: true`` SSE), ``GET /v1/models``,
 ``GET /health``, and the control API ``GET|POST|DELETE /_govchaos/fault`` (POST body
-``{"kind": "...", "params": {...}}``) and ``GET /_govchaos/requests`` (the request log).
+``{"kind": "...", "params": {...}}``), ``GET /_govchaos/requests`` (the request log) and
+``GET|POST /_govchaos/ping[?bytes=N]`` (N bytes back, a POST body read and counted; not logged,
+never faulted): the witness the harness sends through the fault proxy to see a network fault
+bite (``chaos.faults.witness``).
 
 Faults apply to chat completions only: ``/health`` stays green under a fault, as the health
 endpoint of a real inference server often does after its GPU failed.
 
 ``kill()`` closes the listening socket and resets every open connection (SO_LINGER 0), so
 clients see "connection refused" for new connections and "connection reset" on open ones:
-exactly what a gateway sees when an upstream worker process dies. ``restart()`` listens again on
-the same port with the same state (request log, fault) as before.
+exactly what a gateway sees when an upstream worker process dies. A connection the event loop
+accepted just before the kill, whose handler was not yet registered, is reset when its first
+request arrives. ``restart()`` listens again on the same port with the same state (request log,
+fault) as before. (The chaos runner kills harder still: it SIGKILLs a fleet process of the
+upstream's own, ``FleetProcess.kill``.)
 """
 
 from __future__ import annotations
@@ -90,7 +96,9 @@ class SimulatedUpstream:
             ProviderError: the address cannot be bound.
         """
         if self._runner is None:
-            app = web.Application(client_max_size=8 * 1024 * 1024)
+            app = web.Application(
+                client_max_size=8 * 1024 * 1024, middlewares=[self._dead_while_killed]
+            )
             app.router.add_post("/v1/chat/completions", self._chat)
             app.router.add_get("/v1/models", self._models)
             app.router.add_get("/health", self._health)
@@ -98,12 +106,15 @@ class SimulatedUpstream:
             app.router.add_post("/_govchaos/fault", self._post_fault)
             app.router.add_delete("/_govchaos/fault", self._delete_fault)
             app.router.add_get("/_govchaos/requests", self._get_requests)
+            app.router.add_get("/_govchaos/ping", self._ping)
+            app.router.add_post("/_govchaos/ping", self._ping)
             # handler_cancellation: a handler whose client went away (or whose connection the
             # kill reset) is cancelled, so a hanging request does not outlive its connection.
             self._runner = web.AppRunner(
                 app, handle_signals=False, access_log=None, handler_cancellation=True
             )
             await self._runner.setup()
+            self._guard_connections(self._runner.server)
         await self._listen()
 
     async def _listen(self) -> None:
@@ -121,6 +132,27 @@ class SimulatedUpstream:
             ) from exc
         self._port = self._server.sockets[0].getsockname()[1]
         self._state = "running"
+
+    def _guard_connections(self, server: Any) -> None:
+        # A connection the loop accepted just before kill() registers only afterwards, so the
+        # kill's sweep of server.connections missed it: reset it the moment it registers.
+        register = server.connection_made
+
+        def connection_made(handler: Any, transport: Any) -> None:
+            register(handler, transport)
+            if self._state != "running":
+                abort_with_reset(transport)
+
+        server.connection_made = connection_made
+
+    @web.middleware
+    async def _dead_while_killed(self, request: web.Request, handler: Any) -> web.StreamResponse:
+        # A connection accepted in the instant before kill() was not in server.connections yet,
+        # so nothing reset it: a dead worker answers nothing, so reset it now, unlogged.
+        if self._state != "running":
+            abort_with_reset(request.transport)
+            return web.Response(status=503)  # never reaches the peer: the transport is gone
+        return await handler(request)
 
     async def kill(self) -> None:
         """Close the listener and reset every open connection (a dead worker). Idempotent."""
@@ -296,6 +328,17 @@ class SimulatedUpstream:
         return web.Response(
             body=orjson.dumps({"status": "ok", "upstream": self.name, "model": self.model}),
             content_type="application/json",
+        )
+
+    async def _ping(self, request: web.Request) -> web.Response:
+        received = len(await request.read())
+        try:
+            size = min(max(int(request.query.get("bytes", "0")), 0), 16 * 1024 * 1024)
+        except ValueError:
+            return _json(400, {"error": "bytes must be an integer", "status": 400})
+        return web.Response(
+            body=b"." * size, headers={"X-Govchaos-Received": str(received)},
+            content_type="application/octet-stream",
         )
 
     async def _get_fault(self, request: web.Request) -> web.Response:

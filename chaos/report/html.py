@@ -20,6 +20,7 @@ from chaos.report.chart import bars_svg, timeline_svg, traffic_svg
 from chaos.report.view import (
     ReportView,
     display_time,
+    failovers_summary,
     probes_summary,
     signer_kind,
     tally,
@@ -259,7 +260,7 @@ def render_html(view: ReportView) -> str:
     out.append("<h2>Traffic by model</h2>")
     if m is not None:
         models = sorted(set(m.served_by_model) | set(m.upstream_received_by_model))
-        out.append(_table(["model", "served (client view)", "received (upstream logs)"],
+        out.append(_table(["model", "served (upstream logs)", "received (upstream logs)"],
                           [[k, m.served_by_model.get(k, 0), m.upstream_received_by_model.get(k, 0)]
                            for k in models], numeric=(1, 2)))
         out.append("<h2>Traffic by data class</h2>")
@@ -267,6 +268,7 @@ def render_html(view: ReportView) -> str:
                           [[k, v.get("requests", 0), v.get("ok", 0), v.get("errors", 0)]
                            for k, v in sorted(m.by_data_class.items())], numeric=(1, 2, 3)))
         out.append("<h2>Failovers by reason</h2>")
+        out.append(f'<div class="muted">{_e(failovers_summary(m) or "")}.</div>')
         out.append(bars_svg(m.failovers_by_reason, colour="#f97316"))
 
     out.append("<h2>Policy decisions</h2>")

@@ -15,7 +15,15 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from chaos.report.view import ReportView, display_time, probes_summary, signer_text, tally, unit_of
+from chaos.report.view import (
+    ReportView,
+    display_time,
+    failovers_summary,
+    probes_summary,
+    signer_text,
+    tally,
+    unit_of,
+)
 
 _SPECIAL = re.compile(r"([\\`*_\[\]|#~])")
 _ICON = {"passed": "✅", "failed": "❌", "broken": "⚠️"}
@@ -96,6 +104,8 @@ def render_markdown(view: ReportView) -> str:
         m = r.metrics
         lines.append(f"**Traffic:** {m.requests} requests, success rate {_num(m.success_rate)}, "
                      f"p50 {_num(m.latency_p50_ms)} ms, p99 {_num(m.latency_p99_ms)} ms.")
+        lines.append("")
+        lines.append(f"**Failovers:** {md_text(failovers_summary(m) or '')}.")
         lines.append("")
     lines += [
         "<details><summary>Digests</summary>",

@@ -219,7 +219,11 @@ def synthesize_run_dir(
             name=f"{scenario_name}-fault", kind="kill", target=PRIMARY[0], params={},
             planned_at_s=0, planned_duration_s=fault_end - fault_start, applied_at_s=fault_start,
             reverted_at_s=fault_end, status="reverted",
-            effect=FaultEffect(window_s=fault_end - fault_start, requests_before=len(during),
+            effect=FaultEffect(verified=True,
+                               expected="the target receives no request from 0.5 s after the "
+                               "fault is applied until its revert",
+                               observed="0 requests received in the window",
+                               window_s=fault_end - fault_start, requests_before=len(during),
                                success_rate_before=1.0, target_share_before=1.0,
                                requests_during=len(during), errors_during=len(during) - ok,
                                success_rate_during=ok / len(during) if during else None,

@@ -22,7 +22,7 @@ from chaos.report.series import (
     buckets_from_timeseries,
 )
 from chaos.report.signing import SigningInfo, verify_command
-from chaos.runner.report import REPORT_FILE, PolicyViolations, Report
+from chaos.runner.report import REPORT_FILE, Metrics, PolicyViolations, Report
 from governance.errors import Location
 
 
@@ -210,6 +210,33 @@ def probes_summary(violations: PolicyViolations | None) -> str | None:
     return (f"{n} {noun} carried no client data (counted apart, not violations)"
             + (f": {per}" if per else "")
             + f"; {violations.probes_labelled} of {n} labelled X-Govchaos-Probe")
+
+
+FAILOVER_DEFINITION = (
+    "a failover is a request that succeeded after a failed attempt on another upstream "
+    "(upstream logs, or the gateway's report of an attempt that never reached one)")
+
+
+def failovers_summary(metrics: Metrics | None) -> str | None:
+    """One sentence on failovers (the one definition, :mod:`chaos.runner.metrics`) and on how
+    served-by was established, or None without metrics.
+
+    >>> failovers_summary(Metrics(requests=9, ok=9, errors=0, success_rate=1.0,
+    ...     latency_p50_ms=1, latency_p95_ms=1, latency_p99_ms=1, throughput_rps=1,
+    ...     failovers=2, failovers_by_reason={"connect_error": 2}))[:60]
+    '2 failovers (connect_error 2); a failover is a request that '
+    """
+    if metrics is None:
+        return None
+    reasons = ", ".join(f"{k} {v}" for k, v in sorted(metrics.failovers_by_reason.items()))
+    text = (f"{metrics.failovers} failover{'' if metrics.failovers == 1 else 's'}"
+            + (f" ({reasons})" if reasons else "") + f"; {FAILOVER_DEFINITION}")
+    a = metrics.attribution
+    if a is not None and (a.mismatches or a.unattributed):
+        text += (f". Served-by from the upstream logs: {a.mismatches} of {a.header_checked} "
+                 f"gateway served-by headers disagree; {a.unattributed} of {a.successes} "
+                 "successes no upstream log shows answering")
+    return text
 
 
 def unit_of(metric: str) -> str:

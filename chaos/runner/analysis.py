@@ -3,22 +3,21 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
+from typing import Any
 
+from chaos.faults.effects import Effect, EffectEvidence, EffectResult, UpstreamHit
 from chaos.runner import metrics as m
 from chaos.runner.metrics import MetricContext, Window
 from chaos.runner.records import RequestRecord
 from chaos.runner.report import FaultEffect, FaultReport, Metrics, TimePoint
-from chaos.runner.timeline import AppliedFault
+from chaos.runner.timeline import AppliedFault, LiveEvidence
 
 
-def failover_reasons(records: Sequence[RequestRecord]) -> dict[str, int]:
-    """Count failover reasons (``upstream:reason`` → ``reason``) over ``records``."""
-    counts: Counter[str] = Counter()
-    for record in records:
-        for item in record.failovers:
-            counts[item.rpartition(":")[2] or item] += 1
-    return dict(counts)
+def failover_reasons(records: Sequence[RequestRecord], ctx: MetricContext) -> dict[str, int]:
+    """Requests in ``records`` that failed over (:func:`chaos.runner.metrics.failed_over`), by
+    the reason of their first failed attempt."""
+    return dict(Counter(m.failover_reason(r) for r in records if m.failed_over(r, ctx)))
 
 
 def timeseries(records: Sequence[RequestRecord]) -> tuple[TimePoint, ...]:
@@ -43,18 +42,32 @@ def timeseries(records: Sequence[RequestRecord]) -> tuple[TimePoint, ...]:
 
 
 def run_metrics(
-    records: Sequence[RequestRecord], upstream_by_model: dict[str, int]
+    records: Sequence[RequestRecord], upstream_by_model: dict[str, int],
+    ctx: MetricContext | None = None, model_of_upstream: Mapping[str, str] | None = None,
 ) -> Metrics:
-    """Whole-run metrics for the report."""
+    """Whole-run metrics for the report: served-by from the upstream logs (``ctx``'s
+    attribution; without one, as the gateway's headers say)."""
+    ctx = ctx if ctx is not None else MetricContext(records=records)
+    model_of_upstream = model_of_upstream or {}
     ok = sum(1 for r in records if r.ok)
     by_status = Counter(str(r.status) if r.status else (r.error or "no_response") for r in records)
-    served = Counter(r.served_by for r in records if r.ok and r.served_by)
+    served: Counter[str] = Counter()
+    for record in records:
+        if not record.ok:
+            continue
+        if ctx.attribution is None and record.served_by:
+            served[record.served_by] += 1
+            continue
+        upstream = m.served_upstream(record, ctx)
+        if upstream is not None:
+            served[model_of_upstream.get(upstream, upstream)] += 1
     by_class: dict[str, dict[str, int]] = {}
     for record in records:
         for data_class in record.data_classes or ("(none)",):
             slot = by_class.setdefault(data_class, {"requests": 0, "ok": 0, "errors": 0})
             slot["requests"] += 1
             slot["ok" if record.ok else "errors"] += 1
+    reasons = failover_reasons(records, ctx)
     return Metrics(
         requests=len(records),
         ok=ok,
@@ -68,21 +81,57 @@ def run_metrics(
         served_by_model=dict(served),
         upstream_received_by_model=dict(upstream_by_model),
         by_data_class=by_class,
-        failovers_by_reason=failover_reasons(records),
+        failovers=sum(reasons.values()),
+        failovers_by_reason=reasons,
+        attribution=ctx.attribution.summary if ctx.attribution is not None else None,
         timeseries=timeseries(records),
     )
+
+
+def upstream_hits(
+    entries: Iterable[Any], wall0: float, client_ids: Collection[str],
+) -> dict[str, list[UpstreamHit]]:
+    """The upstream log entries as effect evidence, per upstream, at run-relative times."""
+    hits: dict[str, list[UpstreamHit]] = {}
+    for e in entries:
+        ids = tuple(getattr(e, "content_request_ids", ()) or ())
+        client = any(i in client_ids for i in ids) or e.govchaos_request_id in client_ids
+        hits.setdefault(e.upstream, []).append(UpstreamHit(
+            t_s=e.received_at - wall0, path=e.path, outcome=e.outcome, client=client))
+    return hits
+
+
+def verify_effect(
+    fault: AppliedFault, effect: Effect | None, live: LiveEvidence | None,
+    hits: Sequence[UpstreamHit], end_default: float,
+) -> EffectResult:
+    """Judge ``fault``'s declared effect against the ground truth gathered for it."""
+    if effect is None:
+        return EffectResult(False, "an effect declared by the fault kind",
+                            "no effect could be computed for this fault")
+    assert fault.applied_at_s is not None
+    end = fault.revert_started_at_s
+    if end is None:
+        end = fault.reverted_at_s if fault.reverted_at_s is not None else end_default
+    evidence = EffectEvidence(
+        target=fault.target, applied_at_s=fault.applied_at_s, end_s=max(end, fault.applied_at_s),
+        hits=hits, witness=live.witness_report() if live else None,
+        gpu=tuple(live.gpu) if live else (),
+    )
+    return effect.check(evidence)
 
 
 def fault_effect(
     fault: AppliedFault,
     ctx: MetricContext,
-    upstream_received_s: Sequence[tuple[str, float]] = (),
+    hits: Sequence[UpstreamHit] = (),
+    verdict: EffectResult | None = None,
 ) -> FaultEffect | None:
-    """What the fault did: traffic on its target and errors, during vs the same span before.
+    """What the fault did: whether its declared effect was observed (``verdict``), and the
+    traffic on its target and errors, during vs the same span before.
 
-    ``upstream_received_s`` is (upstream name, run-relative receive time) from the upstreams'
-    own logs, so the effect on the target is measured where it happened, not only as the
-    client saw it.
+    ``hits`` are the target's own request-log entries, so the effect on the target is measured
+    where it happened, not only as the client saw it.
     """
     if fault.applied_at_s is None:
         return None
@@ -102,24 +151,26 @@ def fault_effect(
         return sum(1 for r in ok if m.served_upstream(r, ctx) == fault.target) / len(ok)
 
     errors = sum(1 for r in during if not r.ok)
-    failovers = sum(1 for r in during if r.failovers)
-    reasons = failover_reasons(during)
-    received = None
-    if upstream_received_s:
-        received = sum(
-            1 for name, t in upstream_received_s if name == fault.target and during_w.contains(t)
-        )
+    reasons = failover_reasons(during, ctx)
+    failovers = sum(reasons.values())
+    received = sum(1 for h in hits if during_w.contains(h.t_s))
     share_before = target_share(before)
     share_during = target_share(during)
+    if verdict is None:
+        verdict = EffectResult(False, "an effect declared by the fault kind", "not checked")
     summary = (
+        ("effect verified" if verdict.verified else "EFFECT NOT VERIFIED")
+        + f" ({verdict.observed}); "
         f"{errors}/{len(during)} requests failed during the fault; "
-        f"{failovers} reported failover"
+        f"{failovers} failed over"
         + (f" ({', '.join(f'{k}: {v}' for k, v in sorted(reasons.items()))})" if reasons else "")
         + f"; {fault.target} served {_pct(share_during)} of successes (before: "
-        f"{_pct(share_before)})"
-        + (f"; {fault.target} received {received} requests" if received is not None else "")
+        f"{_pct(share_before)}); {fault.target} received {received} requests"
     )
     return FaultEffect(
+        verified=verdict.verified,
+        expected=verdict.expected,
+        observed=verdict.observed,
         window_s=round(during_w.length_s, 3),
         requests_before=len(before),
         success_rate_before=_round(m.success_rate(before), 6),
@@ -139,10 +190,12 @@ def fault_effect(
 def fault_reports(
     applied: Sequence[AppliedFault],
     ctx: MetricContext,
-    upstream_received_s: Sequence[tuple[str, float]] = (),
+    hits: Mapping[str, Sequence[UpstreamHit]] | None = None,
+    verdicts: Mapping[str, EffectResult] | None = None,
 ) -> tuple[FaultReport, ...]:
     return tuple(
-        FaultReport(**f.model_dump(), effect=fault_effect(f, ctx, upstream_received_s))
+        FaultReport(**f.model_dump(), effect=fault_effect(
+            f, ctx, (hits or {}).get(f.target, ()), (verdicts or {}).get(f.name)))
         for f in applied
     )
 

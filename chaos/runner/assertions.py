@@ -98,7 +98,8 @@ def evaluate(
     elif metric.startswith("latency_p"):
         observed = m.latency_ms(records, float(metric[len("latency_p") : -len("_ms")]))
     elif metric == "error_budget":
-        observed = float(sum(1 for r in records if not r.ok))
+        # Zero errors out of zero requests is no evidence of anything.
+        observed = float(sum(1 for r in records if not r.ok)) if records else None
     elif metric == "graceful_degradation_rate":
         observed = m.graceful_degradation_rate(records)
     elif metric == "requests":
@@ -113,8 +114,32 @@ def evaluate(
         observed = m.recovery_time_s(ctx, fault, scope) if fault else None
     else:  # the scenario model's Literal makes this unreachable
         raise ValueError(f"unknown metric {metric!r}")
-    detail = "" if observed is not None else "not observed"
+    detail = "" if observed is not None else no_data_reason(check, ctx, fault, scope, records)
     return _result(check, observed, len(records), phase, detail)
+
+
+def no_data_reason(
+    check: Probe, ctx: MetricContext, fault: m.FaultWindow | None, scope: Scope | None,
+    records: Sequence[object],
+) -> str:
+    """Why a metric has no value: always starts with "no data" (the check fails)."""
+    metric = check.metric
+    if metric in ("failover_time_ms", "recovery_time_s") and fault is None:
+        return "no data: needs `during: <fault>`"
+    if metric == "policy_violations":
+        return ("no data: policy violations could not be computed, or no upstream request "
+                "was there to check")
+    if metric == "recovery_time_s" and fault is not None:
+        if not m.target_served_before(ctx, fault, scope):
+            return (f"no data: {fault.target} served none of this traffic before the fault "
+                    "(per the upstream logs), so there is nothing to recover to")
+        return f"no data: {fault.target} served none of this traffic after the fault ended"
+    if metric == "failover_time_ms" and fault is not None:
+        return (f"no data: no success sent after the fault started was served by an upstream "
+                f"other than {fault.target} (per the upstream logs)")
+    if not records:
+        return "no data: no requests in the window"
+    return "no data"
 
 
 def _result(

@@ -2,7 +2,17 @@
 
 All functions are pure; times are seconds since the run started. A metric that cannot be
 observed (no requests in the window, the target never came back) is ``None``, which an
-assertion treats as failed, never as passed.
+assertion treats as failed ("no data"), never as passed.
+
+Who served a request comes from the upstreams' own logs (:mod:`chaos.runner.attribution`) once
+they are read, after the run; only stop conditions, evaluated during the run on success and
+error rates, never need it.
+
+**Failover**, one definition for every figure that uses the word (console, ``report.json``,
+HTML, Markdown): a request *failed over* when it succeeded after a failed attempt on another
+upstream — the upstream logs show it reached an upstream other than the one that served it, or
+the gateway reported a failed attempt (``X-Govchaos-Failovers``) that never reached an upstream
+(a refused connection leaves no log entry). Counted once per request, by the time it was sent.
 
 >>> percentile([1.0, 2.0, 3.0, 4.0], 50)
 2.5
@@ -14,6 +24,7 @@ import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
+from chaos.runner.attribution import Attribution
 from chaos.runner.records import RequestRecord
 from chaos.scenario.model import Scope
 
@@ -50,9 +61,10 @@ class MetricContext:
     phases: dict[str, Window] = field(default_factory=dict)
     faults: dict[str, FaultWindow] = field(default_factory=dict)
     policy_violations: int | None = None
-    # Which upstream name serves which model id, to attribute served-by when the
-    # X-Govchaos-Upstream header is absent (external gateways).
+    # Which upstream name serves which model id (cross-checking the served-by header).
     model_to_upstream: dict[str, str] = field(default_factory=dict)
+    # Ground truth from the upstream logs; None only while the run is still going.
+    attribution: Attribution | None = None
 
 
 def percentile(values: Sequence[float], q: float) -> float | None:
@@ -92,11 +104,40 @@ def select(
 
 
 def served_upstream(record: RequestRecord, ctx: MetricContext) -> str | None:
+    """The upstream that served ``record`` per the upstream logs (None: failed, or no log
+    shows an upstream answering it). Before the logs are read (during the run), the gateway's
+    own headers — used for nothing that goes into a verdict."""
+    if ctx.attribution is not None:
+        return ctx.attribution.served.get(record.request_id)
     if record.upstream:
         return record.upstream
     if record.served_by:
         return ctx.model_to_upstream.get(record.served_by)
     return None
+
+
+def failed_over(record: RequestRecord, ctx: MetricContext) -> bool:
+    """The one definition of a failover (module docstring): succeeded after a failed attempt
+    on another upstream, by the upstream logs or the gateway's report of attempts that never
+    reached an upstream."""
+    if not record.ok:
+        return False
+    if record.failovers:
+        return True
+    if ctx.attribution is None:
+        return False
+    served = ctx.attribution.served.get(record.request_id)
+    reached = ctx.attribution.reached.get(record.request_id, ())
+    return served is not None and any(u != served for u in reached)
+
+
+def failover_reason(record: RequestRecord) -> str:
+    """Why ``record`` failed over: the gateway's reason for its first failed attempt, or
+    ``unreported`` when only the upstream logs show it."""
+    if record.failovers:
+        first = record.failovers[0]
+        return first.rpartition(":")[2] or first
+    return "unreported"
 
 
 def success_rate(records: Sequence[RequestRecord]) -> float | None:
@@ -120,7 +161,8 @@ def graceful_degradation_rate(records: Sequence[RequestRecord]) -> float | None:
 
 
 def failover_time_ms(ctx: MetricContext, fault: FaultWindow, scope: Scope | None) -> float | None:
-    """From the fault's start to the first success served elsewhere than its target.
+    """From the fault's start to the first success served (per the upstream logs) by an
+    upstream other than its target: how long until the traffic is served elsewhere.
 
     Only requests sent after the fault started count, so a response already in flight on
     another upstream does not make failover look instantaneous.
@@ -137,25 +179,33 @@ def failover_time_ms(ctx: MetricContext, fault: FaultWindow, scope: Scope | None
     return max(0.0, (min(ends) - start) * 1000.0) if ends else None
 
 
-def recovery_time_s(ctx: MetricContext, fault: FaultWindow, scope: Scope | None) -> float | None:
-    """From the fault's end to the first success served by its target again.
+def target_served_before(ctx: MetricContext, fault: FaultWindow, scope: Scope | None) -> bool:
+    """Whether the fault's target served any of this scope's successes before the fault."""
+    return any(
+        r.sent_at_s < fault.window.start_s and r.ok and in_scope(r, scope)
+        and served_upstream(r, ctx) == fault.target
+        for r in ctx.records
+    )
 
-    When the target carried none of this scope's traffic before the fault, recovery means the
-    first success of any kind after the fault ended.
+
+def recovery_time_s(ctx: MetricContext, fault: FaultWindow, scope: Scope | None) -> float | None:
+    """From the fault's end to the first success (sent after it) served by its target again,
+    per the upstream logs.
+
+    None — no data, so the assertion fails — when the target served none of this scope's
+    traffic before the fault (there is nothing to recover to: any success would pass), or it
+    never served again.
     """
     end = fault.window.end_s
-    before = [
-        r for r in ctx.records
-        if r.sent_at_s < fault.window.start_s and r.ok and in_scope(r, scope)
-    ]
-    used_target = any(served_upstream(r, ctx) == fault.target for r in before)
+    if not target_served_before(ctx, fault, scope):
+        return None
     ends = [
         r.ended_at_s
         for r in ctx.records
         if r.sent_at_s >= end
         and r.ok
         and in_scope(r, scope)
-        and (not used_target or served_upstream(r, ctx) == fault.target)
+        and served_upstream(r, ctx) == fault.target
     ]
     return max(0.0, min(ends) - end) if ends else None
 

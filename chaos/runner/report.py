@@ -21,6 +21,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from chaos.runner.assertions import CheckResult
+from chaos.runner.attribution import AttributionSummary
 from chaos.runner.timeline import AppliedFault
 from chaos.runner.violations import Violation
 
@@ -89,8 +90,13 @@ class PhaseInfo(_Frozen):
 
 
 class FaultEffect(_Frozen):
-    """What traffic looked like while the fault was in force, compared with just before it."""
+    """Whether the fault really took effect (``verified``: its kind's declared effect, checked
+    from ground truth), and what traffic looked like while it was in force, compared with just
+    before it. A fault with ``verified: false`` makes the run ``broken``."""
 
+    verified: bool
+    expected: str  # the effect the fault kind declares it must produce
+    observed: str  # what the ground truth showed
     window_s: float
     requests_before: int
     success_rate_before: float | None
@@ -99,7 +105,7 @@ class FaultEffect(_Frozen):
     errors_during: int
     success_rate_during: float | None
     target_share_during: float | None
-    failovers_during: int  # responses that report at least one failover
+    failovers_during: int  # requests sent in the window that failed over (chaos.runner.metrics)
     failover_reasons: dict[str, int] = {}
     upstream_requests_during: int | None = None  # what the target's own log saw in the window
     latency_p95_ms_during: float | None = None
@@ -128,10 +134,14 @@ class Metrics(_Frozen):
     latency_p99_ms: float | None
     throughput_rps: float | None
     by_status: dict[str, int] = {}
-    served_by_model: dict[str, int] = {}
+    served_by_model: dict[str, int] = {}  # successes by the model that served them (upstream logs)
     upstream_received_by_model: dict[str, int] = {}  # ground truth from the upstreams' logs
     by_data_class: dict[str, dict[str, int]] = {}
+    # Requests that failed over (one definition: chaos.runner.metrics), whole run, by the reason
+    # of their first failed attempt ("unreported": only the upstream logs show it).
+    failovers: int = 0
     failovers_by_reason: dict[str, int] = {}
+    attribution: AttributionSummary | None = None  # how served-by was established
     timeseries: tuple[TimePoint, ...] = ()
 
 

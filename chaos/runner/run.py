@@ -31,9 +31,11 @@ from typing import Any
 import orjson
 
 from chaos.errors import RunBrokenError
+from chaos.faults.effects import EffectResult, UpstreamHit
 from chaos.faults.registry import FaultRegistry, default_registry
 from chaos.runner import analysis
 from chaos.runner.assertions import CheckResult, describe, evaluate, evaluate_all
+from chaos.runner.attribution import Attribution, attribute
 from chaos.runner.clock import Clock, MonotonicClock
 from chaos.runner.environment import capture_environment
 from chaos.runner.evidence import data_class_matrix, shape_of, upstream_table
@@ -454,14 +456,38 @@ class ChaosRunner:
         return windows
 
     def _ctx(self, records: list[RequestRecord] | None = None,
-             violations: int | None = None) -> MetricContext:
+             violations: int | None = None, attribution: Attribution | None = None,
+             ) -> MetricContext:
         return MetricContext(
             records=self._measured(records if records is not None else self.records()),
             phases=self._phase_windows(),
             faults=self._fault_windows(),
             policy_violations=violations,
             model_to_upstream={u.model: u.name for u in self.scenario.upstreams},
+            attribution=attribution,
         )
+
+    def _effect_verdicts(
+        self, hits: dict[str, list[UpstreamHit]]
+    ) -> dict[str, EffectResult]:
+        """Each applied fault's declared effect, judged from the ground truth gathered."""
+        if self._timeline is None:
+            return {}
+        specs = {f.name or f.kind: f for f in self.faults}
+        verdicts: dict[str, EffectResult] = {}
+        for fault in self._timeline.applied():
+            if fault.applied_at_s is None:
+                continue
+            live = self._timeline.evidence(fault.name)
+            effect = live.effect
+            if effect is None:  # applied without the timeline's evidence (never in practice)
+                spec = specs[fault.name]
+                kind = self.registry.get(spec.kind)
+                effect = kind.effect(spec, self.registry.parse_params(spec),
+                                     self.scenario.upstream(spec.target))
+            verdicts[fault.name] = analysis.verify_effect(
+                fault, effect, live, hits.get(fault.target, ()), self._elapsed())
+        return verdicts
 
     async def _violations(self, entries: list[Any], records: list[RequestRecord]) -> Any:
         from governance.engine import create_engine, load_bundle
@@ -511,12 +537,12 @@ class ChaosRunner:
         except Exception as exc:  # no verdict on governance without the policy: broken
             self._broken = self._broken or f"policy evaluation failed: {exc}"
             by_model = {}
-        ctx = self._ctx(records, violations.count if violations else None)
-        received = [
-            (e.upstream, e.received_at - self._wall0) for e in entries
-            if self._measured_from_s is None
-            or e.received_at - self._wall0 >= self._measured_from_s
-        ]
+        attribution = attribute(records, entries,
+                                {u.model: u.name for u in self.scenario.upstreams})
+        # Nothing checked is no evidence that nothing was violated: no data, never 0.
+        checked = violations is not None and violations.checked > 0
+        ctx = self._ctx(records, violations.count if checked else None, attribution)
+        hits = analysis.upstream_hits(entries, self._wall0, {r.request_id for r in records})
         steady = SteadyStateResults(
             before=tuple(evaluate_all(self.scenario.steady_state.probes, ctx,
                                       window=ctx.phases.get("steady_before"),
@@ -560,8 +586,14 @@ class ChaosRunner:
                              planned_duration_s=f.duration_s, status="not_reached")
                 for f in self.faults
             ],
-            ctx, received,
+            ctx, hits, self._effect_verdicts(hits),
         )
+        # A fault whose declared effect was not observed proves nothing: the run is broken.
+        not_biting = [
+            f"fault {f.name!r} ({f.kind} on {f.target}) did not take effect: expected "
+            f"{f.effect.expected}; observed {f.effect.observed}"
+            for f in faults if f.effect is not None and not f.effect.verified
+        ]
         # Verdict: broken beats failed beats passed, and each says why.
         if self._deviated_before:
             reasons.append("steady-state hypothesis deviated before any fault was injected")
@@ -572,10 +604,10 @@ class ChaosRunner:
                     for r in steady.after if not r.passed and not r.skipped]
         reasons += [f"assertion failed: {r.name} (observed {_fmt(r.observed)})"
                     for r in assertions if not r.passed and not r.skipped]
-        if self._broken:
+        if self._broken or not_biting:
             verdict = "broken"
             # What failed to run says nothing about the system under test: name the breakage.
-            reasons = [self._broken]
+            reasons = ([self._broken] if self._broken else []) + not_biting
         elif reasons:
             verdict = "failed"
         else:
@@ -620,7 +652,8 @@ class ChaosRunner:
             duration_s=round(ended - self._wall0, 3),
             phases=tuple(self._phases),
             faults=faults,
-            metrics=analysis.run_metrics(self._measured(records), by_model),
+            metrics=analysis.run_metrics(self._measured(records), by_model, ctx,
+                                         {u.name: u.model for u in self.scenario.upstreams}),
             steady_state=steady,
             assertions=tuple(assertions),
             policy_violations=violations,

@@ -111,22 +111,37 @@ class _ProxyAdapter:
 
 
 class _ProviderAdapter:
-    """The fault kinds' ProviderControl protocol over the fleet process's control API."""
+    """The fault kinds' ProviderControl protocol over the fleet processes' control APIs.
 
-    def __init__(self, control: Any) -> None:
-        self._control = control
+    An upstream that a fault kills runs in a fleet process of its own (``isolated``): killing
+    it is SIGKILL on that process and restarting it is a new process on the same port, so
+    every connection it held dies with it, as when a real worker dies.
+    """
+
+    def __init__(self, shared: Any, isolated: Mapping[str, Any]) -> None:
+        self._shared = shared  # FleetProcess hosting the upstreams no fault kills (or None)
+        self._isolated = isolated  # upstream name -> its own FleetProcess
+
+    def _fleet(self, upstream: str) -> Any:
+        return self._isolated.get(upstream) or self._shared
 
     async def set_fault(self, upstream: str, kind: str, params: dict[str, Any]) -> None:
-        await self._control.set_fault(upstream, kind, **params)
+        await self._fleet(upstream).control.set_fault(upstream, kind, **params)
 
     async def clear_fault(self, upstream: str) -> None:
-        await self._control.clear_fault(upstream)
+        await self._fleet(upstream).control.clear_fault(upstream)
 
     async def kill(self, upstream: str) -> None:
-        await self._control.kill(upstream)
+        if upstream in self._isolated:
+            await self._isolated[upstream].kill()
+        else:
+            await self._shared.control.kill(upstream)
 
     async def restart(self, upstream: str) -> None:
-        await self._control.restart(upstream)
+        if upstream in self._isolated:
+            await self._isolated[upstream].restart()
+        else:
+            await self._shared.control.restart(upstream)
 
 
 class RunStack:
@@ -151,7 +166,9 @@ class RunStack:
         self.toxiproxy_url = toxiproxy_url
         self._environ = dict(environ or {})
         self._exit = AsyncExitStack()
-        self._fleet: Any = None
+        self._fleets: dict[str, Any] = {}  # label -> FleetProcess
+        self._fleet_of: dict[str, Any] = {}  # upstream name -> the FleetProcess hosting it
+        self._fleet_ready: dict[str, Any] = {}  # upstream name -> UpstreamInfo at start
         self._proxy_control: Any = None
         self._proxy_names: dict[str, str] = {}
         self._gateway: asyncio.subprocess.Process | None = None
@@ -175,6 +192,13 @@ class RunStack:
     # -- FaultContext -------------------------------------------------------------------------
     def upstream(self, name: str) -> UpstreamSpec:
         return self.scenario.upstream(name)
+
+    def proxy_address(self, name: str) -> tuple[str, int]:
+        """Where the fault proxy in front of ``name`` listens (what the gateway dials)."""
+        from urllib.parse import urlsplit
+
+        url = urlsplit(self.upstream_urls[name])
+        return url.hostname or "127.0.0.1", int(url.port or 80)
 
     # -- lifecycle ----------------------------------------------------------------------------
     async def __aenter__(self) -> "RunStack":
@@ -208,6 +232,17 @@ class RunStack:
         else:
             await self._start_external(target)
 
+    def killed_upstreams(self) -> set[str]:
+        """Upstreams some fault of the scenario kills (each gets a fleet process of its own)."""
+        from chaos.faults.base import kills_target
+        from chaos.faults.registry import default_registry
+
+        registry = default_registry()
+        return {
+            f.target for f in self.scenario.faults
+            if kills_target(registry.get(f.kind), registry.parse_params(f))
+        }
+
     async def _start_fleet(self) -> None:
         from chaos.providers import FleetProcess, FleetSpec, LatencyProfile
         from chaos.providers import UpstreamSpec as SimulatedSpec
@@ -225,18 +260,34 @@ class RunStack:
             )
             for i, u in enumerate(self.scenario.upstreams)
         ]
-        spec = FleetSpec(upstreams=tuple(specs), log_dir=str(self.work_dir / "upstream-logs"))
-        fleet = FleetProcess(spec, workdir=self.work_dir / "fleet")
-        try:
-            ready = await fleet.start()
-        except Exception as exc:
-            await fleet.stop()
-            raise RunBrokenError(f"simulated upstreams did not start: {exc}") from exc
-        self._fleet = fleet
-        self._fleet_ready = ready
-        if fleet.pid:
-            self.pids["upstream-fleet"] = fleet.pid
-        self.providers = _ProviderAdapter(fleet.control)
+        log_dir = str(self.work_dir / "upstream-logs")
+        killed = self.killed_upstreams()
+        groups: dict[str, tuple[Any, ...]] = {}
+        shared = tuple(s for s in specs if s.name not in killed)
+        if shared:
+            groups["fleet"] = shared
+        for s in specs:
+            if s.name in killed:
+                groups[f"fleet-{s.name}"] = (s,)
+        fleets = {
+            label: FleetProcess(FleetSpec(upstreams=group, log_dir=log_dir),
+                                workdir=self.work_dir / label)
+            for label, group in groups.items()
+        }
+        self._fleets = fleets
+        results = await asyncio.gather(*(f.start() for f in fleets.values()),
+                                       return_exceptions=True)
+        for result in results:
+            if isinstance(result, BaseException):
+                raise RunBrokenError(f"simulated upstreams did not start: {result}") from result
+        self._fleet_ready = {}
+        for label, fleet in fleets.items():
+            self._fleet_ready.update(fleet.ready.upstreams)
+            if fleet.pid:
+                self.pids["upstream-" + label] = fleet.pid
+        self._fleet_of = {s.name: fleets[label] for label, group in groups.items() for s in group}
+        isolated = {name: fleets[f"fleet-{name}"] for name in killed}
+        self.providers = _ProviderAdapter(fleets.get("fleet"), isolated)
 
     async def _start_proxies(self) -> None:
         from chaos.proxy.control import fault_proxy
@@ -254,7 +305,7 @@ class RunStack:
                 self.pids["fault-proxy"] = process.pid
             self.fault_proxy_seed = control.seed
             for spec in self.scenario.upstreams:
-                info = self._fleet_ready.upstreams[spec.name]
+                info = self._fleet_ready[spec.name]
                 name = f"govchaos-{self.run_id}-{spec.name}"
                 proxy = await control.create_proxy(
                     name, upstream=f"127.0.0.1:{info.port}", listen="127.0.0.1:0"
@@ -431,12 +482,12 @@ class RunStack:
 
     async def upstream_log(self) -> list[Any]:
         """Every request every simulated upstream received (ground truth), or [] if unknown."""
-        if self._fleet is None:
+        if not self._fleet_of:
             return []
         entries: list[Any] = []
         for spec in self.scenario.upstreams:
             try:
-                entries.extend(await self._fleet.control.requests(spec.name))
+                entries.extend(await self._fleet_of[spec.name].control.requests(spec.name))
             except Exception as exc:  # the fleet process died: fall back to its log files
                 log.warning("upstream log of %s via API failed: %s", spec.name, exc)
                 entries.extend(self._log_file_entries(spec.name))
@@ -480,10 +531,10 @@ class RunStack:
         except Exception as exc:
             problems.append(f"fault proxy stop: {exc}")
         self._proxy_control = None
-        fleet, self._fleet = self._fleet, None
-        if fleet is not None:
+        fleets, self._fleets = self._fleets, {}
+        for label, fleet in fleets.items():
             try:
                 await fleet.stop()
             except Exception as exc:
-                problems.append(f"upstream fleet stop: {exc}")
+                problems.append(f"upstream {label} stop: {exc}")
         return problems

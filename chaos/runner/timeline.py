@@ -4,17 +4,29 @@ Times in the scenario are relative to the start of the fault phase; what the tim
 (:class:`AppliedFault`) is relative to the start of the run, like request records. Whatever
 happens (a stop condition, Ctrl-C, a crash) :meth:`FaultTimeline.revert_all` repairs every fault
 still in force, so a run never leaves an upstream broken.
+
+The timeline also gathers the evidence each fault's effect is judged on
+(:mod:`chaos.faults.effects`) that only exists while the fault runs: witness probes through the
+fault proxy (a baseline just before the apply, then probes until the revert) and read-backs of
+the GPU control file (at the apply and just before the revert). The upstreams' request logs, the
+rest of the evidence, are read after the run.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import time
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
 
+from chaos.faults import witness
 from chaos.faults.base import FaultApplyError, FaultContext, Revert
+from chaos.faults.effects import Effect, GpuReading, gpu_devices, witness_plan
+from chaos.faults.witness import WitnessProbe, WitnessReport
 from chaos.faults.registry import FaultRegistry
 from chaos.runner.clock import Clock
 from chaos.scenario.model import FaultSpec
@@ -36,9 +48,26 @@ class AppliedFault(BaseModel):
     planned_at_s: float  # relative to the fault phase, as written in the scenario
     planned_duration_s: float
     applied_at_s: float | None = None
+    revert_started_at_s: float | None = None  # the revert began: the effect window ends here
     reverted_at_s: float | None = None
     status: FaultStatus = "planned"
     error: str | None = None
+
+
+@dataclass
+class LiveEvidence:
+    """What was observed while one fault ran (the witness and GPU read-backs)."""
+
+    effect: Effect | None = None
+    baseline: tuple[WitnessProbe, ...] = ()
+    during: list[WitnessProbe] = field(default_factory=list)
+    gpu: list[GpuReading] = field(default_factory=list)
+    task: asyncio.Task[None] | None = None
+
+    def witness_report(self) -> WitnessReport | None:
+        if self.effect is None or witness_plan(self.effect) is None:
+            return None
+        return WitnessReport(baseline=self.baseline, during=tuple(self.during))
 
 
 class FaultTimeline:
@@ -61,6 +90,7 @@ class FaultTimeline:
         self._run_start = run_start
         self._on_event = on_event
         self._active: dict[str, Revert] = {}
+        self._evidence: dict[str, LiveEvidence] = {}
         self._state: dict[str, AppliedFault] = {
             f.name or f.kind: AppliedFault(
                 name=f.name or f.kind,
@@ -82,6 +112,10 @@ class FaultTimeline:
 
     def active(self) -> list[str]:
         return list(self._active)
+
+    def evidence(self, name: str) -> LiveEvidence:
+        """The live evidence gathered for fault ``name`` (empty if it never ran)."""
+        return self._evidence.get(name) or LiveEvidence()
 
     def _update(self, name: str, event: str, **changes: Any) -> None:
         self._state[name] = self._state[name].model_copy(update=changes)
@@ -114,18 +148,57 @@ class FaultTimeline:
         name = fault.name or fault.kind
         kind = self._registry.get(fault.kind)
         params = self._registry.parse_params(fault)
+        live = self._evidence[name] = LiveEvidence()
         try:
+            live.effect = kind.effect(fault, params, self._ctx.upstream(fault.target))
+            plan = witness_plan(live.effect)
+            if plan is not None:
+                host, port = self._ctx.proxy_address(fault.target)
+                live.baseline = await witness.baseline(host, port, plan)
             revert = await kind.apply(self._ctx, fault, params)
         except Exception as exc:
             self._update(name, "failed", status="failed", error=f"apply: {exc}")
             raise FaultApplyError(f"fault {name!r} ({fault.kind}) could not be applied: {exc}") from exc
         self._active[name] = revert
         self._update(name, "applied", status="applied", applied_at_s=self._elapsed())
+        self._read_gpu(live, "applied")
+        if plan is not None:
+            # Probes end before the planned revert (monotonic time, like asyncio's clock).
+            until = time.monotonic() + max(0.0, fault.duration_s - 0.05)
+            live.task = asyncio.create_task(
+                witness.observe(host, port, plan, until=until, sink=live.during))
+
+    def _read_gpu(self, live: LiveEvidence, when: str) -> None:
+        if live.effect is None:
+            return
+        for device in gpu_devices(live.effect):
+            try:
+                entry = self._ctx.gpu.overrides().get(device)
+            except Exception as exc:  # an unreadable control file shows the gateway nothing
+                log.warning("GPU control file read-back failed: %s", exc)
+                entry = None
+            live.gpu.append(GpuReading(when=when, state=getattr(entry, "state", None),
+                                       xid=getattr(entry, "xid", None)))
+
+    async def _stop_witness(self, name: str) -> None:
+        live = self._evidence.get(name)
+        if live is None or live.task is None:
+            return
+        task, live.task = live.task, None
+        if not task.done():
+            task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
 
     async def _revert(self, name: str) -> None:
         revert = self._active.pop(name, None)
         if revert is None:
             return
+        await self._stop_witness(name)
+        live = self._evidence.get(name)
+        if live is not None:
+            self._read_gpu(live, "before_revert")
+        self._state[name] = self._state[name].model_copy(
+            update={"revert_started_at_s": self._elapsed()})
         try:
             await revert()
         except Exception as exc:

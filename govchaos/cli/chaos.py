@@ -344,13 +344,16 @@ def _finish_partial(run_dir: Path, args: argparse.Namespace) -> None:
 
 
 def _print_summary(report: Any, run_dir: Path, out: Any) -> None:
-    """Faults, policy violations, verdict, then the check table with failed checks first (the
-    signing hook's verify command follows it)."""
-    from chaos.report.view import probes_summary
+    """Faults, failovers, policy violations, verdict, then the check table with failed checks
+    first (the signing hook's verify command follows it)."""
+    from chaos.report.view import failovers_summary, probes_summary
 
     for fault in report.faults:
         effect = fault.effect.summary if fault.effect else fault.status
         print(f"fault {fault.name} ({fault.kind} on {fault.target}): {effect}", file=out)
+    failovers = failovers_summary(report.metrics)  # the same sentence as report.html, report.md
+    if failovers:
+        print(failovers, file=out)
     if report.policy_violations is not None:
         v = report.policy_violations
         print(f"policy violations: {v.count} (of {v.checked} upstream requests checked)", file=out)

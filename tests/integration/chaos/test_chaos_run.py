@@ -75,6 +75,10 @@ def test_quick_scenario_passes_and_writes_the_report(tmp_path: Path) -> None:
     (fault,) = report["faults"]
     assert fault["status"] == "reverted" and fault["effect"]["requests_during"] > 0
     assert fault["effect"]["upstream_requests_during"] == 0  # the proxy really was down
+    assert fault["effect"]["verified"] is True, fault["effect"]  # proven from ground truth
+    assert "refused" in fault["effect"]["observed"]
+    assert report["metrics"]["attribution"]["mismatches"] == 0
+    assert report["metrics"]["attribution"]["unattributed"] == 0
     assert [p["name"] for p in report["phases"]] == [
         "start", "steady_before", "faults", "recovery", "steady_after", "teardown"]
     for name in ("audit.jsonl", "requests.jsonl", "upstream-requests.jsonl",

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from chaos.faults.effects import EffectResult, UpstreamHit
 from chaos.runner.analysis import failover_reasons, fault_effect, run_metrics, timeseries
 from chaos.runner.metrics import MetricContext
 from chaos.runner.records import RequestRecord
@@ -21,13 +22,27 @@ def test_fault_effect_compares_before_and_during() -> None:
     fault = AppliedFault(name="down", kind="upstream_down", target="a", params={},
                          planned_at_s=1, planned_duration_s=1, applied_at_s=2.0,
                          reverted_at_s=3.0, status="reverted")
-    effect = fault_effect(fault, MetricContext(records=records), [("a", 1.5), ("b", 2.5)])
+    verdict = EffectResult(True, "nothing reaches a", "0 requests received")
+    effect = fault_effect(fault, MetricContext(records=records),
+                          [UpstreamHit(t_s=1.5, path="/v1/chat/completions")], verdict)
     assert effect is not None
+    assert effect.verified and effect.expected == "nothing reaches a"
     assert effect.requests_during == 10 and effect.errors_during == 1
     assert effect.target_share_before == 1.0 and effect.target_share_during == 0.0
     assert effect.failovers_during == 9 and effect.failover_reasons == {"connect_error": 9}
     assert effect.upstream_requests_during == 0
-    assert "1/10 requests failed" in effect.summary
+    assert "1/10 requests failed" in effect.summary and "9 failed over" in effect.summary
+    assert effect.summary.startswith("effect verified (0 requests received)")
+
+
+def test_unverified_effect_is_said_first() -> None:
+    fault = AppliedFault(name="down", kind="upstream_down", target="a", params={},
+                         planned_at_s=1, planned_duration_s=1, applied_at_s=2.0,
+                         reverted_at_s=3.0, status="reverted")
+    effect = fault_effect(fault, MetricContext(records=[rec(1, 2.5)]), (),
+                          EffectResult(False, "x", "12 requests received"))
+    assert effect is not None and not effect.verified
+    assert effect.summary.startswith("EFFECT NOT VERIFIED (12 requests received)")
 
 
 def test_unapplied_fault_has_no_effect() -> None:
@@ -45,5 +60,6 @@ def test_run_metrics_and_timeseries() -> None:
     assert metrics.by_data_class["pii"] == {"requests": 3, "ok": 2, "errors": 1}
     points = timeseries(records)
     assert [(p.t_s, p.sent, p.errors) for p in points] == [(0, 2, 1), (1, 1, 0)]
-    assert failover_reasons([rec(1, 0, failovers=("a:timeout", "b:http_500"))]) == {
-        "timeout": 1, "http_500": 1}
+    # One failover per request, by the reason of its first failed attempt.
+    one = [rec(1, 0, failovers=("a:timeout", "b:http_500"))]
+    assert failover_reasons(one, MetricContext(records=one)) == {"timeout": 1}

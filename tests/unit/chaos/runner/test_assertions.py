@@ -53,9 +53,14 @@ def test_scope_filters_by_data_class() -> None:
     assert result.passed and result.requests == 1
 
 
-def test_no_requests_is_not_observed_and_fails() -> None:
-    result = evaluate(Probe(metric="success_rate", op=">=", value=0), ctx_with([]))
-    assert result.observed is None and not result.passed and result.detail == "not observed"
+def test_no_requests_is_no_data_and_fails() -> None:
+    for metric in ("success_rate", "error_budget", "latency_p99_ms", "throughput_rps",
+                   "graceful_degradation_rate", "error_rate"):
+        op = "<=" if metric in ("error_budget", "latency_p99_ms", "error_rate") else ">="
+        result = evaluate(Probe(metric=metric, op=op, value=0 if op == ">=" else 1e9),
+                          ctx_with([]))
+        assert result.observed is None and not result.passed, metric
+        assert result.detail.startswith("no data"), (metric, result.detail)
 
 
 def test_during_restricts_to_the_fault_window() -> None:

@@ -23,6 +23,9 @@ class Ctx:
     def upstream(self, name: str) -> UpstreamSpec:
         return UpstreamSpec(name=name, model="m", hosting="cloud", region="eu")
 
+    def proxy_address(self, name: str) -> tuple[str, int]:
+        return ("127.0.0.1", 9)  # nothing listens: witness probes are refused at once
+
     async def set_enabled(self, upstream: str, enabled: bool) -> None:
         if self.fail_on == upstream:
             raise RuntimeError("proxy API said 500")
