@@ -14,7 +14,8 @@ chain), checks for each segment:
    **renamed or reordered** — and naming the previous segment with its head;
 3. its manifest's first/last seq, record count and head hash are what the file holds;
 4. no index is skipped — a **missing** segment is allowed only where a ``retention`` record
-   later in the chain says it was deleted, with the seq range and head it had;
+   later in the chain says it was deleted, with the seq range and head it had (before the first
+   segment present, the one right before it must be accounted for: its record links the chain);
 5. only segment files are present (an unknown file is reported, not ignored).
 
 An unsealed ``.jsonl`` segment (the active one, or one whose seal was interrupted) is verified
@@ -222,7 +223,10 @@ def _check_gaps(gaps: list[tuple[list[str], dict[str, Any], str]],
                 claims[item["segment"]] = item
     for missing, hdr, label in gaps:
         seq = hdr["seq"]
-        unclaimed = [m for m in missing if m not in claims]
+        # Before the first segment present only the link matters (older retention records may
+        # themselves have been deleted since); a hole in the middle must be claimed entirely.
+        leading = missing[0] == segment_name(0)
+        unclaimed = [m for m in (missing[-1:] if leading else missing) if m not in claims]
         last = claims.get(missing[-1])
         linked = last is not None and last.get("last_seq") == seq - 1 \
             and last.get("head_hash") == hdr.get("prev_hash")
