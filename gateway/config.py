@@ -299,7 +299,8 @@ def resolve_paths(cfg: GatewayConfig, base: Path) -> GatewayConfig:
         update={
             "policy": cfg.policy.model_copy(update={"bundle": _resolve(base, cfg.policy.bundle)}),
             "audit": cfg.audit.model_copy(update={
-                "path": _resolve(base, cfg.audit.path),
+                "path": _resolve(base, cfg.audit.path if cfg.audit.directory is not None
+                                 else cfg.audit.location),
                 "directory": _resolve(base, cfg.audit.directory),
                 "sinks": tuple(
                     s.model_copy(update={"path": _resolve(base, s.path)})
