@@ -89,9 +89,11 @@ class GatewayApp:
         elif path == "/readyz":
             now = self.router.clock()
             usable = [u.name for u in self.router.upstreams.values() if u.usable(now)]
-            ok = self.ready and bool(usable)
+            audit = self.router.audit_status()
+            ok = self.ready and bool(usable) and audit["available"]
             await send_json(send, 200 if ok else 503,
-                            {"status": "ready" if ok else "not_ready", "upstreams_in_rotation": usable})
+                            {"status": "ready" if ok else "not_ready", "upstreams_in_rotation": usable,
+                             "audit": audit})
         elif path == "/metrics":
             m = self.router.metrics
             now = self.router.clock()
@@ -142,6 +144,7 @@ class GatewayApp:
                 await self._stream(req, send)
                 return
             out = await self.router.complete(req)
+            await self.router.audit_durable(out)  # never an answer whose records are not durable
         except RequestError as err:
             metrics.request(req.route, "none", str(err.status))
             raise
@@ -157,6 +160,8 @@ class GatewayApp:
         failure: AttemptFailure | None = None
         finished = False
         try:
+            # the decision and first attempt must be durable before the first token is sent
+            await self.router.audit_durable(out)
             await send({"type": "http.response.start", "status": 200,
                         "headers": _SSE_HEADERS + out.headers()})
             for frame in out.first_events:

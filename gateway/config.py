@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
 
@@ -38,10 +38,91 @@ class PolicyConfig(_Model):
     decision_timeout_ms: float = Field(50.0, gt=0)
 
 
+class DirectorySinkConfig(_Model):
+    """Copy sealed segments (and manifests) into another directory, e.g. a mounted volume."""
+
+    kind: Literal["directory"] = "directory"
+    path: Path
+
+
+class S3SinkConfig(_Model):
+    """Upload sealed segments to an S3-compatible object store (needs the ``s3`` extra)."""
+
+    kind: Literal["s3"]
+    bucket: str = Field(min_length=3)
+    prefix: str = ""
+    endpoint_url: str | None = Field(None, pattern=r"^https?://")
+    region: str = "us-east-1"
+    # names of environment variables holding the credentials; unset: boto3's default chain
+    access_key_env: str | None = None
+    secret_key_env: str | None = None
+
+
+class OtlpSinkConfig(_Model):
+    """Send every record of a sealed segment as an OpenTelemetry log record, OTLP/HTTP protobuf
+    (needs the ``otlp`` extra)."""
+
+    kind: Literal["otlp"]
+    endpoint: str = Field(pattern=r"^https?://")  # the collector base URL; /v1/logs is appended
+    headers_env: str | None = None  # env var with "k=v,k2=v2" headers (e.g. an API key)
+    timeout_s: float = Field(10.0, gt=0)
+    batch_records: int = Field(1000, ge=1, le=100_000)
+
+
+SinkConfig = Annotated[DirectorySinkConfig | S3SinkConfig | OtlpSinkConfig,
+                       Field(discriminator="kind")]
+_SEGMENT_FIELDS = ("max_segment_bytes", "max_segment_age_s", "compression", "retain_segments",
+                   "retain_days", "sinks")
+
+
 class AuditConfig(_Model):
-    path: Path = Path("audit.jsonl")
+    """The audit log: one file (``path``) or rotating segments in ``directory`` (docs/audit.md)."""
+
+    path: Path | None = None  # a single hash-chained JSON Lines file (default audit.jsonl)
+    directory: Path | None = None  # rotating, compressed, chained segments
     mask_fields: tuple[str, ...] = ("messages", "authorization", "api_key")
+    # env var holding the per-deployment key of masked-field digests (HMAC-SHA256); unset: no
+    # digest is written, only "[masked]"
+    mask_key_env: str | None = None
     group_commit_ms: float = Field(2.0, ge=0)
+    compact: bool = True  # candidate lists, decision results, bundle digest once per segment
+    max_segment_bytes: int = Field(64 * 1024 * 1024, gt=0)
+    max_segment_age_s: float = Field(3600.0, gt=0)
+    compression: Literal["gzip", "zstd"] = "gzip"
+    # durable: a response is sent only once its decision and attempt records are durable;
+    # enqueued: records are durable within group_commit_ms of the response (faster, and a crash
+    # in that window loses the records of answered requests)
+    ack: Literal["durable", "enqueued"] = "durable"
+    # fail_closed: while records cannot be made durable, requests get 503 audit_unavailable;
+    # degrade: they are served unaudited (NOT compliant: the chain then lacks those requests,
+    # counted in the audit_outage record written once the log can write again)
+    on_failure: Literal["fail_closed", "degrade"] = "fail_closed"
+    retry_ms: float = Field(250.0, gt=0)  # how often a failed write is retried
+    retain_segments: int | None = Field(None, ge=1)
+    retain_days: float | None = Field(None, gt=0)
+    sinks: tuple[SinkConfig, ...] = ()
+    ship_interval_s: float = Field(5.0, gt=0)
+
+    @model_validator(mode="after")
+    def _layout(self) -> "AuditConfig":
+        if self.path is not None and self.directory is not None:
+            raise ValueError("path: set either audit.path (one file) or audit.directory"
+                             " (segments), not both")
+        if self.directory is None:
+            for name in _SEGMENT_FIELDS:
+                # compared with the default, not "was it set": a dumped config sets every field
+                if getattr(self, name) != type(self).model_fields[name].default:
+                    raise ValueError(f"{name}: segments, retention and shipping need"
+                                     " audit.directory")
+        if (self.retain_segments is not None or self.retain_days is not None) and not self.sinks:
+            raise ValueError("retain_segments: retention deletes only segments already shipped;"
+                             " configure audit.sinks")
+        return self
+
+    @property
+    def location(self) -> Path:
+        """The file or directory the log lives in."""
+        return self.directory if self.directory is not None else (self.path or Path("audit.jsonl"))
 
 
 class LimitsConfig(_Model):
@@ -151,6 +232,9 @@ class ResolvedSecrets(BaseModel):
 
     api_keys: tuple[tuple[SecretStr, str], ...] = ()
     upstream_keys: dict[str, SecretStr] = Field(default_factory=dict)
+    audit_mask_key: SecretStr | None = None
+    # per sink index: environment-resolved values (S3 credentials, OTLP headers)
+    audit_sinks: dict[int, dict[str, SecretStr]] = Field(default_factory=dict)
 
 
 def _field_path(loc: tuple[Any, ...]) -> str:
@@ -226,7 +310,14 @@ def resolve_paths(cfg: GatewayConfig, base: Path) -> GatewayConfig:
     return cfg.model_copy(
         update={
             "policy": cfg.policy.model_copy(update={"bundle": _resolve(base, cfg.policy.bundle)}),
-            "audit": cfg.audit.model_copy(update={"path": _resolve(base, cfg.audit.path)}),
+            "audit": cfg.audit.model_copy(update={
+                "path": _resolve(base, cfg.audit.path if cfg.audit.directory is not None
+                                 else cfg.audit.location),
+                "directory": _resolve(base, cfg.audit.directory),
+                "sinks": tuple(
+                    s.model_copy(update={"path": _resolve(base, s.path)})
+                    if isinstance(s, DirectorySinkConfig) else s for s in cfg.audit.sinks),
+            }),
             "gpu": cfg.gpu.model_copy(update={"control_file": _resolve(base, cfg.gpu.control_file)}),
             "auth": auth,
             "routes": routes,
@@ -333,4 +424,29 @@ def resolve_secrets(cfg: GatewayConfig, environ: Mapping[str, str]) -> ResolvedS
                     location=Location(field=f"upstreams.{i}.api_key_env"),
                 )
             upstream_keys[up.name] = SecretStr(environ[up.api_key_env])
-    return ResolvedSecrets(api_keys=tuple(pairs), upstream_keys=upstream_keys)
+    return ResolvedSecrets(api_keys=tuple(pairs), upstream_keys=upstream_keys,
+                           **_audit_secrets(cfg, environ))
+
+
+def _audit_secrets(cfg: GatewayConfig, environ: Mapping[str, str]) -> dict[str, Any]:
+    def need(var: str, field: str) -> SecretStr:
+        if var not in environ or not environ[var]:
+            raise ConfigError(f"environment variable ${var} is not set",
+                              location=Location(field=field))
+        return SecretStr(environ[var])
+
+    out: dict[str, Any] = {}
+    if cfg.audit.mask_key_env:
+        out["audit_mask_key"] = need(cfg.audit.mask_key_env, "audit.mask_key_env")
+    sinks: dict[int, dict[str, SecretStr]] = {}
+    for i, sink in enumerate(cfg.audit.sinks):
+        values = {}
+        for name in ("access_key_env", "secret_key_env", "headers_env"):
+            var = getattr(sink, name, None)
+            if var:
+                values[name] = need(var, f"audit.sinks.{i}.{name}")
+        if values:
+            sinks[i] = values
+    if sinks:
+        out["audit_sinks"] = sinks
+    return out

@@ -11,6 +11,13 @@ Names (all prefixed ``govchaos_gateway_``):
 - ``policy_decision_seconds``                       histogram of policy decision latency
 - ``gpu_health{device}``                            0 healthy, 1 degraded, 2 lost
 - ``upstream_in_rotation{upstream}``                1 when usable right now (scrape time)
+- ``audit_available``                               1 while audit records can be made durable
+- ``audit_write_failures_total{errno}``             times the audit log became unavailable
+- ``audit_refused_total``                           requests refused (503 audit_unavailable)
+- ``audit_unaudited_total``                         requests served unaudited (on_failure: degrade)
+- ``audit_segments_sealed_total``                   segments compressed and given a manifest
+- ``audit_segments_shipped_total{sink}``            segments shipped and verified, per sink
+- ``audit_ship_failures_total{sink}``               failed or unverified shipments, per sink
 """
 
 from __future__ import annotations
@@ -40,6 +47,14 @@ class GatewayMetrics:
         self.decision = Histogram(p + "policy_decision_seconds", "Policy decision latency", buckets=_FAST, registry=r)
         self.gpu = Gauge(p + "gpu_health", "GPU health (0 healthy, 1 degraded, 2 lost)", ["device"], registry=r)
         self.in_rotation = Gauge(p + "upstream_in_rotation", "Upstream usable now (1) or not (0)", ["upstream"], registry=r)
+        self.audit_available = Gauge(p + "audit_available", "Audit records can be made durable (1) or not (0)", registry=r)
+        self.audit_available.set(1)
+        self.audit_failures = Counter(p + "audit_write_failures", "Times the audit log became unavailable", ["errno"], registry=r)
+        self.audit_refused = Counter(p + "audit_refused", "Requests refused because the audit log could not record them", registry=r)
+        self.audit_unaudited = Counter(p + "audit_unaudited", "Requests served without an audit record (on_failure: degrade)", registry=r)
+        self.audit_sealed = Counter(p + "audit_segments_sealed", "Audit segments sealed", registry=r)
+        self.audit_shipped = Counter(p + "audit_segments_shipped", "Audit segments shipped and verified", ["sink"], registry=r)
+        self.audit_ship_failures = Counter(p + "audit_ship_failures", "Audit segment shipments that failed or did not verify", ["sink"], registry=r)
         self._attempt_children: dict[tuple[str, str], object] = {}
         self._request_children: dict[tuple[str, str, str], object] = {}
         self._latency_children: dict[str, object] = {}

@@ -4,8 +4,11 @@ Invariant (DESIGN.md §5.1): the only upstreams ever attempted for a request are
 route whose ``model`` is in that request's ``decision.allowed`` — the ``plan`` computed once in
 :meth:`Router.decide`; retries and hedges draw from the same plan.
 
-Every decision and every attempt is appended to the audit sink with ``append_nowait`` (durable
-within the audit log's group-commit window; the request path never waits for an fsync).
+Every decision and every attempt is appended to the audit sink with ``append_nowait``; with
+``audit.ack: durable`` (the default) the app sends a response only after :meth:`Router.audit_durable`
+says the request's last record is durable (one group commit, shared by concurrent requests).
+A log that cannot write refuses records: the request fails with 503 ``audit_unavailable``
+(``audit.on_failure: degrade`` serves it unaudited instead — not compliant, counted).
 """
 
 from __future__ import annotations
@@ -55,6 +58,9 @@ class PolicyEngine(Protocol):
 
 
 class AuditSink(Protocol):
+    """``append_nowait`` returns the record's seq; a sink may also offer
+    ``async wait_durable(seq)`` (the audit log does) for ``audit.ack: durable``."""
+
     def append_nowait(self, event: dict[str, Any]) -> Any: ...
 
 
@@ -72,6 +78,7 @@ class Outcome:
     first_events: list[bytes] = field(default_factory=list)
     upstream_s: float = 0.0
     attempt_t0: float = 0.0
+    audit_seq: int = -1  # the seq of the request's last audit record
 
     def headers(self) -> list[tuple[bytes, bytes]]:
         h = [(b"x-govchaos-request-id", self.request_id.encode())]
@@ -153,6 +160,11 @@ class Router:
         # interrupt them, only cost a timer per request. Remote engines (OPA) need it.
         self.enforce_decision_timeout = enforce_decision_timeout
         self.audit = audit
+        self._wait_durable = (getattr(audit, "wait_durable", None)
+                              if cfg.audit.ack == "durable" else None)
+        self._degrade = cfg.audit.on_failure == "degrade"
+        self._audit_retry_s = max(1.0, math.ceil(cfg.audit.retry_ms / 1000.0))
+        self._policy_cache: tuple[Any, dict[str, Any]] = (None, {})
         self.client = client
         self.metrics = metrics or GatewayMetrics()
         self.clock = clock
@@ -358,6 +370,7 @@ class Router:
                 "max_tokens": max_tokens, "stream": req.stream,
             },
             "result": self._decision_dump(decision),
+            "policy": self._policy_info(),
             "decision_latency_ms": round(dt * 1000, 4),
         }
         if decision.obligations.log_prompts:
@@ -418,10 +431,56 @@ class Router:
             AuditUnavailable: the audit log is closed, failed, or rejected the event.
         """
         try:
-            self.audit.append_nowait(event)
+            seq = self.audit.append_nowait(event)
         except Exception as exc:
+            if self._degrade and getattr(exc, "code", "") == "audit_unavailable":
+                self.metrics.audit_unaudited.inc()
+                out.audit_seq = -1
+                return
+            self.metrics.audit_refused.inc()
             raise AuditUnavailable("the audit log is unavailable; refusing to serve",
-                                   retry_after_s=1.0, headers=_h(out)) from exc
+                                   retry_after_s=self._audit_retry_s, headers=_h(out)) from exc
+        if type(seq) is int:
+            out.audit_seq = seq
+
+    async def audit_durable(self, out: Outcome) -> None:
+        """With ``audit.ack: durable``, wait until the request's records are durable.
+
+        Raises:
+            AuditUnavailable: they cannot be made durable now (the answer is withheld; the
+                records stay queued and are written once the log can write).
+        """
+        wait = self._wait_durable
+        if wait is None or out.audit_seq < 0:
+            return
+        try:
+            await wait(out.audit_seq)
+        except Exception as exc:
+            if self._degrade and getattr(exc, "code", "") == "audit_unavailable":
+                self.metrics.audit_unaudited.inc()
+                return
+            self.metrics.audit_refused.inc()
+            raise AuditUnavailable("the audit log cannot make this request's records durable;"
+                                   " withholding the answer", retry_after_s=self._audit_retry_s,
+                                   headers=_h(out)) from exc
+
+    def audit_status(self) -> dict[str, Any]:
+        """For /readyz: whether the audit log can make records durable now, and why not."""
+        available = getattr(self.audit, "available", True)
+        status: dict[str, Any] = {"available": bool(available)}
+        if not available:
+            error = getattr(self.audit, "unavailable_error", None)
+            status["reason"] = getattr(error, "message", "audit log unavailable")
+        return status
+
+    def _policy_info(self) -> dict[str, Any]:
+        """The engine and bundle digest in force (one dict per bundle: compacted per segment)."""
+        bundle = getattr(self.engine, "bundle", None)
+        digest = getattr(bundle, "digest", None)
+        if self._policy_cache[0] != digest or not self._policy_cache[1]:
+            self._policy_cache = (digest, {"engine": self.cfg.policy.engine,
+                                           "bundle_digest": digest})
+        return self._policy_cache[1]
 
     def _failed(self, req: ChatRequest, out: Outcome, up: Upstream, n: int, f: AttemptFailure,
                 seconds: float) -> None:

@@ -11,6 +11,7 @@ bundle or an audit file.
 from __future__ import annotations
 
 import contextlib
+import logging
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -22,6 +23,8 @@ from gateway.errors import StartupError
 from gateway.metrics import GatewayMetrics
 from gateway.router import AuditSink, PolicyEngine, Router
 from governance.errors import GovchaosError
+
+logger = logging.getLogger("govchaos.gateway")
 
 
 # Engines that evaluate in-process and synchronously (no timeout can interrupt them).
@@ -48,15 +51,82 @@ def build_engine(cfg: GatewayConfig) -> PolicyEngine:
         raise StartupError(f"policy engine {kind!r} is not available: {exc}") from exc
 
 
-async def open_audit(cfg: GatewayConfig) -> Any:
-    """The hash-chained audit log at ``audit.path`` (masking ``audit.mask_fields``)."""
-    from governance.audit import AuditLog, MaskingRules
+# What a decision record repeats from request to request: written once per segment.
+COMPACT_PATHS = ("input.candidates", "result", "policy")
 
-    return await AuditLog.open(
-        cfg.audit.path,
-        mask=MaskingRules(fields=cfg.audit.mask_fields),
-        group_commit_ms=cfg.audit.group_commit_ms,
-    )
+
+class _AuditMetrics:
+    """Turns the audit log's state changes (from its threads) into metrics and shipping."""
+
+    def __init__(self, metrics: GatewayMetrics) -> None:
+        self.metrics = metrics
+        self.shipper: Any = None
+
+    def unavailable(self, error: Any) -> None:
+        self.metrics.audit_available.set(0)
+        self.metrics.audit_failures.labels(getattr(error, "errno_name", "") or "unknown").inc()
+
+    def available(self, outage_s: float) -> None:
+        self.metrics.audit_available.set(1)
+
+    def sealed(self, manifest: Any) -> None:
+        self.metrics.audit_sealed.inc()
+        if self.shipper is not None:
+            self.shipper.wake()
+
+
+async def open_audit(cfg: GatewayConfig, secrets: ResolvedSecrets | None = None,
+                     listener: Any = None) -> Any:
+    """The hash-chained audit log: ``audit.path`` (one file) or ``audit.directory`` (segments).
+
+    Raises:
+        StartupError: ``compression: zstd`` without the zstandard package.
+        GovchaosError: the log cannot be opened or does not verify (from governance).
+    """
+    from governance.audit import AuditLog, MaskingRules, SegmentPolicy
+
+    a = cfg.audit
+    key = secrets.audit_mask_key if secrets is not None else None
+    mask = MaskingRules(fields=a.mask_fields,
+                        key=key.get_secret_value().encode() if key is not None else None)
+    compact = COMPACT_PATHS if a.compact else ()
+    segments = None
+    if a.directory is not None:
+        if a.compression == "zstd":
+            try:
+                import zstandard  # noqa: F401
+            except ImportError as exc:
+                raise StartupError("audit.compression is zstd but the zstandard package is not"
+                                   " installed (pip install 'govchaos[zstd]')") from exc
+        segments = SegmentPolicy(max_segment_bytes=a.max_segment_bytes,
+                                 max_segment_age_s=a.max_segment_age_s, compression=a.compression)
+    return await AuditLog.open(a.location, mask=mask, group_commit_ms=a.group_commit_ms,
+                               segments=segments, compact=compact, retry_ms=a.retry_ms,
+                               listener=listener)
+
+
+def build_sinks(cfg: GatewayConfig, secrets: ResolvedSecrets | None) -> list[Any]:
+    """The configured audit sinks, named ``<kind>`` or ``<kind>-<n>`` when a kind repeats."""
+    from governance.audit.sinks import DirectorySink, OtlpLogSink, S3Sink
+
+    kinds = [s.kind for s in cfg.audit.sinks]
+    sinks: list[Any] = []
+    for i, sc in enumerate(cfg.audit.sinks):
+        name = sc.kind if kinds.count(sc.kind) == 1 else f"{sc.kind}-{i}"
+        values = {k: v.get_secret_value()
+                  for k, v in (secrets.audit_sinks.get(i, {}) if secrets else {}).items()}
+        if sc.kind == "directory":
+            sinks.append(DirectorySink(sc.path, name=name))
+        elif sc.kind == "s3":
+            sinks.append(S3Sink(sc.bucket, prefix=sc.prefix, endpoint_url=sc.endpoint_url,
+                                region=sc.region, access_key_id=values.get("access_key_env"),
+                                secret_access_key=values.get("secret_key_env"), name=name))
+        else:
+            headers = dict(item.split("=", 1) for item in
+                           values.get("headers_env", "").split(",") if "=" in item)
+            sinks.append(OtlpLogSink(sc.endpoint, headers=headers, timeout_s=sc.timeout_s,
+                                     batch_records=sc.batch_records, name=name))
+    return sinks
 
 
 class GatewayRuntime:
@@ -87,14 +157,21 @@ class GatewayRuntime:
                 close = getattr(engine, "close", None)
                 if close is not None:
                     stack.push_async_callback(close)
+            metrics = GatewayMetrics()
             if audit is None:
-                audit_log = await open_audit(cfg)
+                hooks = _AuditMetrics(metrics)
+                audit_log = await open_audit(cfg, secrets, hooks)
                 stack.push_async_callback(audit_log.close)
                 audit = audit_log
+                if cfg.audit.on_failure == "degrade":
+                    logger.warning("audit.on_failure is degrade: requests are served UNAUDITED"
+                                   " while the audit log cannot write (not compliant)")
+                if cfg.audit.directory is not None and cfg.audit.sinks:
+                    hooks.shipper = await _start_shipper(cfg, secrets, audit_log, metrics, stack)
             client = new_upstream_client(cfg.upstream_client)
             stack.push_async_callback(client.close)
             router = Router(cfg, engine=engine, audit=audit, client=client, secrets=secrets,
-                            metrics=GatewayMetrics(),
+                            metrics=metrics,
                             enforce_decision_timeout=cfg.policy.engine not in EMBEDDED_ENGINES)
             router.start()
             stack.push_async_callback(router.close)
@@ -109,6 +186,30 @@ class GatewayRuntime:
                 yield rt
             finally:
                 app.ready = False
+
+
+async def _start_shipper(cfg: GatewayConfig, secrets: ResolvedSecrets | None, log: Any,
+                         metrics: GatewayMetrics, stack: contextlib.AsyncExitStack) -> Any:
+    """Ship sealed segments in the background; stopped before the log closes (LIFO)."""
+    import asyncio
+
+    from governance.audit.sinks import SegmentShipper
+
+    def on_result(sink: str, ok: bool) -> None:
+        (metrics.audit_shipped if ok else metrics.audit_ship_failures).labels(sink).inc()
+
+    shipper = SegmentShipper(log, cfg.audit.location, build_sinks(cfg, secrets),
+                             retain_segments=cfg.audit.retain_segments,
+                             retain_days=cfg.audit.retain_days,
+                             interval_s=cfg.audit.ship_interval_s, on_result=on_result)
+    task = asyncio.create_task(shipper.run(), name="govchaos-audit-shipper")
+
+    async def stop() -> None:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+
+    stack.push_async_callback(stop)
+    return shipper
 
 
 async def _start_monitor(cfg: GatewayConfig, router: Router, devices: list[int], telemetry: Any,

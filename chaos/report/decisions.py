@@ -1,4 +1,6 @@
-"""Policy decisions and upstream attempts, summarized from the run's ``audit.jsonl``.
+"""Policy decisions and upstream attempts, summarized from the run's audit log (``audit.jsonl``
+or the segment directory ``audit/``), read through :func:`governance.audit.EventReader` so
+compacted parts (candidate lists, results) are resolved.
 
 This reads the audit chain for display only; whether the chain is intact is
 :mod:`chaos.report.verify`'s job. A line that does not parse is counted as ``unreadable`` instead
@@ -150,21 +152,15 @@ def summarize_events(events: Iterable[Mapping[str, Any]], *, unreadable: int = 0
 
 
 def summarize_audit(path: Path) -> DecisionSummary | None:
-    """Summarize ``path``; None when it does not exist or cannot be read."""
-    unreadable = 0
-    events: list[dict[str, Any]] = []
+    """Summarize ``path`` (a log file or a segment directory); None when it does not exist or
+    cannot be read."""
+    from governance.audit import EventReader
+
+    if not path.exists():
+        return None
+    reader = EventReader(path)
     try:
-        with open(path, "rb") as handle:
-            for line in handle:
-                try:
-                    event = orjson.loads(line)
-                except orjson.JSONDecodeError:
-                    unreadable += 1
-                    continue
-                if isinstance(event, dict):
-                    events.append(event)
-                else:
-                    unreadable += 1
+        events = list(reader)
     except OSError:
         return None
-    return summarize_events(events, unreadable=unreadable)
+    return summarize_events(events, unreadable=reader.unreadable)

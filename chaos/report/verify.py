@@ -19,7 +19,8 @@ Checks, each reported ``ok``, ``fail`` or ``skip``:
    signer and there is none, or the key is not the expected one.
 3. **subject digests** — every signed file has the signed sha256.
 4. **completeness** — no signed file is missing, no file is present that was not signed.
-5. **audit chain** — the audit log verifies from seq 0 up to exactly the head in the predicate.
+5. **audit chain** — the audit log (one file, or a directory of sealed segments walked as one
+   chain, each against its manifest) verifies from seq 0 up to exactly the head in the predicate.
 6. **report schema** — ``report.json`` is valid against its published JSON Schema.
 7. **predicate consistency** — run id, verdict, digests, audit head and signing key in the
    signed predicate equal those in ``report.json`` and the key that verified.
@@ -345,8 +346,9 @@ def _check_audit(root: Path, predicate: dict[str, Any]) -> Check:
     except AuditChainError as exc:
         seq = getattr(exc, "seq", None)
         return _fail(name, exc, file=str(root / file), seq=seq)
+    across = f" across {summary.segments} segments" if summary.segments else ""
     return Check(name=name, status="ok", file=str(root / file),
-                 detail=f"{summary.count} records chain from seq 0 to the signed head"
+                 detail=f"{summary.count} records chain from seq 0 to the signed head{across}"
                  f" (seq {summary.head.seq}, {summary.head_hash[:12]}…)")
 
 

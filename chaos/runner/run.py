@@ -56,7 +56,7 @@ from chaos.runner.report import (
     StopInfo,
     write_report,
 )
-from chaos.runner.stack import RunStack
+from chaos.runner.stack import AUDIT_DIR, RunStack
 from chaos.runner.timeline import AppliedFault, FaultTimeline
 from chaos.runner.violations import candidates_for, catalog_models, count_violations
 from chaos.scenario.loader import LoadedScenario
@@ -720,14 +720,26 @@ class ChaosRunner:
         )
 
     def _audit_info(self, stack: RunStack) -> AuditInfo:
+        """Collect and verify the gateway's audit log: ``audit.jsonl`` or the segment directory
+        ``audit/`` (``${audit_dir}``), whose interrupted seals are finished first (a gateway that
+        had to be killed), the whole chain verified across segments."""
         path = stack.audit_path
         if path is None:
             return AuditInfo(file=None, error="no audit log (external gateway)")
+        segments = self.run_dir / AUDIT_DIR
+        if segments.is_dir():
+            if path.exists():
+                return AuditInfo(file=path.name, error=f"the gateway wrote both {path.name} and"
+                                 f" {AUDIT_DIR}/: which one is the audit log is ambiguous")
+            path = segments
         if not path.exists():
             return AuditInfo(file=path.name, error="the gateway wrote no audit log")
         try:
-            from governance.audit import verify_audit_log
+            from governance.audit import recover_audit_log, verify_audit_log
 
+            if path.is_dir():
+                recover_audit_log(path)  # finish a seal a killed gateway left
+                (path / ".audit.lock").unlink(missing_ok=True)  # not part of the evidence
             summary = verify_audit_log(path)
         except Exception as exc:
             return AuditInfo(file=path.name, error=str(exc))
@@ -748,6 +760,9 @@ class ChaosRunner:
             (self.run_dir / CONFIG_FILE).write_text(stack.config_text, encoding="utf-8")
         names = {p.name for p in self.run_dir.iterdir() if p.is_file()
                  and not p.name.startswith(".")}
+        segments = self.run_dir / AUDIT_DIR
+        if segments.is_dir():  # the audit segments are signed like every other file
+            names |= {f"{AUDIT_DIR}/{p.name}" for p in segments.iterdir() if p.is_file()}
         return tuple(sorted(names | {"report.json"}))
 
 

@@ -144,6 +144,9 @@ class _ProviderAdapter:
             await self._shared.control.restart(upstream)
 
 
+AUDIT_DIR = "audit"  # ${audit_dir}: the gateway's segment directory inside the run directory
+
+
 class RunStack:
     """The processes and servers of one run. Use as ``async with RunStack(...) as stack``."""
 
@@ -327,6 +330,7 @@ class RunStack:
     def template_values(self, config_file: Path) -> dict[str, str]:
         values = {
             "audit_path": str(self.audit_path or self.run_dir / "audit.jsonl"),
+            "audit_dir": str(self.run_dir / AUDIT_DIR),
             "gpu_control_file": str(self.gpu_control_file),
             "keys_file": str(self.keys_file),
             "config_file": str(config_file),

@@ -6,9 +6,13 @@ dicts…). Its value is replaced by a marker:
 - ``"[masked]"`` for secrets (``authorization``, ``api_key``… — :data:`DEFAULT_SECRET_FIELDS`
   plus any listed in ``secrets``). Secrets are always masked, even when not listed in ``fields``:
   the audit log must never hold a credential, not even a fingerprint of one.
-- ``"[masked sha256:<first 12 hex>]"`` for other fields (prompts, messages): equal values give
-  equal markers, so an auditor can tell that two requests carried the same prompt without
-  reading it.
+- for other fields (prompts, messages): ``"[masked hmac-sha256:<first 16 hex>]"`` when the
+  rules carry a per-deployment ``key`` — a keyed digest (HMAC-SHA256 of the value's canonical
+  JSON): equal values give equal markers, so an auditor can tell that two requests carried the
+  same prompt without reading it, and without the key nobody can confirm a guessed prompt
+  against the log; without a key just ``"[masked]"`` (no digest at all). An unkeyed hash is
+  never written: a short, guessable prompt could be confirmed by hashing candidates.
+  Rotating the key makes markers of before and after incomparable, nothing else.
 
 >>> rules = MaskingRules(fields=("prompt",))
 >>> rules.apply({"prompt": "hi", "headers": {"Authorization": "Bearer k"}})["headers"]
@@ -27,11 +31,12 @@ general walk, so the result is exactly the walk's.
 from __future__ import annotations
 
 import hashlib
+import hmac
 import re
 from typing import Any
 
 import orjson
-from pydantic import BaseModel, ConfigDict, PrivateAttr, field_validator
+from pydantic import BaseModel, ConfigDict, PrivateAttr, SecretBytes, field_validator
 
 SECRET_MARKER = "[masked]"
 # Characters orjson escapes inside a JSON string: a name holding one cannot be found verbatim.
@@ -56,13 +61,16 @@ DEFAULT_SECRET_FIELDS: tuple[str, ...] = (
 )
 
 
-def digest_marker(value: Any) -> str:
-    """The marker for a masked non-secret value: a short sha256 of its canonical JSON."""
+def digest_marker(value: Any, key: bytes | None) -> str:
+    """The marker for a masked non-secret value: a short HMAC-SHA256 of its canonical JSON
+    under ``key``, or the bare marker without a key."""
+    if not key:
+        return SECRET_MARKER
     try:
         raw = orjson.dumps(value, option=orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS)
     except TypeError:
         raw = repr(value).encode("utf-8", "surrogatepass")
-    return f"[masked sha256:{hashlib.sha256(raw).hexdigest()[:12]}]"
+    return f"[masked hmac-sha256:{hmac.new(key, raw, hashlib.sha256).hexdigest()[:16]}]"
 
 
 def _trie(words: frozenset[bytes]) -> bytes:
@@ -82,9 +90,11 @@ class _Masker:
     """The hot-path state of one :class:`MaskingRules` (a plain object: attribute access on a
     pydantic model's private attributes costs a ``__getattr__`` call each time)."""
 
-    __slots__ = ("secret_set", "all_set", "cache", "quoted_ascii", "pattern")
+    __slots__ = ("secret_set", "all_set", "cache", "quoted_ascii", "pattern", "key")
 
-    def __init__(self, fields: tuple[str, ...], secrets: tuple[str, ...]) -> None:
+    def __init__(self, fields: tuple[str, ...], secrets: tuple[str, ...], key: bytes | None
+                 ) -> None:
+        self.key = key
         self.secret_set = frozenset(secrets)
         self.all_set = frozenset(fields) | self.secret_set
         self.cache: dict[Any, int] = {}
@@ -141,7 +151,7 @@ class _Masker:
             if action is None:
                 action = self.action(key)
             if action:
-                out[key] = SECRET_MARKER if action == 2 else digest_marker(value)
+                out[key] = SECRET_MARKER if action == 2 else digest_marker(value, self.key)
             elif type(value) in _SCALARS:
                 out[key] = value
             else:
@@ -159,12 +169,14 @@ class _Masker:
 
 
 class MaskingRules(BaseModel):
-    """Which field names to mask. Names are compared case-insensitively."""
+    """Which field names to mask, and the per-deployment key of their digests (none: no
+    digest). Names are compared case-insensitively."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     fields: tuple[str, ...] = ()
     secrets: tuple[str, ...] = DEFAULT_SECRET_FIELDS
+    key: SecretBytes | None = None
     _masker: _Masker = PrivateAttr()
 
     @field_validator("fields", "secrets")
@@ -173,7 +185,8 @@ class MaskingRules(BaseModel):
         return tuple(name.lower() for name in names)
 
     def model_post_init(self, _context: Any) -> None:
-        self._masker = _Masker(self.fields, self.secrets)
+        key = self.key.get_secret_value() if self.key is not None else None
+        self._masker = _Masker(self.fields, self.secrets, key or None)
 
     def apply(self, event: dict[str, Any]) -> dict[str, Any]:
         """Return a copy of ``event`` with every configured field masked, at any depth."""

@@ -30,8 +30,17 @@ from governance.audit._errors import AuditEventError
 # prev_hash of record 0. Fixed and documented so third parties can verify a log by hand.
 GENESIS_HASH = "0" * 64
 
-# Members the log itself owns; an event may not set them.
-RESERVED_KEYS = frozenset({"seq", "ts", "prev_hash", "hash"})
+# Members the log itself owns; an event may not set them (``refs``: compacted parts, see
+# governance.audit._compact).
+RESERVED_KEYS = frozenset({"seq", "ts", "prev_hash", "hash", "refs"})
+
+# Kinds of record the log writes itself: a content-addressed part of later records (``blob``),
+# the first record of a segment (``segment``), a period the log could not write
+# (``audit_outage``). An event may not claim them.
+BLOB_KIND = "blob"
+SEGMENT_KIND = "segment"
+OUTAGE_KIND = "audit_outage"
+RESERVED_KINDS = frozenset({BLOB_KIND, SEGMENT_KIND, OUTAGE_KIND})
 
 _DUMPS_OPTIONS = orjson.OPT_SORT_KEYS
 _HASH_PREFIX = b',"hash":"'

@@ -28,7 +28,8 @@ from __future__ import annotations
 
 import hashlib
 import os
-from collections.abc import Mapping
+from pathlib import Path
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 import orjson
@@ -41,7 +42,8 @@ from governance.audit._errors import (
     AuditRecordMalformed,
     AuditRecordOutOfOrder,
 )
-from governance.audit._records import GENESIS_HASH, AuditHead
+from governance.audit._compact import REF_CHARS
+from governance.audit._records import BLOB_KIND, GENESIS_HASH, AuditHead
 from governance.errors import Location
 
 _SORT = orjson.OPT_SORT_KEYS
@@ -60,13 +62,15 @@ class ChainSummary(BaseModel):
     head_hash: str
     head: AuditHead
     torn_tail_bytes: int = 0  # only non-zero from the open-for-append recovery scan
+    segments: int = 0  # segment files walked (0: a single-file log)
 
 
 def verify_audit_log(
     path: str | os.PathLike[str],
     expected_head: AuditHead | Mapping[str, Any] | str | None = None,
 ) -> ChainSummary:
-    """Verify the whole chain in ``path``; return its summary.
+    """Verify the whole chain in ``path`` — a log file, or a directory of segments
+    (:mod:`governance.audit._verify_dir`); return its summary.
 
     ``expected_head`` may be an :class:`AuditHead` (seq and hash), a mapping with ``seq`` and
     ``hash`` (as read from a report), or just a head hash.
@@ -77,7 +81,30 @@ def verify_audit_log(
     """
     if isinstance(expected_head, Mapping):
         expected_head = AuditHead.model_validate(dict(expected_head))
+    if os.path.isdir(path):
+        from governance.audit._verify_dir import verify_directory
+
+        return verify_directory(Path(path), expected_head)
     return scan_chain(path, tolerate_torn_tail=False, expected_head=expected_head)
+
+
+class ChainState:
+    """Where a scan stands: the next seq, the previous hash, and what the verifier collected
+    (the blob table of the current segment, the first record of the current file, retention
+    claims). Shared across the files of a segmented log."""
+
+    __slots__ = ("expected", "prev_hash", "blobs", "first", "retained", "seen_want_at",
+                 "count", "lines")
+
+    def __init__(self, expected: int = 0, prev_hash: str = GENESIS_HASH) -> None:
+        self.expected = expected
+        self.prev_hash = prev_hash
+        self.blobs: dict[str, Any] = {}
+        self.first: dict[str, Any] | None = None
+        self.retained: list[dict[str, Any]] = []
+        self.seen_want_at: int | None = None
+        self.count = 0
+        self.lines = 0
 
 
 def scan_chain(
@@ -86,31 +113,66 @@ def scan_chain(
     tolerate_torn_tail: bool,
     expected_head: AuditHead | str | None = None,
 ) -> ChainSummary:
-    """The verification loop. With ``tolerate_torn_tail`` an incomplete last line is reported
-    in ``torn_tail_bytes`` instead of raising (used when reopening a log for appending)."""
+    """The verification loop over one file. With ``tolerate_torn_tail`` an incomplete last line
+    is reported in ``torn_tail_bytes`` instead of raising (used when reopening a log for
+    appending)."""
     label = str(path)
-    if isinstance(expected_head, str):
-        want_seq: int | None = None
-        want_hash: str | None = expected_head
-    elif expected_head is not None:
-        want_seq, want_hash = expected_head.seq, expected_head.hash
-    else:
-        want_seq = want_hash = None
-    seen_want_at: int | None = None  # seq at which the expected hash was seen, if any
-
-    loads, dumps, sha256 = orjson.loads, orjson.dumps, hashlib.sha256
-    expected = 0
-    prev_hash = GENESIS_HASH
-    lineno = 0
-    torn = 0
+    want_seq, want_hash = _want(expected_head)
     try:
-        handle = open(path, "rb")  # noqa: SIM115 - closed below; a with-block costs nothing here
+        handle = open(path, "rb")  # noqa: SIM115 - closed below
     except OSError as exc:
         raise AuditRecordMalformed(
             f"cannot read audit log: {exc.strerror or exc}", seq=None, location=Location(label)
         ) from exc
+    state = ChainState()
     with handle:
-        for line in handle:
+        torn = scan_lines(handle, label, state, tolerate_torn_tail=tolerate_torn_tail,
+                          want_hash=want_hash)
+    head = AuditHead(seq=state.expected - 1, hash=state.prev_hash) if state.count \
+        else AuditHead.empty()
+    if want_hash is not None:
+        _check_head(label, state.lines, head, want_seq, want_hash, state.seen_want_at)
+    return ChainSummary(
+        count=state.count,
+        first_seq=0 if state.count else None,
+        last_seq=state.expected - 1 if state.count else None,
+        head_hash=head.hash,
+        head=head,
+        torn_tail_bytes=torn,
+    )
+
+
+def _want(expected_head: AuditHead | str | None) -> tuple[int | None, str | None]:
+    if isinstance(expected_head, str):
+        return None, expected_head
+    if expected_head is not None:
+        return expected_head.seq, expected_head.hash
+    return None, None
+
+
+def scan_lines(
+    lines: Iterable[bytes],
+    label: str,
+    state: ChainState,
+    *,
+    tolerate_torn_tail: bool = False,
+    want_hash: str | None = None,
+) -> int:
+    """Verify ``lines`` continuing from ``state`` (updated in place); return the length of a
+    torn last line when ``tolerate_torn_tail`` (0 otherwise). Line numbers in errors count
+    from 1 within ``lines``. Raises the :class:`AuditChainError` subclasses of the module
+    docstring, and :class:`AuditRecordMalformed` (reason ``unresolved_ref``) for a compacted
+    reference that names no earlier blob of the segment."""
+    loads, dumps, sha256 = orjson.loads, orjson.dumps, hashlib.sha256
+    expected = state.expected
+    prev_hash = state.prev_hash
+    blobs = state.blobs
+    first = state.first
+    lineno = 0
+    torn = 0
+    count = 0
+    try:
+        for line in lines:
             lineno += 1
             if line[-1:] != b"\n":
                 if tolerate_torn_tail:
@@ -177,23 +239,63 @@ def scan_chain(
                     location=Location(label, lineno),
                     reason="chain_broken",
                 )
+            if first is None:
+                first = state.first = record
+            kind = record.get("kind")
+            if kind == BLOB_KIND:
+                _check_blob(record, blobs, label, lineno, seq)
+            elif kind == "retention":
+                state.retained.append(record)
+            refs = record.get("refs")
+            if refs is not None:
+                _check_refs(refs, blobs, label, lineno, seq)
             if want_hash is not None and claimed == want_hash:
-                seen_want_at = seq
+                state.seen_want_at = seq
             prev_hash = claimed
             expected += 1
+            count += 1
+    finally:
+        state.expected = expected
+        state.prev_hash = prev_hash
+        state.count += count
+        state.lines = lineno
+    return torn
 
-    count = expected
-    head = AuditHead(seq=count - 1, hash=prev_hash) if count else AuditHead.empty()
-    if want_hash is not None:
-        _check_head(label, lineno, head, want_seq, want_hash, seen_want_at)
-    return ChainSummary(
-        count=count,
-        first_seq=0 if count else None,
-        last_seq=count - 1 if count else None,
-        head_hash=head.hash,
-        head=head,
-        torn_tail_bytes=torn,
-    )
+
+def _check_blob(record: dict[str, Any], blobs: dict[str, Any], label: str, lineno: int,
+                seq: int) -> None:
+    ref, digest = record.get("ref"), record.get("sha256")
+    where = Location(label, lineno)
+    if type(ref) is not str or type(digest) is not str or "value" not in record:
+        raise AuditRecordMalformed(
+            f"blob record seq {seq} (line {lineno}) lacks a string 'ref', 'sha256' or a 'value'",
+            seq=seq, location=where, reason="malformed")
+    actual = hashlib.sha256(orjson.dumps(record["value"], option=_SORT)).hexdigest()
+    if actual != digest or len(ref) < REF_CHARS or not digest.startswith(ref):
+        raise AuditRecordEdited(
+            f"blob record seq {seq} (line {lineno}): its value does not hash to its sha256, or"
+            " its ref is not a prefix of that digest",
+            seq=seq, location=where)
+    if ref in blobs:
+        raise AuditRecordMalformed(
+            f"blob record seq {seq} (line {lineno}) defines ref {ref} a second time in this"
+            " segment: references would be ambiguous",
+            seq=seq, location=where, reason="duplicated_ref")
+    blobs[ref] = record["value"]
+
+
+def _check_refs(refs: Any, blobs: dict[str, Any], label: str, lineno: int, seq: int) -> None:
+    if type(refs) is not dict:
+        raise AuditRecordMalformed(
+            f"record seq {seq} (line {lineno}): 'refs' is not an object", seq=seq,
+            location=Location(label, lineno), reason="malformed")
+    for path, ref in refs.items():
+        if type(ref) is not str or ref not in blobs:
+            raise AuditRecordMalformed(
+                f"record seq {seq} (line {lineno}): reference {path} = {ref!r} names no blob"
+                " written earlier in this segment (a blob record was deleted or the segment was"
+                " cut)",
+                seq=seq, location=Location(label, lineno), reason="unresolved_ref")
 
 
 def _raise_out_of_order(

@@ -81,9 +81,12 @@ def test_quick_scenario_passes_and_writes_the_report(tmp_path: Path) -> None:
     assert report["metrics"]["attribution"]["unattributed"] == 0
     assert [p["name"] for p in report["phases"]] == [
         "start", "steady_before", "faults", "recovery", "steady_after", "teardown"]
-    for name in ("audit.jsonl", "requests.jsonl", "upstream-requests.jsonl",
-                 "gateway-config.yaml"):
+    for name in ("requests.jsonl", "upstream-requests.jsonl", "gateway-config.yaml"):
         assert (out / name).is_file(), name
+    # the gateway's audit log: sealed, chained segments, each with its manifest, all signed
+    assert report["audit"]["file"] == "audit"
+    assert sorted(out.glob("audit/audit-*.jsonl.gz")) and not list(out.glob("audit/*.jsonl"))
+    assert all(f"audit/{p.name}" in report["files"] for p in (out / "audit").iterdir())
     # The summary is the command's result (stdout); progress stays on stderr.
     assert "PASS" in result.stdout and "verdict: PASSED" in result.stdout
     assert not any(_alive(pid) for pid in _pids(report))

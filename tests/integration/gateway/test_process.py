@@ -13,7 +13,7 @@ from pathlib import Path
 import httpx
 import yaml
 
-from governance.audit import verify_audit_log
+from governance.audit import iter_events, verify_audit_log
 
 REPO = Path(__file__).resolve().parents[3]
 
@@ -70,4 +70,9 @@ async def test_serve_with_shipped_policy_then_sigterm(mocks, tmp_path: Path) -> 
     text = audit.read_text()
     assert "my diagnosis is" not in text and "sk-acme" not in text
     kinds = [json.loads(x)["kind"] for x in text.splitlines()]
-    assert kinds == ["decision", "attempt", "decision", "attempt"]
+    # the candidate list, the result and the policy of each decision are written once, as blobs
+    assert [k for k in kinds if k != "blob"] == ["decision", "attempt", "decision", "attempt"]
+    events = list(iter_events(audit))
+    assert [e["kind"] for e in events] == ["decision", "attempt", "decision", "attempt"]
+    assert all(e["input"]["candidates"] and e["policy"]["bundle_digest"].startswith("sha256:")
+               for e in events if e["kind"] == "decision")

@@ -17,14 +17,33 @@ json_value = st.recursive(
 
 
 def test_marker_shapes() -> None:
-    rules = MaskingRules(fields=("prompt", "messages"))
+    rules = MaskingRules(fields=("prompt", "messages"), key=b"deployment-secret")
     out = rules.apply({"kind": "x", "prompt": "hello", "other": "hello"})
-    assert out["prompt"].startswith("[masked sha256:") and len(out["prompt"]) == len(
-        "[masked sha256:]"
-    ) + 12
+    assert out["prompt"].startswith("[masked hmac-sha256:") and len(out["prompt"]) == len(
+        "[masked hmac-sha256:]"
+    ) + 16
     assert out["other"] == "hello"
     # equal values give equal markers, so repeated prompts stay recognisable
     assert rules.apply({"prompt": "hello"}) == {"prompt": out["prompt"]}
+
+
+def test_a_guessed_prompt_cannot_be_confirmed_without_the_key() -> None:
+    import hashlib
+    import hmac
+
+    import orjson
+
+    marker = MaskingRules(fields=("prompt",), key=b"k1").apply({"prompt": "yes"})["prompt"]
+    raw = orjson.dumps("yes")
+    assert hashlib.sha256(raw).hexdigest()[:12] not in marker  # the old unkeyed digest
+    assert hmac.new(b"k1", raw, hashlib.sha256).hexdigest()[:16] in marker
+    other = MaskingRules(fields=("prompt",), key=b"k2").apply({"prompt": "yes"})["prompt"]
+    assert other != marker  # another deployment's key: incomparable markers
+
+
+def test_without_a_key_no_digest_is_written() -> None:
+    out = MaskingRules(fields=("prompt",)).apply({"prompt": "hello"})
+    assert out == {"prompt": SECRET_MARKER}
 
 
 def test_secrets_are_masked_even_when_not_configured() -> None:
@@ -119,12 +138,12 @@ def test_fast_view_returns_a_shallow_copy_when_nothing_is_masked() -> None:
 
 
 def test_fast_view_masks_nested_names_and_kelvin_sign() -> None:
-    rules = MaskingRules(fields=("cookie-jar",))
+    rules = MaskingRules(fields=("cookie-jar",), key=b"k")
     out = rules.view({"kind": "x", "h": [{"COO\u212aIE-JAR": "v"}], "api_key": "k"})
     assert out["api_key"] == SECRET_MARKER
-    assert out["h"][0]["COO\u212aIE-JAR"].startswith("[masked sha256:")
+    assert out["h"][0]["COO\u212aIE-JAR"].startswith("[masked hmac-sha256:")
 
 
 def test_names_that_need_json_escaping_use_the_walk() -> None:
-    rules = MaskingRules(fields=('we"ird',))
-    assert rules.view({'We"ird': 1})['We"ird'].startswith("[masked sha256:")
+    rules = MaskingRules(fields=('we"ird',), key=b"k")
+    assert rules.view({'We"ird': 1})['We"ird'].startswith("[masked hmac-sha256:")
