@@ -137,8 +137,10 @@ def loads_yaml(text: str | bytes, file: str, error_cls: ErrorClass) -> tuple[Any
     except UnicodeDecodeError as exc:
         raise error_cls(f"not UTF-8 text: {exc.reason} at byte {exc.start}",
                         location=Location(file)) from exc
-    loader = yaml.SafeLoader(text)
+    loader = None
     try:
+        # The reader refuses some characters (NUL, other C0 controls) as soon as it is built.
+        loader = yaml.SafeLoader(text)
         node = loader.get_single_node()
         if node is None:
             return None, None
@@ -150,12 +152,19 @@ def loads_yaml(text: str | bytes, file: str, error_cls: ErrorClass) -> tuple[Any
             f"invalid YAML: {exc.problem or exc.context or exc}",
             location=Location(file, mark.line + 1 if mark else None, mark.column + 1 if mark else None),
         ) from exc
+    except yaml.reader.ReaderError as exc:
+        at = exc.position if isinstance(text, str) else 0
+        line = text.count("\n", 0, at) + 1 if isinstance(text, str) else None
+        col = at - (text.rfind("\n", 0, at) + 1) + 1 if isinstance(text, str) else None
+        raise error_cls(f"invalid YAML: character U+{exc.character:04X} is not allowed in YAML",
+                        location=Location(file, line, col)) from exc
     except yaml.YAMLError as exc:
         raise error_cls(f"invalid YAML: {exc}", location=Location(file)) from exc
     except RecursionError as exc:
         raise error_cls("invalid YAML: nested too deeply", location=Location(file)) from exc
     finally:
-        loader.dispose()
+        if loader is not None:
+            loader.dispose()
 
 
 def _check_tree(root: yaml.Node, file: str, error_cls: ErrorClass) -> None:

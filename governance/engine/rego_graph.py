@@ -16,7 +16,9 @@ reference across packages and files counts like one inside a file:
 
 A reference is a chain ``name.field["key"]…``: ``data.…`` is absolute, an import alias expands
 to its path, a name that is a rule of the module's package is relative to it, and names declared
-locally (function arguments, ``some``, ``every``, ``:=``) are not references. A chain with a
+locally (function arguments, ``some``, ``every``, ``:=``) are not references *in the scope that
+declares them* (a body, a comprehension, an ``every``), so ``a := [b, [y | some b in xs]]``
+still depends on rule ``b``. A chain with a
 computed part (``data.govchaos[x]``) depends on every rule below its constant prefix, so the
 analysis over-approximates dependencies rather than missing a cycle.
 
@@ -99,12 +101,13 @@ def _rule(
     item: dict[str, Any], file: str, text: str, package: Path, aliases: dict[str, Path],
     rule_names: set[str],
 ) -> _Rule:
-    locals_: set[str] = set()
-    roots: list[Any] = []
+    base: frozenset[str] = frozenset()
+    head_parts: list[Any] = []
+    bodies: list[Any] = []
     if "Default" in item:
         spec = item["Default"]
         kind, refr = "default", spec["refr"]
-        roots += [spec.get("args"), spec.get("value")]
+        head_parts += [spec.get("args"), spec.get("value")]
         span, value_text = spec["span"], None
     else:
         spec = item["Spec"]
@@ -113,27 +116,33 @@ def _rule(
         span = head["span"]
         if variant == "Func":
             kind = "function"
-            for arg in head.get("args") or ():
-                locals_ |= set(_vars(arg))
+            base = frozenset(v for arg in head.get("args") or () for v in _vars(arg))
         elif variant == "Set":
             kind = "set"
         else:
             kind = "object" if _static_path(refr)[1] else "complete"
-        roots += [head.get("args"), head.get("key"), head.get("assign"), spec.get("bodies")]
+        head_parts += [head.get("key"), head.get("assign")]
+        bodies = list(spec.get("bodies") or ())
         value_text = None
         assign = head.get("assign")
-        if kind == "complete" and assign and _unconditional(spec.get("bodies")):
+        if kind == "complete" and assign and _unconditional(bodies):
             vspan = _span_of(assign.get("value"))
             value_text = text[vspan["start"] : vspan["end"]] if vspan else None
     # The head's own name is not a reference; computed parts of a ref head (`r[c.id]`) are.
-    roots.append(_computed_parts(refr))
-    locals_ |= _declared(roots, text)
+    head_parts.append(_computed_parts(refr))
+    # Each body declares its own locals; the head is read in the scope of every body, so a
+    # name in it is local only if every body declares it (otherwise it may mean the rule).
+    body_scopes = [base | _declared_top(b.get("query"), text) for b in bodies]
+    head_scope = frozenset.intersection(*body_scopes) if body_scopes else base
+    items: list[tuple[Any, frozenset[str]]] = [(part, head_scope) for part in head_parts]
+    for body, scope in zip(bodies, body_scopes):
+        items += [(body.get("query"), scope), (body.get("assign"), scope)]
     rule = _Rule(
         path=package + _static_path(refr)[0], kind=kind, file=file,
         line=span["line"], col=span["col"], unconditional_value=value_text,
     )
-    for name, fields, computed in _refs(roots):
-        if name in locals_ or name in _IGNORED_ROOTS:
+    for name, fields, computed in _scoped_refs(items, text):
+        if name in _IGNORED_ROOTS:
             continue
         if name == "data":
             rule.refs.append((fields, computed))
@@ -233,33 +242,76 @@ def _vars(node: Any) -> Iterator[str]:
             yield name
 
 
-def _declared(roots: list[Any], text: str) -> set[str]:
-    """Names a rule declares locally: ``some``, ``every``, ``:=`` targets, ``some … in`` vars."""
-    out: set[str] = set()
-    stack: list[Any] = list(roots)
+_COMPREHENSIONS = ("ArrayCompr", "SetCompr", "ObjectCompr")
+
+
+def _scoped_refs(items: list[tuple[Any, frozenset[str]]], text: str
+                 ) -> Iterator[tuple[str, Path, bool]]:
+    """Like :func:`_refs`, skipping names local where they are used.
+
+    A comprehension's query and an ``every`` body open a scope of their own (their ``some``,
+    ``:=`` and ``every`` variables are local there and only there). An explicit stack, not
+    recursion: an expression chain like ``1 + 1 + …`` can be thousands of nodes deep.
+    """
+    stack = list(items)
     while stack:
-        n = stack.pop()
+        n, scope = stack.pop()
         if isinstance(n, list):
-            stack.extend(n)
+            stack.extend((x, scope) for x in n)
             continue
         if not isinstance(n, dict):
             continue
-        if "SomeVars" in n:
-            out |= {text[s["start"] : s["end"]] for s in n["SomeVars"].get("vars", ())}
-        elif "SomeIn" in n:
+        if len(n) == 1:
+            ((tag, inner),) = n.items()
+            if tag == "Var":
+                if inner["value"] not in scope:
+                    yield inner["value"], (), False
+                continue
+            if tag in ("RefDot", "RefBrack"):
+                path, computed = _static_path(n)
+                if path:
+                    if path[0] not in scope:
+                        yield path[0], path[1:], computed
+                else:
+                    root = _chain_root(n)
+                    if root is not None:
+                        stack.append((root, scope))
+                stack.extend((part, scope) for part in _computed_parts(n))
+                continue
+            if tag in _COMPREHENSIONS:
+                inner_scope = scope | _declared_top(inner.get("query"), text)
+                stack.extend((inner.get(k), inner_scope) for k in ("term", "key", "value", "query"))
+                continue
+            if tag == "Every":
+                stack.append((inner.get("domain"), scope))
+                names = {text[s["start"] : s["end"]] for s in (inner.get("key"), inner.get("value"))
+                         if isinstance(s, dict) and "start" in s}
+                stack.append((inner.get("query"),
+                              scope | names | _declared_top(inner.get("query"), text)))
+                continue
+        stack.extend((v, scope) for k, v in n.items() if k != "span")
+
+
+def _declared_top(query: Any, text: str) -> frozenset[str]:
+    """Names a query declares for itself: ``some``, ``some … in``, ``:=`` targets.
+
+    Only its own statements count; a nested comprehension or ``every`` declares for itself.
+    """
+    out: set[str] = set()
+    if not isinstance(query, dict):
+        return frozenset()
+    for stmt in query.get("stmts") or ():
+        literal = stmt.get("literal") or {}
+        if "SomeVars" in literal:
+            out |= {text[s["start"] : s["end"]] for s in literal["SomeVars"].get("vars", ())}
+        elif "SomeIn" in literal:
             for part in ("key", "value"):
-                out |= set(_vars(n["SomeIn"].get(part)))
-        elif "Every" in n:
-            for part in ("key", "value"):
-                s = n["Every"].get(part)
-                if isinstance(s, dict) and "start" in s:
-                    out.add(text[s["start"] : s["end"]])
-        elif "AssignExpr" in n and n["AssignExpr"].get("op") == "ColEq":
-            out |= set(_vars(n["AssignExpr"].get("lhs")))
-        for key, value in n.items():
-            if key != "span":
-                stack.append(value)
-    return out
+                out |= set(_vars(literal["SomeIn"].get(part)))
+        elif "Expr" in literal:
+            expr = literal["Expr"].get("expr") or {}
+            if "AssignExpr" in expr and expr["AssignExpr"].get("op") == "ColEq":
+                out |= set(_vars(expr["AssignExpr"].get("lhs")))
+    return frozenset(out)
 
 
 def _span_of(node: Any) -> dict[str, int] | None:
