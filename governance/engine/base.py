@@ -54,6 +54,10 @@ class CompiledEngine:
     """Base of the embedded engines. Not thread-safe: use it from one event loop."""
 
     kind: ClassVar[str] = "abstract"
+    # An engine whose own compiler finds recursion (OPA) compiles first, so its messages win;
+    # the regorus-based static checks then run for what it leaves to evaluation time
+    # (conflicting definitions, the entry point), skipped for syntax regorus cannot parse.
+    compiler_checks_first: ClassVar[bool] = False
 
     def __init__(
         self,
@@ -94,8 +98,17 @@ class CompiledEngine:
         else:
             from governance.engine.regorus_engine import check_static
 
-            check_static(bundle.decision_modules, require=(ENTRY_POINT,))
-            state = self._compile(bundle)
+            if self.compiler_checks_first:
+                state = self._compile(bundle)
+                try:
+                    check_static(bundle.decision_modules, require=(ENTRY_POINT,),
+                                 tolerate_syntax=True)
+                except BaseException:
+                    _close_state(state)
+                    raise
+            else:
+                check_static(bundle.decision_modules, require=(ENTRY_POINT,))
+                state = self._compile(bundle)
         cacheable = self._cache_enabled and not uses_nondeterminism(bundle.decision_modules)
         return (state, bundle, cacheable)
 
@@ -160,24 +173,43 @@ class CompiledEngine:
         """Evaluate the decision for ``inp``; never raises (fail closed)."""
         key = canonical_input(inp)
         state, _, cacheable = current = self._current
+        if not isinstance(state, EvaluationPool):
+            return self.decide_json(key)
         if cacheable:
             hit = self._cache.get(key)
             if hit is not None:
                 return hit
-        if isinstance(state, EvaluationPool):
-            try:
-                value = await state.evaluate(key)
-            except EvaluationError as exc:
-                return Decision.deny(f"{exc.reason}: {exc}")
-            except Exception as exc:  # any failure is a deny, never a crash of the caller
-                return engine_error_decision(exc)
-        else:
-            try:
-                value = self._evaluate(state, key)
-            except Exception as exc:
-                return engine_error_decision(exc)
+        try:
+            value = await state.evaluate(key)
+        except EvaluationError as exc:
+            return Decision.deny(f"{exc.reason}: {exc}")
+        except Exception as exc:  # any failure is a deny, never a crash of the caller
+            return engine_error_decision(exc)
         decision = decision_from_value(value)
         # Cache only real policy answers, and only if no reload happened meanwhile.
+        if cacheable and current is self._current and not _failed_closed(decision):
+            self._cache.put(key, decision)
+        return decision
+
+    def decide_json(self, key: bytes) -> Decision:
+        """Synchronous :meth:`decide` for canonical input JSON (``isolation="inline"`` only:
+        differential tests and benchmarks of the engine itself).
+
+        Raises:
+            TypeError: the engine evaluates in child processes (use :meth:`decide`).
+        """
+        state, _, cacheable = current = self._current
+        if isinstance(state, EvaluationPool):
+            raise TypeError("decide_json needs isolation='inline'; use await decide()")
+        if cacheable:
+            hit = self._cache.get(key)
+            if hit is not None:
+                return hit
+        try:
+            value = self._evaluate(state, key)
+        except Exception as exc:
+            return engine_error_decision(exc)
+        decision = decision_from_value(value)
         if cacheable and current is self._current and not _failed_closed(decision):
             self._cache.put(key, decision)
         return decision
@@ -195,8 +227,9 @@ class CompiledEngine:
 
 
 def _close_state(state: Any) -> None:
-    if isinstance(state, EvaluationPool):
-        state.close()
+    close = getattr(state, "close", None)
+    if callable(close) and not asyncio.iscoroutinefunction(close):
+        close()
 
 
 def _failed_closed(decision: Decision) -> bool:
