@@ -27,7 +27,9 @@ from governance.errors import GovchaosError
 logger = logging.getLogger("govchaos.gateway")
 
 
-# Engines that evaluate in-process and synchronously (no timeout can interrupt them).
+# Embedded engines bound their own evaluation: they compile and evaluate in child processes and
+# answer policy_timeout at `policy.decision_timeout_ms` (governance.engine.isolation), which a
+# timer in the router could not do for native code holding the GIL.
 EMBEDDED_ENGINES = frozenset({"regorus", "regopy", "opa-go"})
 
 
@@ -45,8 +47,10 @@ def build_engine(cfg: GatewayConfig) -> PolicyEngine:
         if kind == "opa":
             if not cfg.policy.opa_url:
                 raise StartupError("policy.engine is 'opa' but policy.opa_url is not set")
-            return create_engine("opa", url=cfg.policy.opa_url)
-        return create_engine(kind, load_bundle(cfg.policy.bundle))
+            return create_engine("opa", url=cfg.policy.opa_url,
+                                 timeout_s=cfg.policy.decision_timeout_ms / 1000.0)
+        return create_engine(kind, load_bundle(cfg.policy.bundle),
+                             decision_timeout_ms=cfg.policy.decision_timeout_ms)
     except ImportError as exc:
         raise StartupError(f"policy engine {kind!r} is not available: {exc}") from exc
 

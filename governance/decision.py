@@ -11,9 +11,9 @@ False
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictBool, StrictStr
 
 DECISION_PATH = "govchaos/gateway/decision"
 DECISION_QUERY = "data.govchaos.gateway.decision"
@@ -51,28 +51,69 @@ class DecisionInput(BaseModel):
     stream: bool = False
 
 
+def _whole_number(value: Any) -> Any:
+    # Rego has one number type: 1024 may arrive as 1024.0 from an engine. Anything else that is
+    # not an int (a string, a bool, 1024.5) is left for the strict int check to reject.
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+TokenCap = Annotated[int, BeforeValidator(_whole_number), Field(strict=True, ge=1)]
+
+
 class Obligations(BaseModel):
-    """Duties the caller must honour when it serves an allowed request."""
+    """Duties the caller must honour when it serves an allowed request.
 
-    model_config = ConfigDict(frozen=True, extra="allow")
+    Exactly these keys, exactly these types: an obligation the gateway does not know is one it
+    cannot honour, so it makes the decision invalid (fail closed) rather than being dropped.
+    """
 
-    max_tokens: int | None = None
-    log_prompts: bool = True
-    redact: tuple[str, ...] = ()
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    max_tokens: TokenCap | None = None
+    log_prompts: StrictBool = True
+    redact: tuple[StrictStr, ...] = ()
 
 
 class Decision(BaseModel):
-    """The policy's answer. ``allowed`` is the only list a router may pick from."""
+    """The policy's answer. ``allowed`` is the only list a router may pick from.
 
-    model_config = ConfigDict(frozen=True, extra="allow")
+    The contract is exact (ARCHITECTURE.md, "Decision contract"): ``allow`` is a JSON boolean
+    (never ``"yes"`` or ``1``), ids and reasons are strings, there are no other keys, and
+    ``allow`` agrees with ``allowed`` (true exactly when it is non-empty; no id both allowed
+    and denied). An engine result that does not fit is ``policy_output_invalid``, a deny.
+    """
 
-    allow: bool
-    allowed: tuple[str, ...] = ()
-    denied: dict[str, tuple[str, ...]] = Field(default_factory=dict)
-    reasons: tuple[str, ...] = ()
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    allow: StrictBool
+    allowed: tuple[StrictStr, ...] = ()
+    denied: dict[StrictStr, tuple[StrictStr, ...]] = Field(default_factory=dict)
+    reasons: tuple[StrictStr, ...] = ()
     obligations: Obligations = Field(default_factory=Obligations)
 
     @classmethod
     def deny(cls, reason: str, **extra: Any) -> "Decision":
-        """The fail-closed decision: nothing allowed, one reason saying why."""
+        """The fail-closed decision: nothing allowed, one reason saying why.
+
+        Its obligations are the strictest (no prompt logging): when the policy gave no usable
+        answer, nobody knows which duties it would have imposed.
+        """
+        extra.setdefault("obligations", _FAIL_CLOSED_OBLIGATIONS)
         return cls(allow=False, allowed=(), reasons=(reason,), **extra)
+
+
+_FAIL_CLOSED_OBLIGATIONS = Obligations(log_prompts=False)
+
+
+def contract_violation(decision: Decision) -> str | None:
+    """Why a well-typed decision is still self-contradictory, or None."""
+    if decision.allow and not decision.allowed:
+        return "allow is true but allowed is empty"  # the router could pick nothing
+    if not decision.allow and decision.allowed:
+        return "allow is false but allowed is not empty"
+    both = sorted(set(decision.allowed) & set(decision.denied))
+    if both:
+        return f"{both[0]!r} is both allowed and denied"
+    return None

@@ -3,7 +3,8 @@
 ``json.loads`` and ``yaml.safe_load`` accept things a policy author never means and fail in ways
 a CLI must not show as tracebacks:
 
-- YAML duplicate keys silently keep the last value: here they are an error naming both lines;
+- duplicate keys (JSON and YAML) silently keep the last value: here they are an error naming
+  both places (``{"x": deny, "x": allow}`` must not quietly mean allow);
 - YAML aliases make "billion laughs" documents (a few hundred bytes that expand to gigabytes
   when anything walks or serialises them): the expanded size is bounded (:data:`MAX_NODES`);
 - JSON ``NaN``/``Infinity`` are not JSON (RFC 8259) and have no Rego equivalent: rejected;
@@ -18,6 +19,7 @@ from __future__ import annotations
 
 import json
 import math
+from json.decoder import scanstring
 from typing import Any
 
 import yaml
@@ -32,7 +34,10 @@ ErrorClass = type[GovchaosError]
 
 
 def loads_json(text: str | bytes, file: str, error_cls: ErrorClass) -> Any:
-    """Parse JSON strictly (no NaN/Infinity). Raises ``error_cls`` with file:line:col."""
+    """Parse JSON strictly (no NaN/Infinity, no duplicate keys).
+
+    Raises ``error_cls`` with file:line:col (a duplicate key: where its second occurrence is).
+    """
 
     def reject_constant(name: str) -> Any:
         raise ValueError(f"{name} is not valid JSON (numbers must be finite)")
@@ -46,7 +51,14 @@ def loads_json(text: str | bytes, file: str, error_cls: ErrorClass) -> Any:
     try:
         if isinstance(text, bytes):
             text = text.decode("utf-8")
-        return json.loads(text, parse_constant=reject_constant, parse_float=finite_float)
+        return json.loads(text, parse_constant=reject_constant, parse_float=finite_float,
+                          object_pairs_hook=_unique_object)
+    except _DuplicateKey:
+        key, first, second = _locate_duplicate(text)
+        line, col = _line_col(text, second)
+        fline, fcol = _line_col(text, first)
+        raise error_cls(f"invalid JSON: duplicate key {key!r} (first at line {fline}:{fcol})",
+                        location=Location(file, line, col)) from None
     except UnicodeDecodeError as exc:
         raise error_cls(f"not UTF-8 text: {exc.reason} at byte {exc.start}",
                         location=Location(file)) from exc
@@ -63,6 +75,55 @@ def loads_json(text: str | bytes, file: str, error_cls: ErrorClass) -> Any:
         raise error_cls(f"invalid JSON: {reason}", location=Location(file)) from exc
 
 
+class _DuplicateKey(Exception):
+    """Raised inside json.loads; the text is then scanned again to locate both keys."""
+
+
+def _unique_object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    obj = dict(pairs)
+    if len(obj) != len(pairs):
+        raise _DuplicateKey()
+    return obj
+
+
+def _locate_duplicate(text: str) -> tuple[str, int, int]:
+    """``(key, first offset, second offset)`` of the first repeated key in document order.
+
+    Only called on text json.loads parsed up to a duplicate, so a simple token walk suffices:
+    a string is a key when it directly follows ``{`` or ``,`` inside an object.
+    """
+    stack: list[dict[str, int] | None] = []  # keys seen per open object; None for arrays
+    prev = ""
+    i, n = 0, len(text)
+    while i < n:
+        c = text[i]
+        if c == '"':
+            value, end = scanstring(text, i + 1)
+            top = stack[-1] if stack else None
+            if top is not None and prev in "{,":
+                if value in top:
+                    return value, top[value], i
+                top[value] = i
+            prev, i = '"', end
+            continue
+        if c == "{":
+            stack.append({})
+        elif c == "[":
+            stack.append(None)
+        elif c in "]}":
+            if stack:
+                stack.pop()
+        if not c.isspace():
+            prev = c
+        i += 1
+    return "?", 0, 0  # unreachable for text that raised _DuplicateKey
+
+
+def _line_col(text: str, offset: int) -> tuple[int, int]:
+    line = text.count("\n", 0, offset) + 1
+    return line, offset - (text.rfind("\n", 0, offset) + 1) + 1
+
+
 def loads_yaml(text: str | bytes, file: str, error_cls: ErrorClass) -> tuple[Any, yaml.Node | None]:
     """Parse one YAML document strictly; returns ``(data, node)`` (``node`` for line lookups).
 
@@ -76,8 +137,10 @@ def loads_yaml(text: str | bytes, file: str, error_cls: ErrorClass) -> tuple[Any
     except UnicodeDecodeError as exc:
         raise error_cls(f"not UTF-8 text: {exc.reason} at byte {exc.start}",
                         location=Location(file)) from exc
-    loader = yaml.SafeLoader(text)
+    loader = None
     try:
+        # The reader refuses some characters (NUL, other C0 controls) as soon as it is built.
+        loader = yaml.SafeLoader(text)
         node = loader.get_single_node()
         if node is None:
             return None, None
@@ -89,12 +152,19 @@ def loads_yaml(text: str | bytes, file: str, error_cls: ErrorClass) -> tuple[Any
             f"invalid YAML: {exc.problem or exc.context or exc}",
             location=Location(file, mark.line + 1 if mark else None, mark.column + 1 if mark else None),
         ) from exc
+    except yaml.reader.ReaderError as exc:
+        at = exc.position if isinstance(text, str) else 0
+        line = text.count("\n", 0, at) + 1 if isinstance(text, str) else None
+        col = at - (text.rfind("\n", 0, at) + 1) + 1 if isinstance(text, str) else None
+        raise error_cls(f"invalid YAML: character U+{exc.character:04X} is not allowed in YAML",
+                        location=Location(file, line, col)) from exc
     except yaml.YAMLError as exc:
         raise error_cls(f"invalid YAML: {exc}", location=Location(file)) from exc
     except RecursionError as exc:
         raise error_cls("invalid YAML: nested too deeply", location=Location(file)) from exc
     finally:
-        loader.dispose()
+        if loader is not None:
+            loader.dispose()
 
 
 def _check_tree(root: yaml.Node, file: str, error_cls: ErrorClass) -> None:

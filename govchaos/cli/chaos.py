@@ -129,10 +129,12 @@ def error_json(exc: Any) -> dict[str, Any]:
 def _validate(args: argparse.Namespace) -> int:
     from chaos.scenario import load_scenario
     from govchaos.builtin import resolve
+    from chaos.scenario.references import check_references
     from governance.errors import GovchaosError
 
     failed = 0
     results: list[dict[str, Any]] = []
+    bundles: set[Path] = set()  # each policy bundle is compiled once per call
     for name in args.scenarios:
         if name.endswith(".template.yaml"):
             # Shell globs (scenarios/*.yaml) pick up the shared gateway config template.
@@ -142,6 +144,9 @@ def _validate(args: argparse.Namespace) -> int:
             continue
         try:
             loaded = load_scenario(resolve(name, kind="scenario"))
+            # What `chaos run` would refuse later: the config template, its placeholders, the
+            # policy bundle (loaded and compiled).
+            check_references(loaded, checked_bundles=bundles)
         except GovchaosError as exc:  # one bad file does not hide the others
             failed += 1
             results.append({"file": name, "ok": False, "error": error_json(exc)})

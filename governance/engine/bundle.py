@@ -9,6 +9,12 @@ A bundle is what ``opa run DIR`` would load (ARCHITECTURE.md, "Policy bundle lay
   both files and the key path;
 - ``cases/*.yaml`` are decision test cases (see :mod:`governance.engine.cases`), not data.
 
+Loading checks what can be checked without parsing Rego: a module nesting brackets deeper than
+:data:`~governance.engine.rego_scan.MAX_NESTING` is refused here, located, because parsing it
+would take exponential time. Everything that needs a parse (syntax, recursion, conflicting
+rules, the entry point) is checked by the engines before they compile, in a bounded child
+process (:mod:`governance.engine.base`, :func:`~governance.engine.regorus_engine.check_modules`).
+
 The digest is sha256 over every file the bundle consists of (modules, data, cases), in sorted
 relative-path order, each as ``path NUL content NUL`` — so a rename changes it too.
 
@@ -25,8 +31,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from governance.strict_load import loads_json, loads_yaml
+from governance.engine.rego_scan import check_nesting
 from governance.errors import Location, PolicyInputError
+from governance.strict_load import loads_json, loads_yaml
 
 DATA_SUFFIXES = (".yaml", ".yml", ".json")
 
@@ -84,8 +91,14 @@ def build_bundle(
     extra_files: Mapping[str, bytes] | None = None,
     case_files: tuple[str, ...] = (),
 ) -> PolicyBundle:
-    """Assemble a bundle from parts already in memory, computing its digest and file list."""
+    """Assemble a bundle from parts already in memory, computing its digest and file list.
+
+    Raises:
+        PolicyCompileError: a module nests brackets deeper than the parser can take in bounded
+            time (:func:`governance.engine.rego_scan.check_nesting`), located path:line:col.
+    """
     mods = tuple(sorted(modules, key=lambda m: m.path))
+    check_nesting((m.path, m.source) for m in mods)
     if extra_files is not None:
         contents = dict(extra_files)
     else:

@@ -162,6 +162,7 @@ class OpaGoEngine(CompiledEngine):
     """``opa-go`` engine: OPA's own evaluator on the bundle's decision modules."""
 
     kind = "opa-go"
+    compiler_checks_first = True  # OPA's own compiler rejects recursion, with its messages
 
     def _compile(self, bundle: PolicyBundle) -> Any:
         return compile_modules(bundle.decision_modules, bundle.data, root=bundle.root)

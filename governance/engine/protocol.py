@@ -20,7 +20,7 @@ from typing import Any, Protocol, runtime_checkable
 import orjson
 from pydantic import BaseModel, ValidationError
 
-from governance.decision import Decision, DecisionInput
+from governance.decision import Decision, DecisionInput, contract_violation
 
 from governance.engine.bundle import PolicyBundle
 
@@ -71,10 +71,12 @@ def decision_from_value(value: Any) -> Decision:
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first.get("loc", ())) or "decision"
-        return Decision.deny(f"{REASON_INVALID}: {where}: {first.get('msg', 'invalid')}")
-    if decision.allow and not decision.allowed:
-        # allow without any allowed candidate is contradictory: the router could pick nothing.
-        return Decision.deny(f"{REASON_INVALID}: allow is true but allowed is empty")
+        got = first.get("input")
+        shown = "" if isinstance(got, (dict, list)) else f" (got {got!r:.60})"
+        return Decision.deny(f"{REASON_INVALID}: {where}: {first.get('msg', 'invalid')}{shown}")
+    problem = contract_violation(decision)
+    if problem is not None:
+        return Decision.deny(f"{REASON_INVALID}: {problem}")
     return decision
 
 

@@ -52,6 +52,9 @@ class RegorusEngine(CompiledEngine):
         self.backend = ""
         super().__init__(bundle, **kwargs)
 
+    def _child_options(self) -> dict[str, Any]:
+        return {"mode": self._mode}
+
     def _compile(self, bundle: PolicyBundle) -> Callable[[str], Any]:
         import regorus
 
@@ -114,26 +117,54 @@ def _interpreter_evaluator(engine: Any) -> Callable[[str], Any]:
     return evaluate
 
 
-def check_modules(bundle: PolicyBundle, extra_entry_points: Iterable[str] = ()) -> None:
+def check_modules(bundle: PolicyBundle, extra_entry_points: Iterable[str] = (), *,
+                  require_decision: bool = True, timeout_s: float | None = None) -> None:
     """Parse and compile every module (tests included), as ``govchaos policy check`` does.
 
+    ``require_decision``: the bundle must define ``data.govchaos.gateway.decision`` as a
+    complete rule (what the gateway will query). Without it (``policy test`` of a helper
+    library) the decision is checked only where package ``govchaos.gateway`` exists.
+
+    Runs in a child process bounded in time and memory (:func:`check_in_child`), because
+    parsing untrusted Rego can take exponential time.
+
     Raises:
-        PolicyCompileError: the first problem, located file:line:col.
+        PolicyCompileError: the first problem, located file:line:col; or the bound exceeded.
     """
+    from governance.engine.isolation import DEFAULT_COMPILE_TIMEOUT_S, check_in_child
+
+    check_in_child(
+        bundle.root, [(m.path, m.source) for m in bundle.modules], bundle.data_json,
+        tuple(extra_entry_points), require_decision=require_decision,
+        timeout_s=DEFAULT_COMPILE_TIMEOUT_S if timeout_s is None else timeout_s,
+    )
+
+
+def check_modules_inline(bundle: PolicyBundle, extra_entry_points: Iterable[str] = (), *,
+                         require_decision: bool = True) -> None:
+    """:func:`check_modules` in this process (what the child runs). Raises PolicyCompileError."""
     import regorus
 
+    from governance.engine.rego_scan import check_nesting
+
     modules = [(m.path, m.source) for m in bundle.modules]
+    check_nesting(modules)
     entries: list[str] = []
     try:
         engine = regorus.Engine()
         for path, source in modules:
             engine.add_policy(path, source)
+        gateway = "data.govchaos.gateway" in set(engine.get_packages())
+        entries = ([ENTRY_POINT] if require_decision or gateway else []) + list(extra_entry_points)
+    except Exception as exc:
+        raise regorus_compile_error(exc, root=bundle.root) from exc
+    # The recursion / conflict / entry-point checks before any compile: regorus must never
+    # compile, let alone evaluate, a recursive policy.
+    check_static(bundle.modules, require=entries)
+    try:
         # Semantic checks (unsafe variables, unknown functions) come from the VM compiler,
         # which cannot take `with` (used by every test): compile the non-test modules.
         decision = [(m.path, m.source) for m in bundle.decision_modules]
-        packages = set(engine.get_packages())
-        entries = [ENTRY_POINT] if "data.govchaos.gateway" in packages else []
-        entries += list(extra_entry_points)
         if entries and decision:
             try:
                 regorus.Program.compile_from_modules(bundle.data_json, decision, entries)
@@ -142,6 +173,32 @@ def check_modules(bundle: PolicyBundle, extra_entry_points: Iterable[str] = ()) 
                     raise
     except Exception as exc:
         raise regorus_compile_error(exc, entry_points=tuple(entries), root=bundle.root) from exc
+
+
+def check_static(modules: Iterable[RegoModule], *, require: Iterable[str] = (),
+                 tolerate_syntax: bool = False) -> None:
+    """Parse ``modules`` with regorus and run :func:`governance.engine.rego_graph.check_rules`.
+
+    Raises:
+        PolicyCompileError: a syntax error, recursion, conflicting definitions, or a missing
+            or non-complete entry point in ``require`` — located file:line:col.
+    """
+    import regorus
+
+    from governance.engine.rego_graph import check_rules
+    from governance.engine.rego_scan import check_nesting
+
+    mods = [(m.path, m.source) for m in modules]
+    check_nesting(mods)  # never hand the parser a term it would take exponential time on
+    engine = regorus.Engine()
+    try:
+        for path, source in mods:
+            engine.add_policy(path, source)
+    except Exception as exc:
+        if tolerate_syntax:  # another engine's parser accepted it: nothing to analyse here
+            return
+        raise regorus_compile_error(exc, root=None) from exc
+    check_rules(orjson.loads(engine.get_ast_as_json()), require=require)
 
 
 def _vm_unsupported(exc: BaseException) -> bool:

@@ -87,7 +87,8 @@ class EvaluationSession:
         if self._decide is None:
             from governance.engine.registry import create_engine
 
-            self._decide = create_engine(self._kind, self._bundle, cache=False)
+            # Inline: this worker already is the isolated process (the runner bounds each test).
+            self._decide = create_engine(self._kind, self._bundle, cache=False, isolation="inline")
         state = self._decide._current[0]
         return self._decide._evaluate(state, input_json.encode())
 

@@ -41,8 +41,8 @@ async def test_bundle_download_etag_and_304(served) -> None:
     token = json.loads(files[".signatures.json"])["signatures"][0]
     assert jwt.decode(token, public, algorithms=["ES256"])["files"]
     # The downloaded bundle decides like the policy it was built from (opa-go on both).
-    here = create_engine("opa-go", load_bundle(FIXTURES / "basic"), cache=False)
-    there = create_engine("opa-go", policy_bundle_from_opa(files), cache=False)
+    here = create_engine("opa-go", load_bundle(FIXTURES / "basic"), cache=False, isolation="inline")
+    there = create_engine("opa-go", policy_bundle_from_opa(files), cache=False, isolation="inline")
     assert there.decide_json(canonical_input(INPUT)) == here.decide_json(canonical_input(INPUT))
     async with session.get(f"{url}/bundles/fleet", headers={"If-None-Match": etag}) as resp:
         assert resp.status == 304 and resp.headers["ETag"] == etag and await resp.read() == b""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import shutil
 import subprocess
+import time
 import sys
 from pathlib import Path
 
@@ -143,3 +144,61 @@ def test_yaml_nan_in_data_is_refused_at_load(tmp_path, capsys) -> None:
     root = _bundle(tmp_path, {"data/x.yaml": "a: .nan\n"})
     assert main(["policy", "check", str(root)]) == 2
     assert "x.yaml: a number is .nan or .inf" in capsys.readouterr().err
+
+
+# -- issue 10: hostile bundles and inputs ----------------------------------------------------
+
+RECURSIVE_REGO = "package govchaos.gateway\na := b\nb := a\ndecision := a\n"
+NESTED_REGO = "package govchaos.gateway\ndecision := " + "[" * 30 + "1" + "]" * 30 + "\n"
+
+
+@pytest.mark.parametrize(("source", "needle"), [
+    (RECURSIVE_REGO, "p.rego:2:1: rule data.govchaos.gateway.a is recursive"),
+    (NESTED_REGO, "p.rego:2:23: brackets nested 11 deep"),
+])
+@pytest.mark.parametrize("command", ["check", "test"])
+def test_recursive_and_deeply_nested_bundles_answer_fast_with_exit_2(tmp_path, source, needle,
+                                                                     command) -> None:
+    """The probe: recursion segfaulted eval; 30-deep nesting did not parse in 120 s."""
+    (tmp_path / "p.rego").write_text(source)
+    start = time.monotonic()
+    proc = subprocess.run([sys.executable, "-m", "govchaos", "policy", command, str(tmp_path)],
+                          capture_output=True, text=True, timeout=60)
+    assert time.monotonic() - start < 10
+    assert proc.returncode == 2, proc.stderr
+    assert needle in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_eval_of_recursive_bundle_is_exit_2_not_a_segfault(tmp_path) -> None:
+    (tmp_path / "p.rego").write_text(RECURSIVE_REGO)
+    (tmp_path / "in.json").write_text('{"route": "r", "tenant": "t"}')
+    proc = subprocess.run([sys.executable, "-m", "govchaos", "policy", "eval", "--bundle",
+                           str(tmp_path), "--input", str(tmp_path / "in.json")],
+                          capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 2 and "is recursive" in proc.stderr
+
+
+@pytest.mark.parametrize(("source", "needle"), [
+    ("package govchaos.other\nx := 1\n", "no module defines data.govchaos.gateway.decision"),
+    ('package govchaos.gateway\ndecision := {"allow": true}\ndecision := {"allow": false}\n',
+     "p.rego:3:1: rule data.govchaos.gateway.decision is defined unconditionally"),
+    ("package govchaos.gateway\ndecision contains 1\n", "must be a complete rule"),
+])
+def test_check_refuses_what_the_gateway_would(tmp_path, capsys, source, needle) -> None:
+    (tmp_path / "p.rego").write_text(source)
+    assert main(["policy", "check", str(tmp_path)]) == 2
+    assert needle in capsys.readouterr().err
+
+
+def test_eval_input_with_duplicate_key_is_exit_2(tmp_path, capsys) -> None:
+    path = tmp_path / "in.json"
+    path.write_text('{"route": "customer-chat", "route": "x", "tenant": "globex-retail"}')
+    assert main(["policy", "eval", "--bundle", str(POLICIES), "--input", str(path)]) == 2
+    assert f"{path}:1:28: invalid JSON: duplicate key 'route'" in capsys.readouterr().err
+
+
+def test_data_file_with_duplicate_key_is_exit_2_not_allow(tmp_path, capsys) -> None:
+    """The probe: {"x": deny, "x": allow} in policies/data/*.json evaluated as allow."""
+    root = _bundle(tmp_path, {"data/x.json": '{"x": {"allow": false},\n "x": {"allow": true}}'})
+    assert main(["policy", "check", str(root)]) == 2
+    assert "x.json:2:2: invalid JSON: duplicate key 'x' (first at line 1:2)" in capsys.readouterr().err

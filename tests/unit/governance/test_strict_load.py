@@ -71,3 +71,29 @@ def test_json_bad_inputs_are_located_errors(text, needle) -> None:
 def test_json_syntax_error_has_line_and_column() -> None:
     err = _err(loads_json, '{\n  "a": 1,\n}')
     assert (err.location.line, err.location.column) == (3, 1)
+
+
+@pytest.mark.parametrize(
+    ("text", "where", "first"),
+    [
+        ('{"route": "customer-chat", "route": "x"}', (1, 28), "line 1:2"),
+        ('{"x": {"deny": true},\n "x": {"allow": true}}', (2, 2), "line 1:2"),
+        ('[{"a": 1}, {"b": {"k": 1, "k": 2}}]', (1, 27), "line 1:19"),
+        ('{"a": "{\\"a\\": 1", "a": 2}', (1, 20), "line 1:2"),
+    ],
+)
+def test_json_duplicate_key_is_located_at_its_second_occurrence(text, where, first) -> None:
+    err = _err(loads_json, text)
+    assert "duplicate key" in err.message and f"(first at {first})" in err.message
+    assert (err.location.line, err.location.column) == where
+
+
+def test_json_same_key_in_different_objects_is_fine() -> None:
+    assert loads_json('{"a": {"k": 1}, "b": {"k": 2}, "k": [{"k": 3}]}', "f", PolicyInputError)["k"] == [{"k": 3}]
+
+
+def test_yaml_control_character_is_a_located_error() -> None:
+    """Found by the scenario fuzz suite: the YAML reader raised before the parse was guarded."""
+    err = _err(loads_yaml, "a: 1\n b\x01: 2")
+    assert (err.location.line, err.location.column) == (2, 3)
+    assert "U+0001 is not allowed" in err.message

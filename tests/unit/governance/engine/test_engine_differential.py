@@ -68,9 +68,9 @@ def engines() -> dict[str, dict[str, Any]]:
         bundle = load_bundle(path)
         out[name] = {
             "bundle": bundle,
-            "regorus": create_engine("regorus", bundle, cache=False),
-            "opa-go": create_engine("opa-go", bundle, cache=False),
-            "regopy": create_engine("regopy", bundle, cache=False),
+            "regorus": create_engine("regorus", bundle, cache=False, isolation="inline"),
+            "opa-go": create_engine("opa-go", bundle, cache=False, isolation="inline"),
+            "regopy": create_engine("regopy", bundle, cache=False, isolation="inline"),
         }
     return out
 

@@ -85,7 +85,7 @@ async def test_engine_exception_fails_closed(fixtures, make_input) -> None:
         def _evaluate(self, state, input_json):
             raise RuntimeError("kaboom")
 
-    d = await Exploding(load_bundle(fixtures / "basic")).decide(make_input("private-a"))
+    d = await Exploding(load_bundle(fixtures / "basic"), isolation="inline").decide(make_input("private-a"))
     assert d == Decision.deny(d.reasons[0]) and d.reasons[0].startswith(REASON_ERROR)
     assert "kaboom" in d.reasons[0]
 
