@@ -20,7 +20,7 @@ from chaos.scenario.template import fill_template
 from governance.errors import Location
 
 # Placeholders the runner fills in every config template (chaos/runner/stack.py template_values).
-RUN_PLACEHOLDERS = ("audit_path", "gpu_control_file", "keys_file", "config_file",
+RUN_PLACEHOLDERS = ("audit_path", "audit_dir", "gpu_control_file", "keys_file", "config_file",
                     "policy_bundle", "run_id", "seed")
 
 
