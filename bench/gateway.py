@@ -170,6 +170,9 @@ def main(argv: list[str] | None = None) -> int:
                     help="policy bundle (default: the repository's policies/)")
     ap.add_argument("--upstream-client", choices=("fast", "aiohttp"), default="fast",
                     help="the gateway's HTTP client to upstreams (config upstream_client)")
+    ap.add_argument("--audit-ack", choices=("durable", "enqueued"), default="durable",
+                    help="config audit.ack: answer after the records are durable (the default) "
+                         "or once they are enqueued")
     ap.add_argument("--mock", help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     if args.mock:
@@ -188,7 +191,7 @@ def main(argv: list[str] | None = None) -> int:
             upstream = f"http://127.0.0.1:{port}/v1"
             cfg = {
                 "policy": {"engine": "regorus", "bundle": str(args.bundle)},
-                "audit": {"path": str(tmp / "audit.jsonl")},
+                "audit": {"path": str(tmp / "audit.jsonl"), "ack": args.audit_ack},
                 "auth": {"keys_env": "GOVCHAOS_BENCH_KEYS"},
                 "upstreams": [{
                     "name": "private-eu-a", "base_url": upstream,
