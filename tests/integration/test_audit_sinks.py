@@ -227,3 +227,98 @@ async def test_otlp_partial_rejection_is_not_a_receipt(tmp_path: Path) -> None:
     finally:
         receiver.stop()
     assert result.failed and not result.shipped and "rejected 2" in result.failed[0][2]
+
+
+# -- retention and verification after upload: the edges --------------------------------------
+
+class _RefusingLog:
+    """A log that cannot record anything (a full disk): retention must not delete."""
+
+    def __init__(self, inner: AuditLog) -> None:
+        self.inner = inner
+
+    async def append(self, event: dict) -> int:
+        from governance.audit import AuditLogUnavailable
+
+        raise AuditLogUnavailable("disk full (test)")
+
+
+class _FailingSink:
+    name = "broken"
+
+    async def ship(self, segment: Any) -> Any:
+        raise segment.fail("broken: the store is down (test)")
+
+
+async def test_retention_waits_until_every_sink_has_verified_a_segment(tmp_path: Path) -> None:
+    src, dst = tmp_path / "audit", tmp_path / "shipped"
+    log = await make_log(src, 100)
+    await wait_sealed(src, 3)
+    shipper = SegmentShipper(log, src, [DirectorySink(dst), _FailingSink()], retain_segments=1)
+    result = await shipper.run_once()
+    assert result.shipped and result.failed and not result.deleted
+    await log.close()
+    assert verify_audit_log(src).first_seq == 0
+    assert not [e for e in iter_events(src) if e["kind"] == "retention"]
+
+
+async def test_retention_is_postponed_when_the_deletion_cannot_be_recorded(tmp_path: Path) -> None:
+    src, dst = tmp_path / "audit", tmp_path / "shipped"
+    log = await make_log(src, 100)
+    await wait_sealed(src, 3)
+    sealed = {p.name for p in src.iterdir() if p.name.endswith((".gz", ".manifest.json"))}
+    shipper = SegmentShipper(_RefusingLog(log), src, [DirectorySink(dst)], retain_segments=1)
+    result = await shipper.run_once()
+    assert result.shipped and not result.deleted
+    assert sealed <= {p.name for p in src.iterdir()}  # nothing deleted
+    await log.close()
+    assert verify_audit_log(src).first_seq == 0
+
+
+async def test_retain_days_deletes_only_old_shipped_segments_and_records_the_rule(
+        tmp_path: Path) -> None:
+    import time
+
+    src, dst = tmp_path / "audit", tmp_path / "shipped"
+    log = await make_log(src, 100)
+    await wait_sealed(src, 3)
+    young = SegmentShipper(log, src, [DirectorySink(dst)], retain_days=1)
+    assert not (await young.run_once()).deleted  # sealed seconds ago: kept
+    later = SegmentShipper(log, src, [DirectorySink(dst)], retain_days=1,
+                           clock=lambda: time.time() + 2 * 86400)
+    result = await later.run_once()
+    assert result.deleted
+    await log.append({"kind": "attempt", "request_id": "after"})
+    await log.close()
+    assert verify_audit_log(src).first_seq > 0  # the gap is accounted for
+    retention = [e for e in iter_events(src) if e["kind"] == "retention"]
+    assert retention[0]["rule"] == "retain_days=1"
+    # the active segment and the last segment the log had open are never among the deleted
+    assert all((dst / f"{name}.jsonl.gz").exists() for name in result.deleted)
+
+
+async def test_a_segment_edited_after_sealing_is_shipped_nowhere(tmp_path: Path) -> None:
+    pytest.importorskip("opentelemetry.proto")
+    receiver = _Receiver()  # a push sink: it could not notice the edit itself
+    src, dst = tmp_path / "audit", tmp_path / "shipped"
+    try:
+        log = await make_log(src, 60)
+        await wait_sealed(src, 2)
+        found, _ = list_segments(src)
+        first = found[min(found)]
+        data = gzip.decompress(first.sealed.read_bytes()).replace(b'"r0"', b'"rX"')  # type: ignore[union-attr]
+        first.sealed.write_bytes(gzip.compress(data))  # type: ignore[union-attr]
+        shipper = SegmentShipper(log, src, [DirectorySink(dst), OtlpLogSink(receiver.url)],
+                                 retain_segments=1)
+        result = await shipper.run_once()
+        await log.close()
+    finally:
+        receiver.stop()
+    refused = [(sink, why) for seg, sink, why in result.failed if seg == first.name]
+    assert sorted(sink for sink, _ in refused) == ["directory", "otlp"]
+    assert all("changed after sealing" in why for _, why in refused)
+    assert not (src / f"{first.name}.shipped.json").exists()
+    assert not (dst / f"{first.name}.jsonl.gz").exists()
+    assert all(r["attrs"]["govchaos.audit.segment"] != first.name for r in receiver.records)
+    assert result.shipped  # the intact later segments still went
+    assert first.name not in result.deleted and not result.deleted  # no holes: nothing deleted

@@ -5,7 +5,9 @@
 
 One round: for each sealed segment (oldest first) and each sink without a receipt for it, ship
 and verify (:meth:`SegmentSink.ship`), then write the receipt. A failed shipment is retried
-next round; it never blocks the other sinks or later segments.
+next round; it never blocks the other sinks or later segments. A segment whose file no longer
+has its manifest's sha256 (edited or damaged after sealing) is shipped nowhere: every sink
+would receive bytes that do not verify, and a push sink (OTLP) could not tell.
 
 Retention deletes only sealed segments that every sink has a receipt for, and never the
 active one: those beyond the newest ``retain_segments``, and those sealed more than
@@ -33,6 +35,7 @@ from governance.audit._segments import (
     fsync_directory,
     list_segments,
     read_manifest,
+    sha256_file,
     write_json_atomic,
 )
 from governance.audit.sinks._sink import SealedSegment, SegmentSink, ShipReceipt, SinkError
@@ -96,9 +99,17 @@ class SegmentShipper:
         failed: list[tuple[str, str, str]] = []
         sealed = await asyncio.to_thread(self._sealed)
         for segment, receipts in sealed:
-            for sink in self.sinks:
-                if sink.name in receipts:
-                    continue
+            pending = [sink for sink in self.sinks if sink.name not in receipts]
+            if not pending:
+                continue
+            damaged = await asyncio.to_thread(self._damaged, segment)
+            if damaged is not None:
+                logger.error("audit segment %s not shipped: %s", segment.manifest.segment, damaged)
+                for sink in pending:
+                    failed.append((segment.manifest.segment, sink.name, damaged))
+                    self._report(sink.name, False)
+                continue
+            for sink in pending:
                 try:
                     receipt = await sink.ship(segment)
                 except SinkError as exc:
@@ -118,6 +129,18 @@ class SegmentShipper:
     def _report(self, sink: str, ok: bool) -> None:
         if self.on_result is not None:
             self.on_result(sink, ok)
+
+    @staticmethod
+    def _damaged(segment: SealedSegment) -> str | None:
+        """Why the sealed file is not the one its manifest describes, or None."""
+        try:
+            digest = sha256_file(segment.path)
+        except OSError as exc:
+            return f"cannot read {segment.path.name}: {exc.strerror or exc}"
+        if digest != segment.manifest.sha256:
+            return (f"{segment.path.name} has sha256 {digest[:12]}…, not its manifest's"
+                    f" {segment.manifest.sha256[:12]}…: it changed after sealing")
+        return None
 
     def _receipt_path(self, segment: SealedSegment) -> Path:
         return self.directory / f"{segment.manifest.segment}.shipped.json"
