@@ -29,6 +29,7 @@ bench: venv
 	mkdir -p reports/bench
 	$(PY) bench/policy.py --json reports/bench/policy.json
 	$(PY) bench/audit.py --json reports/bench/audit.json
+	$(PY) bench/audit_volume.py --json reports/bench/audit_volume.json
 	$(PY) bench/gateway.py --json reports/bench/gateway.json
 	$(PY) bench/failover.py --json reports/bench/failover.json
 	$(PY) bench/harness.py --json reports/bench/harness.json

@@ -28,8 +28,11 @@ messages where the policy lets prompts be logged) and one ``attempt`` record (tw
 - ``audit_append_rotating_per_s``: durable appends/s of those records with rotation on
   (``max_segment_bytes`` = ``--rotate-bytes``, compaction, gzip sealing in the background);
   ``audit_rotating_segments`` the segments that run left, all verified;
+  ``audit_append_gateway_plain_per_s`` is the same records into one plain uncompacted file
+  (what rotation and compaction cost, apart from the records' size);
 - ``audit_verify_dir_per_s``: records/s verified over the multi-segment (1 MiB) directory,
-  ``audit_verify_dir_segments`` its segment count.
+  ``audit_verify_dir_segments`` its segment count; ``audit_verify_legacy_per_s`` the same
+  requests in one plain file (these records are larger than the attempt-only ones above).
 Targets (DESIGN.md §6): >= 20,000 appends/s, >= 100,000 verified/s, >= 4x fewer bytes per
 request. Bounded well under 60 s.
 """
@@ -52,6 +55,7 @@ sys.path.insert(0, str(REPO))
 
 from governance.audit import (  # noqa: E402
     AuditLog,
+    ChainSummary,
     MaskingRules,
     SegmentPolicy,
     iter_events,
@@ -218,12 +222,16 @@ def _events(source: Path) -> list[dict]:
     return [{k: v for k, v in e.items() if k not in CHAIN_FIELDS} for e in iter_events(source)]
 
 
-async def _rotating_load(directory: Path, workload: GatewayWorkload, appenders: int,
-                         seconds: float, rotate_bytes: int,
-                         group_commit_ms: float) -> tuple[int, float]:
-    policy = SegmentPolicy(max_segment_bytes=rotate_bytes, max_segment_age_s=None)
-    log = await AuditLog.open(directory, mask=GATEWAY_MASK, segments=policy,
-                              compact=COMPACT_PATHS, group_commit_ms=group_commit_ms)
+async def _gateway_load(target: Path, workload: GatewayWorkload, appenders: int,
+                        seconds: float, rotate_bytes: int | None,
+                        group_commit_ms: float) -> tuple[int, float]:
+    """Durable appends of gateway-shaped records: rotating compact segments, or (without
+    ``rotate_bytes``) one plain uncompacted file."""
+    policy = (SegmentPolicy(max_segment_bytes=rotate_bytes, max_segment_age_s=None)
+              if rotate_bytes else None)
+    log = await AuditLog.open(target, mask=GATEWAY_MASK, segments=policy,
+                              compact=COMPACT_PATHS if policy else (),
+                              group_commit_ms=group_commit_ms)
     count = 0
     deadline = time.perf_counter() + seconds
 
@@ -241,6 +249,15 @@ async def _rotating_load(directory: Path, workload: GatewayWorkload, appenders: 
     elapsed = time.perf_counter() - start
     await log.close()
     return count, elapsed
+
+
+def _best_verify(target: Path) -> tuple[float, ChainSummary]:
+    best = float("inf")
+    for _ in range(3):
+        start = time.perf_counter()
+        summary = verify_audit_log(target)
+        best = min(best, time.perf_counter() - start)
+    return best, summary
 
 
 def volume(requests: int, appenders: int, seconds: float, rotate_bytes: int,
@@ -265,16 +282,15 @@ def volume(requests: int, appenders: int, seconds: float, rotate_bytes: int,
     if events != _events(compact) or events != _events(small):
         raise SystemExit("bench/audit.py: the compact segments do not read back as the plain log")
 
-    best = float("inf")
-    for _ in range(3):
-        start = time.perf_counter()
-        summary = verify_audit_log(small)
-        best = min(best, time.perf_counter() - start)
+    best, summary = _best_verify(small)
+    best_legacy, legacy_summary = _best_verify(legacy)
 
     rotating = tmpdir / "rotating"
-    count, elapsed = asyncio.run(_rotating_load(rotating, workload(), appenders, seconds,
-                                                rotate_bytes, group_commit_ms))
+    count, elapsed = asyncio.run(_gateway_load(rotating, workload(), appenders, seconds,
+                                               rotate_bytes, group_commit_ms))
     rotated = verify_audit_log(rotating)
+    plain_count, plain_elapsed = asyncio.run(_gateway_load(
+        tmpdir / "gateway-plain.jsonl", workload(), appenders, seconds, None, group_commit_ms))
     return {
         "audit_bytes_requests": requests,
         "audit_bytes_per_request_legacy": round(legacy_bytes / requests, 1),
@@ -285,12 +301,14 @@ def volume(requests: int, appenders: int, seconds: float, rotate_bytes: int,
         "audit_bytes_ratio_1mib": round(legacy_bytes / small_bytes, 2),
         "audit_append_rotating_per_s": round(count / elapsed),
         "audit_append_rotating_records": count,
+        "audit_append_gateway_plain_per_s": round(plain_count / plain_elapsed),
         "audit_rotating_segment_bytes": rotate_bytes,
         "audit_rotating_segments": rotated.segments,
         "audit_verify_dir_per_s": round(summary.count / best),
         "audit_verify_dir_records": summary.count,
         "audit_verify_dir_segments": summary.segments,
         "audit_verify_dir_mb_per_s": round(small_bytes / best / 1e6, 1),
+        "audit_verify_legacy_per_s": round(legacy_summary.count / best_legacy),
     }
 
 
@@ -420,8 +438,10 @@ def main(argv: list[str] | None = None) -> int:
          f">= {TARGET_BYTES_RATIO:g}"),
         ("durable appends/s, rotating", results["audit_append_rotating_per_s"], ""),
         ("  segments (all verified)", results["audit_rotating_segments"], ""),
+        ("  same records, one plain file", results["audit_append_gateway_plain_per_s"], ""),
         ("verified records/s, segment dir", results["audit_verify_dir_per_s"], ""),
         ("  segments verified", results["audit_verify_dir_segments"], ""),
+        ("  same requests, one plain file", results["audit_verify_legacy_per_s"], ""),
     ]
     print(f"audit chain ({args.appenders} appenders, group commit {args.group_commit_ms} ms;"
           f" {args.requests:,} gateway-shaped requests)")
