@@ -69,6 +69,15 @@ class Interner:
         self._by_bytes: dict[bytes, str] = {}  # canonical JSON → ref
         self._by_ref: dict[str, str] = {}  # ref → full sha256
 
+    def seed(self, blobs: dict[str, Any]) -> None:
+        """Know the blobs already written (ref → value) to the file being continued: a
+        reopened single-file log refers to them instead of defining their refs again (the
+        verifier rejects a ref defined twice)."""
+        for ref, value in blobs.items():
+            raw = orjson.dumps(value, option=_SORT)
+            self._by_bytes.setdefault(raw, ref)
+            self._by_ref[ref] = hashlib.sha256(raw).hexdigest()
+
     def reset(self) -> None:
         """A new segment: every value is written again the first time it is used."""
         self._by_bytes.clear()

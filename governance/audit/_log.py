@@ -111,6 +111,8 @@ class AuditLog:
         self._next_seq = head.seq + 1
         self._prev_hash = head.hash
         self._interner = Interner(parse_paths(compact)) if compact else None
+        if self._interner is not None and opened.blobs:
+            self._interner.seed(opened.blobs)  # a single file continued: its blobs stay valid
         self._loop = asyncio.get_running_loop()
         self._closing = False
         self._closed = False

@@ -14,6 +14,7 @@ import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import orjson
 from pydantic import ValidationError
@@ -45,6 +46,8 @@ class OpenedLog:
     next_index: int = 0
     last_segment: tuple[str, AuditHead] | None = None
     unsealed: list[SegmentTail] = field(default_factory=list)
+    # a single file's blob table (ref → value): its compacted values are not written again
+    blobs: dict[str, Any] = field(default_factory=dict)
 
 
 def _lock(fd: int, path: Path) -> None:
@@ -68,13 +71,15 @@ def open_file(path: Path) -> OpenedLog:
         _lock(fd, path)
         if created:
             fsync_directory(path.parent)
-        summary = scan_chain(path, tolerate_torn_tail=True)
+        blobs: dict[str, Any] = {}
+        summary = scan_chain(path, tolerate_torn_tail=True, blobs=blobs)
         if summary.torn_tail_bytes:
             size = os.fstat(fd).st_size
             os.ftruncate(fd, size - summary.torn_tail_bytes)
             _sync(fd)
         head = summary.head if summary.count else AuditHead(seq=-1, hash=GENESIS_HASH)
-        return OpenedLog(lock_fd=fd, fd=fd, head=head, torn_tail_bytes=summary.torn_tail_bytes)
+        return OpenedLog(lock_fd=fd, fd=fd, head=head, torn_tail_bytes=summary.torn_tail_bytes,
+                         blobs=blobs)
     except BaseException:
         os.close(fd)
         raise

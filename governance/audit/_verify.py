@@ -112,10 +112,12 @@ def scan_chain(
     *,
     tolerate_torn_tail: bool,
     expected_head: AuditHead | str | None = None,
+    blobs: dict[str, Any] | None = None,
 ) -> ChainSummary:
     """The verification loop over one file. With ``tolerate_torn_tail`` an incomplete last line
     is reported in ``torn_tail_bytes`` instead of raising (used when reopening a log for
-    appending)."""
+    appending). ``blobs``, when given, receives the file's blob table (ref → value): a
+    reopened log must not define those refs again."""
     label = str(path)
     want_seq, want_hash = _want(expected_head)
     try:
@@ -125,6 +127,8 @@ def scan_chain(
             f"cannot read audit log: {exc.strerror or exc}", seq=None, location=Location(label)
         ) from exc
     state = ChainState()
+    if blobs is not None:
+        state.blobs = blobs
     with handle:
         torn = scan_lines(handle, label, state, tolerate_torn_tail=tolerate_torn_tail,
                           want_hash=want_hash)

@@ -222,3 +222,25 @@ async def test_recover_audit_log_cuts_a_torn_tail(tmp_path: Path) -> None:
     async with await AuditLog.open(path):
         with pytest.raises(AuditLogLocked):
             recover_audit_log(path)
+
+
+async def test_a_compacted_single_file_can_be_reopened_and_still_verifies(tmp_path: Path) -> None:
+    # The gateway's default (audit.path, compact: true) across restarts: a reopened file refers
+    # to the blobs it already holds instead of defining their refs a second time.
+    from governance.audit import iter_events, verify_audit_log
+
+    path = tmp_path / "audit.jsonl"
+    shared = {"route": "r", "candidates": [{"id": "m", "healthy": True}]}
+    for session in range(3):
+        log = await AuditLog.open(path, compact=("input.candidates", "result"))
+        await log.append({"kind": "decision", "input": dict(shared), "result": {"allow": True}})
+        await log.append({"kind": "decision", "input": {"candidates": [{"id": f"new{session}"}]},
+                          "result": {"allow": True}})
+        await log.close()
+    summary = verify_audit_log(path)  # reopening also verified it each time
+    lines = path.read_bytes().splitlines()
+    assert sum(b'"kind":"blob"' in line for line in lines) == 1 + 1 + 3  # shared, result, 3 new
+    events = list(iter_events(path))
+    assert [e["input"]["candidates"][0]["id"] for e in events] == [
+        "m", "new0", "m", "new1", "m", "new2"]
+    assert summary.count == len(lines)
