@@ -34,7 +34,7 @@ sys.path.insert(0, str(REPO))
 import aiohttp  # noqa: E402
 
 from chaos.load import LoadGenerator, LoadResult, LoadSpec, RouteMix  # noqa: E402
-from chaos.providers import FleetProcess, FleetSpec, UpstreamSpec  # noqa: E402
+from chaos.providers import FleetProcess, FleetSpec, MockUpstreamSpec  # noqa: E402
 
 ACHIEVED_FRACTION = 0.95
 ARRIVAL_P99_LIMIT_MS = 5.0
@@ -136,7 +136,7 @@ async def _main(args: argparse.Namespace) -> dict:
             "compete for the cores, so arrival errors will be inflated"
         )
     with tempfile.TemporaryDirectory(prefix="govchaos-bench-harness-") as workdir:
-        spec = FleetSpec(upstreams=(UpstreamSpec(name="fast", model="gpt-4o-cloud-eu"),))
+        spec = FleetSpec(upstreams=(MockUpstreamSpec(name="fast", model="gpt-4o-cloud-eu"),))
         async with FleetProcess(spec, workdir=workdir) as fleet:
             url = fleet.ready.upstreams["fast"].url
             print(f"upstream (pid {fleet.pid}) at {url}; {args.step_s:g} s per rate")

@@ -23,12 +23,12 @@ Every failure is a :class:`BuiltinError` (exit 2) that lists or suggests the kno
 
 from __future__ import annotations
 
-import difflib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
 from governance.errors import GovchaosError, Location
+from governance.registry import did_you_mean
 
 PREFIX = "builtin:"
 #: The top-level folders the wheel ships (setup.py copies exactly these).
@@ -124,7 +124,7 @@ def resolve(ref: str | Path, *, kind: Kind = "file") -> Path:
         if candidate.is_file():
             return candidate
         raise BuiltinError(
-            f"no shipped scenario named {name!r}{_did_you_mean(name, scenario_names())}; "
+            f"no shipped scenario named {name!r}{did_you_mean(name, scenario_names())}; "
             f"`govchaos chaos list` shows them: {', '.join(scenario_names())}",
             location=Location(str(ref)),
         )
@@ -136,7 +136,7 @@ def resolve(ref: str | Path, *, kind: Kind = "file") -> Path:
     known = _known_names(root, kind)
     raise BuiltinError(
         f"names no shipped {'policy bundle' if kind == 'bundle' else 'file'}"
-        f"{_did_you_mean(name, known)}; try {_examples(kind)}",
+        f"{did_you_mean(name, known)}; try {_examples(kind)}",
         location=Location(str(ref)),
     )
 
@@ -171,11 +171,6 @@ def _known_names(root: Path, kind: Kind) -> list[str]:
     names = [str(p.relative_to(root)) for d in CONTENT_DIRS if (root / d).is_dir()
              for p in sorted((root / d).rglob("*")) if p.is_file()]
     return names + (scenario_names() if kind == "scenario" else [])
-
-
-def _did_you_mean(name: str, known: list[str]) -> str:
-    close = difflib.get_close_matches(name, known, n=3, cutoff=0.5)
-    return f" (did you mean {', '.join(repr(c) for c in close)}?)" if close else ""
 
 
 def _examples(kind: Kind) -> str:

@@ -10,11 +10,12 @@ chaos.faults.registry.FaultKindError: unknown fault kind 'latncy' (did you mean 
 
 from __future__ import annotations
 
-import difflib
 from functools import lru_cache
 from typing import Any
 
 from pydantic import ValidationError
+
+from governance.registry import Registry
 
 from chaos.errors import ScenarioError
 from chaos.faults.base import FaultKind, FaultParams
@@ -35,29 +36,20 @@ class FaultRegistry:
     """Fault kinds by name. Unknown names fail with the closest registered names."""
 
     def __init__(self) -> None:
-        self._kinds: dict[str, FaultKind] = {}
+        self._kinds: Registry[FaultKind] = Registry(
+            "fault kind", lambda message: FaultKindError(message, field=("kind",))
+        )
 
     def register(self, kind: FaultKind) -> None:
         """Add ``kind``. Raises ValueError if its name is taken (a programming error)."""
-        if kind.name in self._kinds:
-            raise ValueError(f"fault kind {kind.name!r} registered twice")
-        self._kinds[kind.name] = kind
+        self._kinds.register(kind.name, kind)
 
     def names(self) -> list[str]:
-        return sorted(self._kinds)
+        return list(self._kinds.names())
 
     def get(self, name: str) -> FaultKind:
         """The kind called ``name``. Raises FaultKindError suggesting the closest names."""
-        try:
-            return self._kinds[name]
-        except KeyError:
-            close = difflib.get_close_matches(name, self.names(), n=3, cutoff=0.5)
-            hint = (
-                f" (did you mean {', '.join(repr(c) for c in close)}?)"
-                if close
-                else f" (known kinds: {', '.join(self.names())})"
-            )
-            raise FaultKindError(f"unknown fault kind {name!r}{hint}", field=("kind",)) from None
+        return self._kinds.get(name)
 
     def parse_params(self, fault: FaultSpec) -> FaultParams:
         """``fault.params`` validated by its kind's params model. Raises FaultKindError."""
@@ -86,7 +78,7 @@ class FaultRegistry:
                 "summary": kind.summary,
                 "params": kind.params.model_json_schema(),
             }
-            for kind in (self._kinds[n] for n in self.names())
+            for kind in self._kinds
         ]
 
 

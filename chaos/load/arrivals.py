@@ -9,10 +9,11 @@ One method behind a Protocol, one small class per process, an explicit registry:
 
 from __future__ import annotations
 
-import difflib
 import random
 from collections.abc import Iterator
 from typing import Protocol
+
+from governance.registry import did_you_mean
 
 from chaos.load.errors import LoadSpecError
 
@@ -56,6 +57,5 @@ def arrival_process(name: str) -> ArrivalProcess:
     try:
         return ARRIVALS[name]
     except KeyError:
-        close = difflib.get_close_matches(name, ARRIVALS, n=2, cutoff=0.5)
-        hint = f"; did you mean {', '.join(close)}?" if close else ""
+        hint = did_you_mean(name, ARRIVALS, n=2)
         raise LoadSpecError(f"unknown arrival process {name!r}{hint}") from None

@@ -7,7 +7,7 @@ Public API:
 - :class:`UpstreamFleet` - several upstreams in this process.
 - :class:`FleetProcess` / :class:`FleetControl` - a fleet in a child process, driven over HTTP.
 - :data:`FAULTS` - the registry of fault kinds (see :mod:`chaos.providers.faults`).
-- Models: :class:`UpstreamSpec`, :class:`LatencyProfile`, :class:`FaultSpec`,
+- Models: :class:`MockUpstreamSpec`, :class:`LatencyProfile`, :class:`FaultSpec`,
   :class:`FleetSpec`, :class:`RequestLogEntry`, :class:`UpstreamInfo`, :class:`FleetReady`.
 - :func:`read_request_log` / :func:`read_request_logs` - read one JSONL request log / a
   fleet's log directory, merged in arrival order.
@@ -23,7 +23,7 @@ from chaos.providers.errors import (
     UnknownFaultError,
     UnknownUpstreamError,
 )
-from chaos.providers.faults import FAULTS, FaultRegistry
+from chaos.providers.faults import FAULTS, UpstreamFaultRegistry
 from chaos.providers.fleet import UpstreamFleet
 from chaos.providers.fleet_process import FleetControl, FleetProcess
 from chaos.providers.models import (
@@ -31,9 +31,9 @@ from chaos.providers.models import (
     FleetReady,
     FleetSpec,
     LatencyProfile,
+    MockUpstreamSpec,
     RequestLogEntry,
     UpstreamInfo,
-    UpstreamSpec,
 )
 from chaos.providers.request_log import RequestLog, read_request_log, read_request_logs
 from chaos.providers.upstream import REQUEST_ID_HEADER, SimulatedUpstream
@@ -42,7 +42,6 @@ __all__ = [
     "FAULTS",
     "REQUEST_ID_HEADER",
     "FaultParamsError",
-    "FaultRegistry",
     "FaultSpec",
     "FleetControl",
     "FleetProcess",
@@ -51,15 +50,16 @@ __all__ = [
     "FleetSpec",
     "FleetSpecError",
     "LatencyProfile",
+    "MockUpstreamSpec",
     "ProviderError",
     "RequestLog",
     "RequestLogEntry",
     "SimulatedUpstream",
     "UnknownFaultError",
     "UnknownUpstreamError",
+    "UpstreamFaultRegistry",
     "UpstreamFleet",
     "UpstreamInfo",
-    "UpstreamSpec",
     "read_request_log",
     "read_request_logs",
 ]

@@ -1,6 +1,6 @@
 """A set of simulated upstreams run together in this process (tests, the fleet process).
 
->>> fleet = UpstreamFleet([UpstreamSpec(name="a", model="gpt-4o-cloud-eu")])
+>>> fleet = UpstreamFleet([MockUpstreamSpec(name="a", model="gpt-4o-cloud-eu")])
 >>> # async with fleet: fleet["a"].url; await fleet.kill("a"); await fleet.restart("a")
 
 "kill" means the upstream's socket disappears: the listener closes (new connections are
@@ -9,14 +9,15 @@ refused) and open connections are reset, which is what a gateway sees when a wor
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+from governance.registry import did_you_mean
+
 from chaos.providers.errors import ProviderError, UnknownUpstreamError
-from chaos.providers.faults import FAULTS, FaultRegistry
-from chaos.providers.models import FaultSpec, RequestLogEntry, UpstreamInfo, UpstreamSpec
+from chaos.providers.faults import FAULTS, UpstreamFaultRegistry
+from chaos.providers.models import FaultSpec, MockUpstreamSpec, RequestLogEntry, UpstreamInfo
 from chaos.providers.upstream import SimulatedUpstream
 
 
@@ -29,10 +30,10 @@ class UpstreamFleet:
 
     def __init__(
         self,
-        specs: Iterable[UpstreamSpec],
+        specs: Iterable[MockUpstreamSpec],
         *,
         log_dir: str | Path | None = None,
-        registry: FaultRegistry = FAULTS,
+        registry: UpstreamFaultRegistry = FAULTS,
     ) -> None:
         self._upstreams: dict[str, SimulatedUpstream] = {}
         for spec in specs:
@@ -55,8 +56,7 @@ class UpstreamFleet:
         try:
             return self._upstreams[name]
         except KeyError:
-            close = difflib.get_close_matches(str(name), self._upstreams, n=3, cutoff=0.5)
-            hint = f"; did you mean {', '.join(close)}?" if close else ""
+            hint = did_you_mean(name, self._upstreams)
             raise UnknownUpstreamError(f"unknown upstream {name!r}{hint}") from None
 
     def __iter__(self):  # type: ignore[no-untyped-def]

@@ -43,7 +43,7 @@ class FaultSpec(BaseModel):
     params: dict[str, Any] = Field(default_factory=dict)
 
 
-class UpstreamSpec(BaseModel):
+class MockUpstreamSpec(BaseModel):
     """One simulated upstream: its name, the catalog model id it serves, where it listens."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -66,7 +66,7 @@ class FleetSpec(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    upstreams: tuple[UpstreamSpec, ...] = Field(min_length=1)
+    upstreams: tuple[MockUpstreamSpec, ...] = Field(min_length=1)
     # Where each upstream's JSONL request log goes (``<log_dir>/<name>.jsonl``) unless the
     # upstream names its own ``log_file``.
     log_dir: str | None = None

@@ -1,6 +1,6 @@
 """One simulated OpenAI-compatible upstream: a real aiohttp server on 127.0.0.1.
 
->>> upstream = SimulatedUpstream(UpstreamSpec(name="private-eu", model="llama-3.1-70b-private-eu"))
+>>> upstream = SimulatedUpstream(MockUpstreamSpec(name="private-eu", model="llama-3.1-70b-private-eu"))
 >>> # await upstream.start(); upstream.url -> "http://127.0.0.1:<port>"
 >>> # upstream.set_fault("error_500", rate=0.5); await upstream.kill(); await upstream.restart()
 
@@ -37,8 +37,8 @@ from chaos.markers import EXCERPT_CHARS, PROBE_HEADER, find_request_ids, message
 from chaos.providers import openai_shape
 from chaos.providers.call import UpstreamCall, abort_with_reset
 from chaos.providers.errors import FaultParamsError, ProviderError, UnknownFaultError
-from chaos.providers.faults import FAULTS, ActiveFault, FaultRegistry
-from chaos.providers.models import FaultSpec, RequestLogEntry, UpstreamInfo, UpstreamSpec
+from chaos.providers.faults import FAULTS, ActiveFault, UpstreamFaultRegistry
+from chaos.providers.models import FaultSpec, MockUpstreamSpec, RequestLogEntry, UpstreamInfo
 from chaos.providers.request_log import RequestLog
 
 REQUEST_ID_HEADER = "X-Govchaos-Request-Id"
@@ -50,9 +50,9 @@ class SimulatedUpstream:
 
     def __init__(
         self,
-        spec: UpstreamSpec,
+        spec: MockUpstreamSpec,
         *,
-        registry: FaultRegistry = FAULTS,
+        registry: UpstreamFaultRegistry = FAULTS,
         log: RequestLog | None = None,
     ) -> None:
         self.spec = spec

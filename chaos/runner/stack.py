@@ -248,7 +248,7 @@ class RunStack:
 
     async def _start_fleet(self) -> None:
         from chaos.providers import FleetProcess, FleetSpec, LatencyProfile
-        from chaos.providers import UpstreamSpec as SimulatedSpec
+        from chaos.providers import MockUpstreamSpec as SimulatedSpec
 
         specs = [
             SimulatedSpec(

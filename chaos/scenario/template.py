@@ -11,12 +11,12 @@ empty string: a half-filled gateway config would silently route somewhere else.
 
 from __future__ import annotations
 
-import difflib
 import re
 from collections.abc import Mapping
 
 from chaos.errors import ScenarioError
 from governance.errors import Location
+from governance.registry import did_you_mean
 
 _PLACEHOLDER = re.compile(r"\$(\$)?\{([A-Za-z_][A-Za-z0-9_.\-]*)\}")
 
@@ -34,8 +34,7 @@ def fill_template(text: str, values: Mapping[str, str], *, file: str | None = No
         name = match.group(2)
         if name not in values:
             line = text.count("\n", 0, match.start()) + 1
-            close = difflib.get_close_matches(name, list(values), n=3, cutoff=0.5)
-            hint = f" (did you mean {', '.join(repr(c) for c in close)}?)" if close else ""
+            hint = did_you_mean(name, values)
             raise ScenarioError(
                 f"unknown template placeholder ${{{name}}}{hint}",
                 location=Location(file, line),

@@ -7,13 +7,14 @@
 
 from __future__ import annotations
 
-import difflib
 import logging
 from collections.abc import Callable
 from pathlib import Path
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from governance.registry import suggestion
 
 from gateway.gpu.errors import GpuConfigError, GpuTelemetryError
 from gateway.gpu.health import GpuTelemetry
@@ -57,9 +58,7 @@ class GpuTelemetryConfig(BaseModel):
 
 
 def unknown_source_message(name: str) -> str:
-    close = difflib.get_close_matches(name, TELEMETRY_SOURCES, n=2, cutoff=0.4)
-    hint = f"; did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
-    return f"unknown GPU telemetry source {name!r} (known: {', '.join(sorted(TELEMETRY_SOURCES))}){hint}"
+    return f"unknown GPU telemetry source {name!r}{suggestion(name, TELEMETRY_SOURCES, n=2, cutoff=0.4)}"
 
 
 def _nvml(config: GpuTelemetryConfig) -> GpuTelemetry:

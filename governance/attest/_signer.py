@@ -5,7 +5,7 @@
 >>> signer_for("keys")
 Traceback (most recent call last):
 ...
-governance.attest._errors.SigningError: unknown signing mode 'keys'; did you mean 'key' or 'keyless'?
+governance.attest._errors.SigningError: unknown signing mode 'keys' (did you mean 'key' or 'keyless'?)
 
 A signer turns (payload type, payload) into a Sigstore bundle holding a DSSE envelope whose one
 signature covers the PAE of that payload. Implementations: :class:`KeySigner` (an organisation
@@ -15,7 +15,6 @@ key), :class:`EphemeralKeySigner` (a fresh key per run), :class:`SigstoreKeyless
 
 from __future__ import annotations
 
-import difflib
 import os
 from collections.abc import Callable
 from typing import Any, Protocol, runtime_checkable
@@ -23,6 +22,7 @@ from typing import Any, Protocol, runtime_checkable
 from sigstore_models.bundle.v1 import Bundle
 
 from governance.attest._errors import SigningError
+from governance.registry import suggestion
 
 
 @runtime_checkable
@@ -73,10 +73,6 @@ def signer_for(kind: str, **options: Any) -> Signer:
     """
     factory = SIGNER_KINDS.get(kind)
     if factory is None:
-        close = difflib.get_close_matches(kind, list(SIGNER_KINDS), n=2)
-        hint = f"; did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
-        raise SigningError(
-            f"unknown signing mode {kind!r}{hint}" if hint else
-            f"unknown signing mode {kind!r}; known: {', '.join(sorted(SIGNER_KINDS))}"
-        )
+        hint = suggestion(kind, SIGNER_KINDS, n=2, cutoff=0.6)
+        raise SigningError(f"unknown signing mode {kind!r}{hint}")
     return factory(**options)

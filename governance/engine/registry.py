@@ -5,16 +5,16 @@
 >>> ENGINES.factory("regorous")
 Traceback (most recent call last):
 ...
-governance.engine.registry.UnknownEngineError: unknown policy engine 'regorous'; did you mean 'regorus'?
+governance.engine.registry.UnknownEngineError: unknown policy engine 'regorous' (did you mean 'regorus' or 'regopy'?)
 """
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Callable
 from typing import Any
 
 from governance.errors import PolicyInputError
+from governance.registry import Registry
 
 from governance.engine.protocol import PolicyEngine
 
@@ -31,28 +31,17 @@ class EngineRegistry:
     """Engine kind name → factory. Factories import their engine lazily (heavy native libs)."""
 
     def __init__(self) -> None:
-        self._factories: dict[str, EngineFactory] = {}
+        self._factories: Registry[EngineFactory] = Registry("policy engine", UnknownEngineError)
 
     def register(self, name: str, factory: EngineFactory) -> None:
-        if name in self._factories:
-            raise ValueError(f"policy engine {name!r} is already registered")
-        self._factories[name] = factory
+        self._factories.register(name, factory)
 
     def names(self) -> tuple[str, ...]:
-        return tuple(self._factories)
+        return self._factories.names()
 
     def factory(self, name: str) -> EngineFactory:
         """Raises UnknownEngineError suggesting the closest registered names."""
-        try:
-            return self._factories[name]
-        except KeyError:
-            close = difflib.get_close_matches(name, self._factories, n=3, cutoff=0.5)
-            hint = (
-                f"; did you mean {' or '.join(repr(c) for c in close)}?"
-                if close
-                else f"; known engines: {', '.join(sorted(self._factories))}"
-            )
-            raise UnknownEngineError(f"unknown policy engine {name!r}{hint}") from None
+        return self._factories.get(name)
 
     def create(self, name: str, *args: Any, **kwargs: Any) -> PolicyEngine:
         return self.factory(name)(*args, **kwargs)

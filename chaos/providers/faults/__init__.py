@@ -19,34 +19,41 @@ from __future__ import annotations
 
 from chaos.providers.faults.base import ActiveFault, FaultBehaviour, NoParams
 from chaos.providers.faults.empty_content import EmptyContent
-from chaos.providers.faults.error_500 import Error500, Error500Params
+from chaos.providers.faults.error_500 import Error500, UpstreamError500Params
 from chaos.providers.faults.hang import Hang
 from chaos.providers.faults.malformed_json import MalformedJson
 from chaos.providers.faults.rate_limit_429 import RateLimit429, RateLimitParams
-from chaos.providers.faults.registry import FaultKind, FaultRegistry
+from chaos.providers.faults.registry import UpstreamFaultKind, UpstreamFaultRegistry
 from chaos.providers.faults.schema_violation import SchemaViolation, SchemaViolationParams
 from chaos.providers.faults.slow_stream import SlowStream, SlowStreamParams
 from chaos.providers.faults.stream_cut import StreamCut, StreamCutParams
 from chaos.providers.faults.truncated_json import TruncatedJson
 
-__all__ = ["FAULTS", "ActiveFault", "FaultBehaviour", "FaultKind", "FaultRegistry", "default_registry"]
+__all__ = [
+    "FAULTS",
+    "ActiveFault",
+    "FaultBehaviour",
+    "UpstreamFaultKind",
+    "UpstreamFaultRegistry",
+    "default_registry",
+]
 
 
-def default_registry() -> FaultRegistry:
+def default_registry() -> UpstreamFaultRegistry:
     """A registry holding every shipped provider fault kind."""
-    registry = FaultRegistry()
+    registry = UpstreamFaultRegistry()
     for kind in (
-        FaultKind("error_500", Error500Params, Error500, "OpenAI-style 5xx error"),
-        FaultKind("rate_limit_429", RateLimitParams, RateLimit429, "429 with Retry-After"),
-        FaultKind("malformed_json", NoParams, MalformedJson, "body is not JSON"),
-        FaultKind("truncated_json", NoParams, TruncatedJson, "JSON stops half way"),
-        FaultKind("empty_content", NoParams, EmptyContent, "empty message content"),
-        FaultKind(
+        UpstreamFaultKind("error_500", UpstreamError500Params, Error500, "OpenAI-style 5xx error"),
+        UpstreamFaultKind("rate_limit_429", RateLimitParams, RateLimit429, "429 with Retry-After"),
+        UpstreamFaultKind("malformed_json", NoParams, MalformedJson, "body is not JSON"),
+        UpstreamFaultKind("truncated_json", NoParams, TruncatedJson, "JSON stops half way"),
+        UpstreamFaultKind("empty_content", NoParams, EmptyContent, "empty message content"),
+        UpstreamFaultKind(
             "schema_violation", SchemaViolationParams, SchemaViolation, "content not route JSON"
         ),
-        FaultKind("slow_stream", SlowStreamParams, SlowStream, "slow tokens"),
-        FaultKind("hang", NoParams, Hang, "never answers until cleared"),
-        FaultKind("stream_cut", StreamCutParams, StreamCut, "connection reset mid-response"),
+        UpstreamFaultKind("slow_stream", SlowStreamParams, SlowStream, "slow tokens"),
+        UpstreamFaultKind("hang", NoParams, Hang, "never answers until cleared"),
+        UpstreamFaultKind("stream_cut", StreamCutParams, StreamCut, "connection reset mid-response"),
     ):
         registry.register(kind)
     return registry

@@ -8,14 +8,14 @@ from pydantic import BaseModel, ConfigDict, Field
 from chaos.providers.call import UpstreamCall
 
 
-class Error500Params(BaseModel):
+class UpstreamError500Params(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     status_code: int = Field(500, ge=500, le=599)
 
 
 class Error500:
-    def __init__(self, params: Error500Params) -> None:
+    def __init__(self, params: UpstreamError500Params) -> None:
         self.params = params
 
     async def respond(self, call: UpstreamCall) -> web.StreamResponse:

@@ -7,19 +7,20 @@
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
+from governance.registry import Registry
+
 from chaos.providers.errors import FaultParamsError, UnknownFaultError
 from chaos.providers.faults.base import ActiveFault, FaultBehaviour
 
 
 @dataclass(frozen=True, slots=True)
-class FaultKind:
+class UpstreamFaultKind:
     """A fault kind: its name, its params model, how to build a behaviour, one-line summary."""
 
     name: str
@@ -28,35 +29,26 @@ class FaultKind:
     summary: str
 
 
-class FaultRegistry:
+class UpstreamFaultRegistry:
     """Fault kinds by name. Filled in one place (:mod:`chaos.providers.faults`)."""
 
     def __init__(self) -> None:
-        self._kinds: dict[str, FaultKind] = {}
+        self._kinds: Registry[UpstreamFaultKind] = Registry("provider fault kind", UnknownFaultError)
 
-    def register(self, kind: FaultKind) -> None:
+    def register(self, kind: UpstreamFaultKind) -> None:
         """Add a kind. Raises ``ValueError`` if the name is taken (a programming error)."""
-        if kind.name in self._kinds:
-            raise ValueError(f"fault kind {kind.name!r} registered twice")
-        self._kinds[kind.name] = kind
+        self._kinds.register(kind.name, kind)
 
     def names(self) -> tuple[str, ...]:
-        return tuple(sorted(self._kinds))
+        return self._kinds.names()
 
-    def get(self, name: str) -> FaultKind:
+    def get(self, name: str) -> UpstreamFaultKind:
         """The kind called ``name``.
 
         Raises:
             UnknownFaultError: no such kind; the message suggests the closest names.
         """
-        try:
-            return self._kinds[name]
-        except KeyError:
-            close = difflib.get_close_matches(str(name), self._kinds, n=3, cutoff=0.5)
-            hint = f"; did you mean {', '.join(close)}?" if close else ""
-            raise UnknownFaultError(
-                f"unknown provider fault kind {name!r}{hint} (known: {', '.join(self.names())})"
-            ) from None
+        return self._kinds.get(name)
 
     def build(self, name: str, params: Mapping[str, Any] | None = None) -> ActiveFault:
         """Validate ``params`` (``rate`` plus the kind's own) and build the active fault.

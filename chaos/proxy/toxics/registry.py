@@ -10,8 +10,9 @@ chaos.proxy.errors.ApiError: invalid toxic type: 'latncy' (did you mean 'latency
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Iterable
+
+from governance.registry import Registry, did_you_mean
 
 from chaos.proxy.errors import INVALID_TOXIC_TYPE, ApiError
 from chaos.proxy.toxics import (
@@ -27,16 +28,13 @@ from chaos.proxy.toxics import timeout as timeout_toxic
 from chaos.proxy.toxics.base import ToxicKind
 
 
-class ToxicRegistry:
-    def __init__(self, kinds: Iterable[ToxicKind] = ()) -> None:
-        self._kinds: dict[str, ToxicKind] = {}
-        for kind in kinds:
-            self.register(kind)
+class ToxicRegistry(Registry[ToxicKind]):
+    """Toxic kinds by name; an unknown name is the Toxiproxy API's 400 "invalid toxic type"."""
 
-    def register(self, kind: ToxicKind) -> None:
-        if kind.name in self._kinds:
-            raise ValueError(f"toxic kind {kind.name!r} registered twice")
-        self._kinds[kind.name] = kind
+    def __init__(self, kinds: Iterable[ToxicKind] = ()) -> None:
+        super().__init__("toxic kind", ValueError)
+        for kind in kinds:
+            self.register(kind.name, kind)
 
     def get(self, name: str) -> ToxicKind:
         """The kind called ``name``.
@@ -44,18 +42,10 @@ class ToxicRegistry:
         Raises:
             ApiError: 400 "invalid toxic type", naming the closest registered kinds.
         """
-        try:
-            return self._kinds[name]
-        except KeyError:
-            close = difflib.get_close_matches(name, self._kinds, n=3, cutoff=0.5)
-            hint = f" (did you mean {' or '.join(repr(c) for c in close)}?)" if close else ""
-            raise INVALID_TOXIC_TYPE.with_detail(f"{name!r}{hint}") from None
+        return super().get(name)
 
-    def names(self) -> list[str]:
-        return sorted(self._kinds)
-
-    def __contains__(self, name: object) -> bool:
-        return name in self._kinds
+    def unknown(self, name: str) -> Exception:
+        return INVALID_TOXIC_TYPE.with_detail(f"{name!r}{did_you_mean(name, self.names())}")
 
 
 REGISTRY = ToxicRegistry(

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import orjson
 
-from chaos.providers import FleetProcess, FleetSpec, UpstreamSpec, read_request_log
+from chaos.providers import FleetProcess, FleetSpec, MockUpstreamSpec, read_request_log
 from chaos.providers.upstream import SimulatedUpstream
 
 BODY = orjson.dumps({"model": "m", "messages": [{"role": "user",
@@ -35,7 +35,7 @@ async def _answered(reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
 
 
 async def test_in_process_kill_resets_connections_opened_right_before_it(tmp_path: Path) -> None:
-    upstream = SimulatedUpstream(UpstreamSpec(name="u", model="m",
+    upstream = SimulatedUpstream(MockUpstreamSpec(name="u", model="m",
                                               log_file=str(tmp_path / "u.jsonl")))
     await upstream.start()
     try:
@@ -76,7 +76,7 @@ async def _hammer(port: int, stop: asyncio.Event, sent: list[float]) -> None:
 
 
 async def test_sigkilled_fleet_process_receives_nothing_until_restarted(tmp_path: Path) -> None:
-    spec = FleetSpec(upstreams=(UpstreamSpec(name="u", model="m"),),
+    spec = FleetSpec(upstreams=(MockUpstreamSpec(name="u", model="m"),),
                      log_dir=str(tmp_path / "logs"))
     fleet = FleetProcess(spec, workdir=tmp_path / "fleet")
     ready = await fleet.start()

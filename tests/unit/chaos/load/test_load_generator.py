@@ -10,7 +10,7 @@ import pytest
 from aiohttp import web
 
 from chaos.load import LoadGenerator, LoadSpec, RouteMix
-from chaos.providers import LatencyProfile, SimulatedUpstream, UpstreamSpec
+from chaos.providers import LatencyProfile, SimulatedUpstream, MockUpstreamSpec
 
 MIX = (
     RouteMix(
@@ -27,7 +27,7 @@ def _spec(**overrides) -> LoadSpec:
 
 @pytest.fixture
 async def upstream() -> AsyncIterator[SimulatedUpstream]:
-    up = SimulatedUpstream(UpstreamSpec(name="fast", model="gpt-4o-cloud-eu"))
+    up = SimulatedUpstream(MockUpstreamSpec(name="fast", model="gpt-4o-cloud-eu"))
     await up.start()
     yield up
     await up.stop()
@@ -149,7 +149,7 @@ async def test_stream_error_event_is_a_failure(unused_tcp_port: int) -> None:
 
 async def test_slow_responses_do_not_delay_sends(upstream: SimulatedUpstream) -> None:
     slow = SimulatedUpstream(
-        UpstreamSpec(name="slow", model="m", latency=LatencyProfile(base_ms=300))
+        MockUpstreamSpec(name="slow", model="m", latency=LatencyProfile(base_ms=300))
     )
     await slow.start()
     try:
@@ -163,7 +163,7 @@ async def test_slow_responses_do_not_delay_sends(upstream: SimulatedUpstream) ->
 
 async def test_stream_records_time_to_first_event() -> None:
     slow = SimulatedUpstream(
-        UpstreamSpec(
+        MockUpstreamSpec(
             name="slow", model="m", content="a b c d",
             latency=LatencyProfile(base_ms=20, per_token_ms=50),
         )

@@ -80,7 +80,7 @@ def test_per_entry_stream_share_overrides() -> None:
 
 
 def test_unknown_arrival_process_suggests() -> None:
-    with pytest.raises(LoadSpecError, match="did you mean poisson"):
+    with pytest.raises(LoadSpecError, match="did you mean 'poisson'"):
         arrival_process("poison")
 
 

@@ -8,7 +8,7 @@ from typing import Any
 import aiohttp
 import pytest
 
-from chaos.providers import SimulatedUpstream, UpstreamSpec
+from chaos.providers import SimulatedUpstream, MockUpstreamSpec
 
 MakeUpstream = Callable[..., Awaitable[SimulatedUpstream]]
 
@@ -20,7 +20,7 @@ async def make_upstream() -> AsyncIterator[MakeUpstream]:
     async def factory(**overrides: Any) -> SimulatedUpstream:
         fields: dict[str, Any] = {"name": "private-eu", "model": "llama-3.1-70b-private-eu"}
         fields.update(overrides)
-        upstream = SimulatedUpstream(UpstreamSpec(**fields))
+        upstream = SimulatedUpstream(MockUpstreamSpec(**fields))
         await upstream.start()
         started.append(upstream)
         return upstream

@@ -162,7 +162,7 @@ async def test_stream_cut_resets_connection(make_upstream, session, stream: bool
 
 
 def test_unknown_kind_suggests_closest() -> None:
-    with pytest.raises(UnknownFaultError, match="did you mean hang"):
+    with pytest.raises(UnknownFaultError, match="did you mean 'hang'"):
         FAULTS.get("hnag")
 
 

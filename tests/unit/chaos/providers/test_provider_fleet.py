@@ -19,15 +19,15 @@ from chaos.providers import (
     ProviderError,
     UnknownUpstreamError,
     UpstreamFleet,
-    UpstreamSpec,
+    MockUpstreamSpec,
     read_request_log,
 )
 from chaos.providers.control_server import control_app
 from chaos.providers.serve import load_fleet_spec
 
 SPECS = [
-    UpstreamSpec(name="private-eu", model="llama-3.1-70b-private-eu"),
-    UpstreamSpec(name="cloud-us", model="gpt-4o-cloud-us"),
+    MockUpstreamSpec(name="private-eu", model="llama-3.1-70b-private-eu"),
+    MockUpstreamSpec(name="cloud-us", model="gpt-4o-cloud-us"),
 ]
 
 
@@ -43,7 +43,7 @@ async def test_in_process_fleet_logs_to_files_and_merges(tmp_path: Path) -> None
 def test_fleet_rejects_duplicates_and_suggests_names() -> None:
     with pytest.raises(ProviderError, match="used twice"):
         UpstreamFleet([SPECS[0], SPECS[0]])
-    with pytest.raises(UnknownUpstreamError, match="did you mean private-eu"):
+    with pytest.raises(UnknownUpstreamError, match="did you mean 'private-eu'"):
         UpstreamFleet(SPECS)["private-e"]
 
 

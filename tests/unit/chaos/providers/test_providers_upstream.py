@@ -11,7 +11,7 @@ import openai
 import pytest
 
 from chaos.markers import mark
-from chaos.providers import LatencyProfile, SimulatedUpstream, UpstreamSpec
+from chaos.providers import LatencyProfile, SimulatedUpstream, MockUpstreamSpec
 
 from provider_helpers import chat_body
 
@@ -149,7 +149,7 @@ async def test_kill_resets_open_connections_and_hung_request_is_logged(
 
 
 async def test_stop_releases_hung_requests() -> None:
-    upstream = SimulatedUpstream(UpstreamSpec(name="a", model="m"))
+    upstream = SimulatedUpstream(MockUpstreamSpec(name="a", model="m"))
     await upstream.start()
     upstream.set_fault("hang")
     async with aiohttp.ClientSession() as session:
@@ -172,7 +172,7 @@ async def test_http_control_api(make_upstream, session) -> None:
         assert resp.status == 500
     async with session.post(control, json={"kind": "eror_500"}) as resp:
         assert resp.status == 400
-        assert "did you mean error_500" in (await resp.json())["error"]
+        assert "did you mean 'error_500'" in (await resp.json())["error"]
     async with session.post(control, data=b"not json") as resp:
         assert resp.status == 400
     async with session.delete(control) as resp:
