@@ -1,6 +1,6 @@
 """``govchaos policy test``: Rego ``test_*`` rules and YAML decision cases, crash-isolated.
 
-All evaluation happens in one worker process (:mod:`governance.engine.test_worker`) for the
+All evaluation happens in one worker process (:mod:`governance.engine.rego_test_worker`) for the
 whole run. If the engine kills it (regopy segfaults on ``x in coll`` under ``with input as``),
 the test being evaluated is reported as ERROR with the signal, a fresh worker is started and
 loaded, and the run goes on. A test that runs past ``test_timeout_s`` is an ERROR too.
@@ -192,7 +192,7 @@ class PolicyTestRunner:
         self.bundle = bundle
         self.engine = engine
         self.worker_command = list(
-            worker_command or [sys.executable, "-m", "governance.engine.test_worker"]
+            worker_command or [sys.executable, "-m", "governance.engine.rego_test_worker"]
         )
         self.test_timeout_s = test_timeout_s
 

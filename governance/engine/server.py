@@ -28,6 +28,7 @@ from governance.errors import GovernanceError, PolicyCompileError, PolicyInputEr
 from governance.engine.bundle import PolicyBundle
 from governance.engine.bundle_service import BundleService
 from governance.engine.rego_errors import strip_backtrace
+from governance.engine.rego_values import jsonable
 from governance.strict_load import loads_json
 from governance.engine.regorus_engine import check_modules
 
@@ -164,7 +165,7 @@ class DecisionServer:
             return _error(500, "internal_error", strip_backtrace(str(exc)))
         if value is None:
             return web.json_response({})
-        return web.json_response({"result": _jsonable(value)})
+        return web.json_response({"result": jsonable(value)})
 
     async def _put_data(self, request: web.Request) -> web.Response:
         try:
@@ -236,13 +237,3 @@ class DecisionServer:
         if status == 204:
             return web.Response(status=204)
         return web.json_response({})
-
-
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, (set, frozenset)):
-        return sorted((_jsonable(v) for v in value), key=repr)
-    if isinstance(value, dict):
-        return {str(k): _jsonable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_jsonable(v) for v in value]
-    return value

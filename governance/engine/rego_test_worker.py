@@ -1,6 +1,6 @@
 """Worker process that evaluates policy tests, so an engine crash costs one test, not the run.
 
-Run as ``python -m governance.engine.test_worker``. Protocol: one JSON object per line on
+Run as ``python -m governance.engine.rego_test_worker``. Protocol: one JSON object per line on
 stdin, one reply per line on the *original* stdout; the process's fd 1 is pointed at stderr
 first, because native engines (rego-cpp) print diagnostics straight to fd 1.
 
@@ -21,6 +21,7 @@ import sys
 from typing import Any, TextIO
 
 from governance.decision import DECISION_QUERY
+from governance.engine.rego_values import jsonable
 
 
 class EvaluationSession:
@@ -93,16 +94,6 @@ class EvaluationSession:
         return self._decide._evaluate(state, input_json.encode())
 
 
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, (set, frozenset)):
-        return sorted((_jsonable(v) for v in value), key=repr)
-    if isinstance(value, dict):
-        return {str(k): _jsonable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_jsonable(v) for v in value]
-    return value
-
-
 def handle(session: EvaluationSession, request: dict[str, Any]) -> dict[str, Any]:
     """Answer one request; exceptions become ``{"error": ...}`` (crashes kill the process)."""
     from governance.engine.rego_errors import strip_backtrace
@@ -113,9 +104,9 @@ def handle(session: EvaluationSession, request: dict[str, Any]) -> dict[str, Any
             session.load(request["engine"], request["modules"], request["data_json"])
             return {"ok": True}
         if op == "rule":
-            return {"value": _jsonable(session.rule(request["query"]))}
+            return {"value": jsonable(session.rule(request["query"]))}
         if op == "decide":
-            return {"value": _jsonable(session.decide(request["input_json"]))}
+            return {"value": jsonable(session.decide(request["input_json"]))}
         return {"error": f"unknown op {op!r}"}
     except Exception as exc:  # reported to the runner as this test's ERROR
         return {"error": f"{type(exc).__name__}: {strip_backtrace(str(exc))}"}
