@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from govchaos.cli import chaos_list
+from govchaos.cli.errors import error_json
 
 EXIT_BY_VERDICT = {"passed": 0, "failed": 1, "broken": 2}
 
@@ -107,23 +108,6 @@ def _step_summary(run_dir: Path, target: str | None) -> None:
     except OSError as exc:
         print(f"warning: could not append report.md to GITHUB_STEP_SUMMARY ({target}): "
               f"{exc.strerror or exc}", file=sys.stderr)
-
-
-def error_json(exc: Any) -> dict[str, Any]:
-    """A :class:`~governance.errors.GovchaosError` as a JSON object (``--json`` outputs).
-
-    Keys: ``code``, ``file``, ``line``, ``column``, ``field`` (each null when unknown) and
-    ``message`` (without the location, which the other keys carry).
-    """
-    loc = exc.location
-    return {
-        "code": exc.code,
-        "file": loc.file if loc else None,
-        "line": loc.line if loc else None,
-        "column": loc.column if loc else None,
-        "field": loc.field if loc else None,
-        "message": exc.message,
-    }
 
 
 def _validate(args: argparse.Namespace) -> int:

@@ -143,7 +143,7 @@ def _check(args: argparse.Namespace) -> int:
             raise
         import json
 
-        from govchaos.cli.chaos import error_json
+        from govchaos.cli.errors import error_json
 
         # Loading stops at the first bad file, so that file is the one result.
         error = error_json(exc)
