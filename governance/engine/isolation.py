@@ -4,8 +4,9 @@ The embedded engines are native code that holds the GIL for a whole call (measur
 ticking every 10 ms ran twice during a 2.5 s regorus evaluation), so neither a thread nor
 ``asyncio.timeout`` can stop a pathological policy — ``numbers.range(1, 1e8)``, an exponential
 parse, a recursion that overflows the stack — from stalling or killing the process that asked.
-So the process that asks never runs it: a :class:`PolicyProcess`
-(:mod:`governance.engine.policy_worker`) holds the compiled bundle, and the parent
+So the process that asks never runs it: a
+:class:`~governance.engine.policy_process.PolicyProcess` (running
+:mod:`governance.engine.policy_worker`) holds the compiled bundle, and the parent
 
 - waits for compile/check answers under ``compile_timeout_s`` (then kills the child and raises
   a located :class:`~governance.errors.PolicyCompileError`);
@@ -27,12 +28,6 @@ from __future__ import annotations
 
 import asyncio
 import collections
-import os
-import select
-import signal
-import struct
-import subprocess
-import sys
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -41,10 +36,20 @@ import orjson
 
 from governance.errors import Location, PolicyCompileError
 
-_HEADER = struct.Struct("<I")
+from governance.engine.policy_process import DEFAULT_MEMORY_MB, ChildDied, PolicyProcess
 
 DEFAULT_COMPILE_TIMEOUT_S = 8.0
-DEFAULT_MEMORY_MB = 1024
+
+__all__ = [
+    "DEFAULT_COMPILE_TIMEOUT_S",
+    "DEFAULT_MEMORY_MB",
+    "CompileSpec",
+    "EvaluationError",
+    "EvaluationPool",
+    "PolicyProcess",
+    "check_in_child",
+    "start_compiled",
+]
 
 
 class EvaluationError(Exception):
@@ -81,199 +86,6 @@ def compile_error_from(body: bytes) -> PolicyCompileError:
     return err
 
 
-@dataclass
-class _Job:
-    future: asyncio.Future[tuple[bytes, bytes]]
-
-
-class PolicyProcess:
-    """One child process and its two pipes. Frames are answered in order (FIFO)."""
-
-    def __init__(self, memory_mb: int = DEFAULT_MEMORY_MB) -> None:
-        to_child_r, self._w = os.pipe()
-        self._r, from_child_w = os.pipe()
-        try:
-            self.proc = subprocess.Popen(
-                [sys.executable, "-m", "governance.engine.policy_worker",
-                 str(to_child_r), str(from_child_w), str(memory_mb)],
-                pass_fds=(to_child_r, from_child_w), stdin=subprocess.DEVNULL,
-                close_fds=True,
-            )
-        finally:
-            os.close(to_child_r)
-            os.close(from_child_w)
-        os.set_blocking(self._r, False)
-        self._buf = bytearray()
-        self._out = bytearray()
-        self.head_since = 0.0  # loop time at which the oldest pending job reached the child
-        self._jobs: collections.deque[_Job] = collections.deque()
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self.alive = True
-        self.backend = ""
-
-    @property
-    def pending(self) -> int:
-        return len(self._jobs)
-
-    def is_head(self, job: _Job) -> bool:
-        return bool(self._jobs) and self._jobs[0] is job
-
-    def _send(self, op: bytes, payload: bytes) -> None:
-        frame = _HEADER.pack(len(payload) + 1) + op + payload
-        if self._loop is None:  # synchronous use: a blocking write
-            data = memoryview(frame)
-            while data:
-                data = data[os.write(self._w, data):]
-            return
-        # On an event loop the write end is non-blocking: a child that stopped reading (stuck
-        # in an evaluation) must never block the loop once the pipe buffer is full.
-        self._out += frame
-        if len(self._out) == len(frame):
-            self._drain()
-
-    def _drain(self) -> None:
-        try:
-            n = os.write(self._w, self._out)
-        except BlockingIOError:
-            n = 0
-        except OSError:
-            self.kill()
-            return
-        del self._out[:n]
-        assert self._loop is not None
-        if self._out:
-            self._loop.add_writer(self._w, self._drain)
-        else:
-            self._loop.remove_writer(self._w)
-
-    # -- synchronous use (compile / check, before any event loop is involved) ------------
-    def request_sync(self, op: bytes, payload: bytes, timeout_s: float) -> tuple[bytes, bytes]:
-        """Send one frame and wait for its answer.
-
-        Raises:
-            TimeoutError: no answer within ``timeout_s`` (the child is killed).
-            EOFError: the child died (the child is reaped; ``exit_description()`` says how).
-        """
-        self._send(op, payload)
-        deadline = time.monotonic() + timeout_s
-        while True:
-            frame = self._pop_frame()
-            if frame is not None:
-                return frame
-            left = deadline - time.monotonic()
-            if left <= 0:
-                self.kill()
-                raise TimeoutError
-            ready, _, _ = select.select([self._r], [], [], left)
-            if ready and not self._fill():
-                self.kill()
-                raise EOFError
-
-    def _fill(self) -> bool:
-        """Read what is available; False on EOF."""
-        while True:
-            try:
-                chunk = os.read(self._r, 1 << 16)
-            except BlockingIOError:
-                return True
-            if not chunk:
-                return False
-            self._buf += chunk
-
-    def _pop_frame(self) -> tuple[bytes, bytes] | None:
-        if len(self._buf) < 4:
-            return None
-        (size,) = _HEADER.unpack_from(self._buf)
-        if len(self._buf) < 4 + size:
-            return None
-        frame = bytes(self._buf[4 : 4 + size])
-        del self._buf[: 4 + size]
-        return frame[:1], frame[1:]
-
-    # -- asynchronous use (evaluations) ---------------------------------------------------
-    def submit(self, payload: bytes) -> _Job:
-        loop = asyncio.get_running_loop()
-        if self._loop is not loop:
-            self._attach(loop)
-        job = _Job(loop.create_future())
-        # An abandoned job's failure is nobody's to retrieve: mark it retrieved.
-        job.future.add_done_callback(lambda f: f.cancelled() or f.exception())
-        if not self._jobs:
-            self.head_since = loop.time()
-        self._jobs.append(job)
-        self._send(b"E", payload)
-        return job
-
-    def _attach(self, loop: asyncio.AbstractEventLoop) -> None:
-        old = self._loop
-        if old is not None and not old.is_closed():
-            old.remove_reader(self._r)
-        for job in self._jobs:  # futures of a finished loop can never be awaited again
-            if not job.future.done():
-                job.future.cancel()
-        self._jobs.clear()
-        self._out.clear()
-        self._loop = loop
-        os.set_blocking(self._w, False)
-        loop.add_reader(self._r, self._on_readable)
-
-    def _on_readable(self) -> None:
-        alive = self._fill()
-        while (frame := self._pop_frame()) is not None:
-            if not self._jobs:
-                continue  # an answer for a job abandoned with its loop
-            job = self._jobs.popleft()
-            self.head_since = self._loop.time() if self._loop else 0.0
-            if not job.future.done():
-                job.future.set_result(frame)
-        if not alive:
-            self.kill()
-
-    def kill(self) -> None:
-        """Kill the child (idempotent); every pending job fails with EOFError."""
-        if not self.alive:
-            return
-        self.alive = False
-        if self._loop is not None and not self._loop.is_closed():
-            self._loop.remove_reader(self._r)
-            self._loop.remove_writer(self._w)
-        try:
-            self.proc.send_signal(signal.SIGKILL)
-        except ProcessLookupError:  # pragma: no cover - already gone
-            pass
-        self.proc.wait()
-        for fd in (self._r, self._w):
-            try:
-                os.close(fd)
-            except OSError:  # pragma: no cover
-                pass
-        for i, job in enumerate(self._jobs):
-            if not job.future.done():
-                job.future.set_exception(_ChildDied(head=i == 0, how=self.exit_description()))
-        self._jobs.clear()
-
-    def exit_description(self) -> str:
-        code = self.proc.returncode
-        if code is None:
-            return "running"
-        if code < 0:
-            try:
-                name = signal.Signals(-code).name
-            except ValueError:
-                name = ""
-            if name == "SIGABRT":  # what a failed allocation under the memory cap ends in
-                return "killed by SIGABRT: an allocation over the memory budget, or a panic"
-            return f"killed by {name}" if name else f"killed by signal {-code}"
-        return f"exited with status {code}"
-
-
-class _ChildDied(Exception):
-    def __init__(self, *, head: bool, how: str) -> None:
-        super().__init__(how)
-        self.head = head
-        self.how = how
-
-
 def start_compiled(spec: CompileSpec, *, memory_mb: int, compile_timeout_s: float,
                    count: int = 1) -> list[PolicyProcess]:
     """Start ``count`` children and compile ``spec`` in each, concurrently.
@@ -286,7 +98,7 @@ def start_compiled(spec: CompileSpec, *, memory_mb: int, compile_timeout_s: floa
     payload = spec.payload()
     try:
         for p in procs:
-            p._send(b"C", payload)
+            p.send(b"C", payload)
         deadline = time.monotonic() + compile_timeout_s
         for p in procs:
             op, body = _await_frame(p, deadline, spec.root, compile_timeout_s)
@@ -301,22 +113,16 @@ def start_compiled(spec: CompileSpec, *, memory_mb: int, compile_timeout_s: floa
 
 
 def _await_frame(p: PolicyProcess, deadline: float, root: str, timeout_s: float) -> tuple[bytes, bytes]:
-    while True:
-        frame = p._pop_frame()
-        if frame is not None:
-            return frame
-        left = deadline - time.monotonic()
-        if left <= 0:
-            p.kill()
-            raise PolicyCompileError(
-                f"parsing and compiling the bundle took longer than {timeout_s:g} s "
-                "(a pathological module?)", location=Location(root))
-        ready, _, _ = select.select([p._r], [], [], left)
-        if ready and not p._fill():
-            p.kill()
-            raise PolicyCompileError(
-                f"the policy compiler process died ({p.exit_description()}) on this bundle",
-                location=Location(root))
+    try:
+        return p.wait_frame(deadline)
+    except TimeoutError:
+        raise PolicyCompileError(
+            f"parsing and compiling the bundle took longer than {timeout_s:g} s "
+            "(a pathological module?)", location=Location(root)) from None
+    except EOFError:
+        raise PolicyCompileError(
+            f"the policy compiler process died ({p.exit_description()}) on this bundle",
+            location=Location(root)) from None
 
 
 def check_in_child(root: str, modules: list[tuple[str, str]], data_json: str,
@@ -330,7 +136,7 @@ def check_in_child(root: str, modules: list[tuple[str, str]], data_json: str,
     """
     proc = PolicyProcess(memory_mb)
     try:
-        proc._send(b"Q", orjson.dumps({"root": root, "modules": modules, "data_json": data_json,
+        proc.send(b"Q", orjson.dumps({"root": root, "modules": modules, "data_json": data_json,
                                        "entry_points": entry_points,
                                        "require_decision": require_decision}))
         op, body = _await_frame(proc, time.monotonic() + timeout_s, root, timeout_s)
@@ -402,7 +208,7 @@ class EvaluationPool:
                 f"no decision within decision_timeout_ms ({self.decision_timeout_s * 1000:g} ms, "
                 f"{where})",
             ) from None
-        except _ChildDied as died:
+        except ChildDied as died:
             raise EvaluationError(
                 "policy_engine_error",
                 f"the policy evaluation process died on this input ({died.how})",

@@ -1,6 +1,6 @@
 """The child process that parses, compiles and evaluates one policy bundle for its parent.
 
-Started by :class:`governance.engine.isolation.PolicyProcess` as
+Started by :class:`governance.engine.policy_process.PolicyProcess` as
 ``python -m governance.engine.policy_worker FD_IN FD_OUT MEMORY_MB``. It exists so that nothing a
 policy does can hang, crash or exhaust the process that asked: the parent kills it at a
 deadline, it dies alone if an engine segfaults, and its address space is capped at its size
