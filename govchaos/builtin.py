@@ -152,11 +152,12 @@ def load_builtin_scenarios(directory: Path | None = None) -> list[BuiltinScenari
     Raises:
         ScenarioError: a scenario file does not load (file, line, field).
     """
+    from chaos.faults import default_registry
     from chaos.scenario import load_scenario
 
     out: list[BuiltinScenario] = []
     for path in scenario_files(directory):
-        scenario = load_scenario(path).scenario
+        scenario = load_scenario(path, faults=default_registry()).scenario
         out.append(BuiltinScenario(
             name=path.stem, path=path,
             description=" ".join(scenario.description.split()),

@@ -4,8 +4,11 @@ Every error is a :class:`ScenarioError` naming the file, the line of the offendi
 field path, e.g. ``scenarios/x.yaml:14: faults.0.kind: unknown fault kind 'latncy' (did you
 mean 'latency'?)``.
 
->>> from pathlib import Path
->>> load_scenario(Path("scenarios/provider-outage.yaml")).scenario.name  # doctest: +SKIP
+The caller passes the fault kinds to check the faults against (``chaos.faults``'s registry;
+this package sits below it), or ``None`` to check the schema only:
+
+>>> from chaos.faults import default_registry
+>>> load_scenario("scenarios/provider-outage.yaml", faults=default_registry()).scenario.name  # doctest: +SKIP
 'provider-outage'
 """
 
@@ -15,17 +18,32 @@ import hashlib
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import yaml
 from pydantic import ValidationError
 
 from chaos.errors import ScenarioError
-from chaos.scenario.model import Scenario
+from chaos.scenario.model import FaultSpec, Scenario
 from governance.strict_load import loads_yaml
 from governance.errors import Location
 
 PathKey = tuple[str | int, ...]
+
+
+class _FaultLayer(Protocol):
+    @property
+    def layer(self) -> str: ...
+
+
+class FaultCatalog(Protocol):
+    """What the loader needs of the fault kinds (:class:`chaos.faults.registry.FaultRegistry`)."""
+
+    def validate(self, fault: FaultSpec) -> None:
+        """Raises a ScenarioError whose ``field`` is the path inside the fault entry."""
+        ...
+
+    def get(self, name: str) -> _FaultLayer: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,8 +71,8 @@ class LoadedScenario:
         return LoadedScenario(scenario=scenario, path=self.path, sha256=self.sha256)
 
 
-def load_scenario(path: Path | str, *, check_fault_kinds: bool = True) -> LoadedScenario:
-    """Read, parse and validate ``path``.
+def load_scenario(path: Path | str, *, faults: FaultCatalog | None) -> LoadedScenario:
+    """Read, parse and validate ``path``; its faults against ``faults`` (None: schema only).
 
     Raises:
         ScenarioError: the file is missing, is not YAML, or does not match the schema, or names
@@ -67,13 +85,15 @@ def load_scenario(path: Path | str, *, check_fault_kinds: bool = True) -> Loaded
         raise ScenarioError(
             f"cannot read scenario: {exc.strerror or exc}", location=Location(str(path))
         ) from exc
-    return parse_scenario(raw, path, check_fault_kinds=check_fault_kinds)
+    return parse_scenario(raw, path, faults=faults)
 
 
-def parse_scenario(
-    raw: bytes, path: Path, *, check_fault_kinds: bool = True
-) -> LoadedScenario:
-    """Validate scenario bytes as if read from ``path``. Raises :class:`ScenarioError`."""
+def parse_scenario(raw: bytes, path: Path, *, faults: FaultCatalog | None) -> LoadedScenario:
+    """Validate scenario bytes as if read from ``path`` (``faults``: as :func:`load_scenario`).
+
+    Raises:
+        ScenarioError: as :func:`load_scenario`.
+    """
     file = str(path)
     # Strict and bounded: duplicate keys, alias bombs, deep nesting and bad UTF-8 are located
     # ScenarioErrors (a plain safe_load kept the last duplicate and expanded aliases unbounded).
@@ -88,8 +108,8 @@ def parse_scenario(
         scenario = Scenario.model_validate(data)
     except ValidationError as exc:
         raise _translate(exc, data, lines, file) from exc
-    if check_fault_kinds:
-        _check_faults(scenario, data, lines, file)
+    if faults is not None:
+        _check_faults(scenario, faults, lines, file)
     return LoadedScenario(
         scenario=scenario, path=path.resolve(), sha256=hashlib.sha256(raw).hexdigest()
     )
@@ -178,18 +198,14 @@ def _translate(
 
 
 def _check_faults(
-    scenario: Scenario, data: dict[str, Any], lines: dict[PathKey, int], file: str
+    scenario: Scenario, registry: FaultCatalog, lines: dict[PathKey, int], file: str
 ) -> None:
-    # Imported here: fault kinds import the scenario model, not the other way round.
-    from chaos.faults.registry import FaultKindError, default_registry
-
-    registry = default_registry()
     for index, fault in enumerate(scenario.faults):
         path: PathKey
         try:
             registry.validate(fault)
-        except FaultKindError as exc:
-            path = ("faults", index, *exc.field)
+        except ScenarioError as exc:
+            path = ("faults", index, *getattr(exc, "field", ()))
             raise ScenarioError(
                 exc.message, location=Location(file, locate(path, lines), field=_dotted(path))
             ) from exc

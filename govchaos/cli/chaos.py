@@ -111,6 +111,7 @@ def _step_summary(run_dir: Path, target: str | None) -> None:
 
 
 def _validate(args: argparse.Namespace) -> int:
+    from chaos.faults import default_registry
     from chaos.scenario import load_scenario
     from govchaos.builtin import resolve
     from chaos.scenario.references import check_references
@@ -127,7 +128,7 @@ def _validate(args: argparse.Namespace) -> int:
                 print(f"{name}: skipped (gateway config template, not a scenario)")
             continue
         try:
-            loaded = load_scenario(resolve(name, kind="scenario"))
+            loaded = load_scenario(resolve(name, kind="scenario"), faults=default_registry())
             # What `chaos run` would refuse later: the config template, its placeholders, the
             # policy bundle (loaded and compiled).
             check_references(loaded, checked_bundles=bundles)
@@ -226,12 +227,15 @@ def _run(args: argparse.Namespace) -> int:
     import asyncio
     import os
 
+    from chaos.faults import default_registry
     from chaos.runner.run import ChaosRunner, run_dir_name
     from chaos.scenario import load_scenario
     from govchaos.builtin import resolve
 
     _check_signing_args(args)
-    loaded = load_scenario(resolve(args.scenario, kind="scenario")).with_seed(args.seed)
+    faults = default_registry()
+    loaded = load_scenario(resolve(args.scenario, kind="scenario"), faults=faults)
+    loaded = loaded.with_seed(args.seed)
     scenario = loaded.scenario
     run_dir = Path(args.out) if args.out else Path("reports") / run_dir_name(scenario.name)
     progress = _Progress(sys.stderr)
@@ -242,6 +246,7 @@ def _run(args: argparse.Namespace) -> int:
     runner = ChaosRunner(
         loaded,
         run_dir=run_dir,
+        registry=faults,
         toxiproxy_url=os.environ.get("TOXIPROXY_URL") or None,
         on_progress=progress,
         ci=ci_from_env(os.environ),  # the environment is read here, at the edge, only

@@ -174,6 +174,7 @@ def check(dest: Path) -> None:
         ScaffoldError: something resolves elsewhere (a bug in the rewriting; code
             ``init_internal``), or a written file does not load.
     """
+    from chaos.faults import default_registry
     from chaos.scenario import load_scenario
     from gateway.config import load_config
     from govchaos.builtin import scenario_files
@@ -182,7 +183,7 @@ def check(dest: Path) -> None:
     policies = dest / "policies"
     problems: list[str] = []
     for path in scenario_files(dest / "scenarios"):
-        loaded = load_scenario(path)
+        loaded = load_scenario(path, faults=default_registry())
         bundle = loaded.resolve(loaded.scenario.policy.bundle)
         if bundle != policies:
             problems.append(f"{path.name}: policy.bundle resolves to {bundle}")

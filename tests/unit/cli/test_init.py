@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from chaos.faults import default_registry
 from chaos.scenario import load_scenario
 from gateway.config import load_config
 from govchaos.builtin import scenario_names
@@ -41,7 +42,7 @@ def test_scaffolded_bundle_passes_its_tests_and_scenarios_point_at_it(demo: Path
     assert main(["policy", "test", "-q", str(demo / "policies")]) == 0
     assert "0 failed, 0 errors" in capsys.readouterr().out
     for name in scenario_names():
-        loaded = load_scenario(demo / "scenarios" / f"{name}.yaml")
+        loaded = load_scenario(demo / "scenarios" / f"{name}.yaml", faults=default_registry())
         assert loaded.resolve(loaded.scenario.policy.bundle) == (demo / "policies").resolve()
         assert loaded.resolve(loaded.scenario.target.config_template).parent == (
             demo / "scenarios").resolve()

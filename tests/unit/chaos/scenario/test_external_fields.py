@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from chaos.errors import ScenarioError
+from chaos.faults import default_registry
 from chaos.scenario import parse_scenario
 
 BASE = """\
@@ -28,7 +29,7 @@ target:
 
 
 def _parse(target: str):
-    return parse_scenario((BASE + target).encode(), Path("s.yaml"))
+    return parse_scenario((BASE + target).encode(), Path("s.yaml"), faults=default_registry())
 
 
 def test_warmup_adds_to_the_planned_duration() -> None:
@@ -36,7 +37,7 @@ def test_warmup_adds_to_the_planned_duration() -> None:
     warm = _parse("  kind: external\n  base_url: http://127.0.0.1:4000\n  warmup_s: 5\n")
     assert warm.scenario.planned_duration_s() == plain.scenario.planned_duration_s() + 5 == 14
     reference = parse_scenario(BASE.replace("target:\n", "target: {kind: reference, warmup_s: 2}\n").encode(),
-                               Path("s.yaml"))
+                               Path("s.yaml"), faults=default_registry())
     assert reference.scenario.target.kind == "reference"
     assert reference.scenario.target.warmup_s == 2
 

@@ -15,6 +15,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from chaos.errors import ScenarioError
+from chaos.faults import default_registry
 from chaos.scenario import parse_scenario
 from chaos.scenario.references import check_references
 from governance.errors import GovchaosError
@@ -86,7 +87,7 @@ def mutated(draw) -> bytes:
 @given(mutated())
 def test_mutated_scenario_loads_or_fails_located(raw) -> None:
     try:
-        loaded = parse_scenario(raw, SCENARIO)
+        loaded = parse_scenario(raw, SCENARIO, faults=default_registry())
     except ScenarioError as exc:
         assert exc.location is not None and exc.location.file == str(SCENARIO)
         assert exc.message

@@ -7,6 +7,7 @@ import pytest
 import yaml
 
 from chaos.errors import ScenarioError
+from chaos.faults import default_registry
 from chaos.scenario import load_scenario, parse_scenario, scenario_json_schema
 
 GOOD = """\
@@ -42,7 +43,7 @@ assertions:
 
 
 def _parse(text: str, name: str = "s.yaml"):
-    return parse_scenario(text.encode(), Path(name))
+    return parse_scenario(text.encode(), Path(name), faults=default_registry())
 
 
 def test_good_scenario_loads_with_digest() -> None:
@@ -135,7 +136,7 @@ def test_not_a_mapping() -> None:
 
 def test_missing_file(tmp_path: Path) -> None:
     with pytest.raises(ScenarioError) as info:
-        load_scenario(tmp_path / "nope.yaml")
+        load_scenario(tmp_path / "nope.yaml", faults=default_registry())
     assert "cannot read" in info.value.message
 
 
@@ -153,7 +154,7 @@ def test_shipped_scenarios_validate(repo_root: Path) -> None:
     files = [f for f in files if not f.name.endswith(".template.yaml")]
     validator = jsonschema.Draft202012Validator(scenario_json_schema())
     for path in files:
-        load_scenario(path)
+        load_scenario(path, faults=default_registry())
         assert not list(validator.iter_errors(yaml.safe_load(path.read_text()))), path
 
 
@@ -171,5 +172,5 @@ def test_strict_yaml_errors_are_located(tmp_path, text, needle, line) -> None:
     path = tmp_path / "s.yaml"
     path.write_bytes(text)
     with pytest.raises(ScenarioError) as info:
-        load_scenario(path)
+        load_scenario(path, faults=default_registry())
     assert needle in info.value.message and info.value.location.line == line
