@@ -11,8 +11,8 @@ from collections.abc import Iterable
 from pathlib import Path
 
 import orjson
-from pydantic import ValidationError
 
+from chaos.jsonl import read_jsonl
 from chaos.load.errors import LoadError
 from chaos.load.models import RequestRecord
 
@@ -44,17 +44,6 @@ def read_records(path: str | Path) -> list[RequestRecord]:
     Raises:
         LoadError: unreadable file, or a line that is not a record (names the line).
     """
-    file = Path(path)
-    try:
-        lines = file.read_bytes().splitlines()
-    except OSError as exc:
-        raise LoadError(f"{file}: cannot read request records: {exc}") from exc
-    records: list[RequestRecord] = []
-    for number, line in enumerate(lines, start=1):
-        if not line.strip():
-            continue
-        try:
-            records.append(RequestRecord.model_validate(orjson.loads(line)))
-        except (orjson.JSONDecodeError, ValidationError) as exc:
-            raise LoadError(f"{file}:{number}: invalid request record: {exc}") from exc
-    return records
+    return read_jsonl(
+        path, RequestRecord, what="request record", source="request records", error=LoadError
+    )

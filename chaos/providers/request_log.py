@@ -14,8 +14,8 @@ from pathlib import Path
 from typing import IO
 
 import orjson
-from pydantic import ValidationError
 
+from chaos.jsonl import read_jsonl
 from chaos.providers.errors import ProviderError
 from chaos.providers.models import RequestLogEntry
 
@@ -110,23 +110,10 @@ def read_request_log(path: str | Path) -> list[RequestLogEntry]:
     Raises:
         ProviderError: the file cannot be read, or a line is not a valid entry (names the line).
     """
-    file = Path(path)
-    try:
-        data = file.read_bytes()
-    except OSError as exc:
-        raise ProviderError(f"{file}: cannot read request log: {exc}") from exc
-    lines = data.split(b"\n")
-    complete, tail = lines[:-1], lines[-1]
-    del tail  # an unterminated last line is a write cut short, not a corrupt log
-    entries: list[RequestLogEntry] = []
-    for number, line in enumerate(complete, start=1):
-        if not line.strip():
-            continue
-        try:
-            entries.append(RequestLogEntry.model_validate(orjson.loads(line)))
-        except (orjson.JSONDecodeError, ValidationError) as exc:
-            raise ProviderError(f"{file}:{number}: invalid request log entry: {exc}") from exc
-    return entries
+    return read_jsonl(
+        path, RequestLogEntry, what="request log entry", source="request log",
+        error=ProviderError, torn_tail=True,  # a cut-short last line is not a corrupt log
+    )
 
 
 def read_request_logs(directory: str | Path) -> list[RequestLogEntry]:
