@@ -43,7 +43,7 @@ sys.path.insert(0, str(REPO))
 import aiohttp  # noqa: E402
 
 from chaos.load import DataClassMix, LoadGenerator, LoadSpec, RouteMix  # noqa: E402
-from chaos.providers import FleetProcess, FleetSpec, UpstreamSpec  # noqa: E402
+from chaos.providers import FleetProcess, FleetSpec, MockUpstreamSpec  # noqa: E402
 from governance.audit import AuditLog, MaskingRules, iter_events, verify_audit_log  # noqa: E402
 from governance.errors import GovchaosError  # noqa: E402
 
@@ -154,7 +154,7 @@ def _bytes(directory: Path) -> int:
 async def _fleet_and_gateway(tmp: Path, args: argparse.Namespace) -> dict:
     audit_dir, sink_dir = tmp / "audit", (None if args.no_sink else tmp / "shipped")
     spec = FleetSpec(upstreams=tuple(
-        UpstreamSpec(name=name, model=model, latency={"base_ms": base, "jitter_ms": base / 2})
+        MockUpstreamSpec(name=name, model=model, latency={"base_ms": base, "jitter_ms": base / 2})
         for name, model, _, _, _, _, _, base in UPSTREAMS))
     async with FleetProcess(spec, workdir=tmp / "fleet") as fleet:
         urls = {name: info.url for name, info in fleet.ready.upstreams.items()}
