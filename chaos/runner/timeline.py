@@ -15,6 +15,7 @@ rest of the evidence, are read after the run.
 from __future__ import annotations
 
 import asyncio
+import itertools
 import logging
 import time
 from collections.abc import Callable, Sequence
@@ -128,21 +129,39 @@ class FaultTimeline:
         ``phase_start`` is the clock reading the scenario's ``at_s`` are relative to.
         Raises FaultApplyError when a fault cannot be applied or reverted.
         """
-        # (time, order, action, fault): reverts sort before applies at the same instant so
+        # (time, order, fault): reverts (0) sort before applies (1) at the same instant so
         # back-to-back faults on one target do not overlap.
-        events: list[tuple[float, int, str, FaultSpec]] = []
+        events: list[tuple[float, int, FaultSpec]] = []
         for fault in self._faults:
-            events.append((fault.at_s, 1, "apply", fault))
-            events.append((fault.end_s, 0, "revert", fault))
+            events.append((fault.at_s, 1, fault))
+            events.append((fault.end_s, 0, fault))
         events.sort(key=lambda e: (e[0], e[1]))
-        for at_s, _, action, fault in events:
+        for (at_s, order), group in itertools.groupby(events, key=lambda e: (e[0], e[1])):
             delay = phase_start + at_s - self._clock.now()
             if delay > 0:
                 await self._clock.sleep(delay)
-            if action == "apply":
-                await self._apply(fault)
-            else:
-                await self._revert(fault.name or fault.kind)
+            await self._at_once([e[2] for e in group], apply=order == 1)
+
+    async def _at_once(self, faults: list[FaultSpec], *, apply: bool) -> None:
+        """Apply (or revert) faults due at the same instant together: one per target at a time,
+        different targets concurrently. Done one after another, a slow step (restarting a
+        killed upstream takes seconds on a busy machine) delayed the next fault's revert past
+        its window and the phases after it."""
+        lanes: dict[str, list[FaultSpec]] = {}
+        for fault in faults:
+            lanes.setdefault(fault.target, []).append(fault)
+
+        async def lane(queue: list[FaultSpec]) -> None:
+            for fault in queue:
+                if apply:
+                    await self._apply(fault)
+                else:
+                    await self._revert(fault.name or fault.kind)
+
+        results = await asyncio.gather(*(lane(q) for q in lanes.values()), return_exceptions=True)
+        errors = [r for r in results if isinstance(r, BaseException)]
+        if errors:
+            raise errors[0]
 
     async def _apply(self, fault: FaultSpec) -> None:
         name = fault.name or fault.kind

@@ -94,3 +94,62 @@ async def test_apply_failure_is_recorded_and_raised() -> None:
         await timeline.run(phase_start=clock.now())
     (state,) = timeline.applied()
     assert state.status == "failed" and "proxy API said 500" in (state.error or "")
+
+
+class RendezvousCtx(Ctx):
+    """Each revert (``up``) waits until every target's revert has started: sequential reverts
+    would wait forever for the next one."""
+
+    def __init__(self, clock: FakeClock, targets: set[str]) -> None:
+        super().__init__(clock)
+        self.pending = set(targets)
+        self.all_started = asyncio.Event()
+
+    async def set_enabled(self, upstream: str, enabled: bool) -> None:
+        if enabled:
+            self.pending.discard(upstream)
+            if not self.pending:
+                self.all_started.set()
+            await self.all_started.wait()
+        await super().set_enabled(upstream, enabled)
+
+
+async def test_faults_due_at_the_same_instant_on_different_targets_run_concurrently() -> None:
+    clock = FakeClock(start=100.0)
+    ctx = RendezvousCtx(clock, {"x", "y", "z"})
+    faults = [fault("a", "upstream_down", "x", 1, 2), fault("b", "upstream_down", "y", 1, 2),
+              fault("c", "upstream_down", "z", 1, 2)]
+    timeline = FaultTimeline(faults, default_registry(), ctx, clock, run_start=100.0)
+    await asyncio.wait_for(timeline.run(phase_start=100.0), timeout=10)
+    assert sorted(ctx.log) == [(101.0, t, "down") for t in "xyz"] + [(103.0, t, "up") for t in "xyz"]
+    assert all(f.status == "reverted" for f in timeline.applied())
+
+
+async def test_faults_on_one_target_at_the_same_instant_stay_in_order() -> None:
+    clock = FakeClock(start=0.0)
+    ctx = Ctx(clock)
+    faults = [fault("a", "upstream_down", "x", 1, 2), fault("b", "error_500", "x", 3, 1),
+              fault("c", "malformed_output", "x", 3, 1)]
+    timeline = FaultTimeline(faults, default_registry(), ctx, clock, run_start=0.0)
+    await timeline.run(phase_start=0.0)
+    # the revert of a (at 3) comes before the applies at 3, which keep the scenario's order
+    assert [e[1:] for e in ctx.log] == [("x", "down"), ("x", "up"), ("x", "error_500"),
+                                        ("x", "malformed_json"), ("x", "clear"), ("x", "clear")]
+
+
+class FailingRevertCtx(Ctx):
+    async def set_enabled(self, upstream: str, enabled: bool) -> None:
+        if enabled and upstream == "x":
+            raise RuntimeError("proxy API said 500")
+        await super().set_enabled(upstream, enabled)
+
+
+async def test_a_failing_revert_does_not_stop_the_others_due_at_the_same_instant() -> None:
+    clock = FakeClock(start=0.0)
+    ctx = FailingRevertCtx(clock)
+    faults = [fault("a", "upstream_down", "x", 1, 1), fault("b", "upstream_down", "y", 1, 1)]
+    timeline = FaultTimeline(faults, default_registry(), ctx, clock, run_start=0.0)
+    with pytest.raises(FaultApplyError, match="'a' could not be reverted"):
+        await timeline.run(phase_start=0.0)
+    assert {f.name: f.status for f in timeline.applied()} == {"a": "failed", "b": "reverted"}
+    assert (2.0, "y", "up") in ctx.log
