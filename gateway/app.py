@@ -20,7 +20,7 @@ from typing import Any
 import orjson
 
 from gateway.auth import KeyStore
-from gateway.client import AttemptFailure
+from gateway.failures import AttemptFailure
 from gateway.config import GatewayConfig
 from gateway.errors import (
     AuthenticationFailed,
@@ -32,7 +32,9 @@ from gateway.errors import (
 )
 from gateway.request import ChatRequest, ChatRequestParser, RequestHead, read_head
 from gateway.responses import send_bytes, send_error, send_json, sse_error
-from gateway.router import Outcome, Router, new_id
+from gateway.ids import new_id
+from gateway.ledger import Outcome
+from gateway.router import Router
 
 Receive = Callable[[], Awaitable[dict[str, Any]]]
 Send = Callable[[dict[str, Any]], Awaitable[None]]

@@ -9,6 +9,8 @@
                │                   :func:`gateway.responses.error_body`, in one place
                ├── AuthenticationFailed   401 missing or unknown API key
                ├── PolicyDenied           403 the policy allowed no candidate (reasons attached)
+               ├── UpstreamRejected       400/422 the upstream rejected the request; its body is
+               │                          passed back unchanged (``status``, ``upstream_body``)
                ├── BadRequest             400 body is not JSON / headers malformed / unknown route
                │    └── LimitExceeded     400 a request limit (``limits.*``) exceeded; names it
                ├── BodyTooLarge           413 body over ``limits.max_body_bytes``
@@ -92,6 +94,20 @@ class PolicyDenied(RequestError):
     status = 403
     type = "permission_error"
     code = "policy_denied"
+
+
+class UpstreamRejected(RequestError):
+    """The upstream answered 400/422: the same request would fail everywhere, so the client
+    gets that answer (``upstream_body``, with the upstream's ``status``) instead of a failover."""
+
+    type = "invalid_request_error"
+    code = "upstream_rejected_request"
+
+    def __init__(self, status: int, upstream_body: bytes, *,
+                 headers: Mapping[str, str] | None = None) -> None:
+        super().__init__("the upstream rejected the request", headers=headers)
+        self.status = status
+        self.upstream_body = upstream_body
 
 
 class BadRequest(RequestError):

@@ -6,7 +6,7 @@ gateway needs — a keep-alive pool per upstream origin, the request written wit
 ``Content-Length`` / chunked / read-until-close answers, streamed reading with backpressure,
 and one timer per wait instead of a timeout context.
 
-Errors (callers translate them, see ``gateway/client.py``):
+Errors (callers translate them, see :mod:`gateway.transport.http1`):
 
 * :class:`TimeoutError` — no connection / answer / next body bytes before the deadline;
 * :class:`ConnectFailed` — refused, reset or closed before any byte of the answer, a bad status

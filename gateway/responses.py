@@ -14,7 +14,7 @@ from typing import Any
 
 import orjson
 
-from gateway.errors import RequestError
+from gateway.errors import RequestError, UpstreamRejected
 
 Send = Callable[[dict[str, Any]], Awaitable[None]]
 JSON = b"application/json"
@@ -42,9 +42,8 @@ def error_headers(err: RequestError) -> list[tuple[bytes, bytes]]:
 
 async def send_error(send: Send, err: RequestError) -> None:
     """Render ``err`` (upstream 400/422 bodies are passed through unchanged)."""
-    upstream_body = getattr(err, "upstream_body", None)
-    if upstream_body is not None:
-        await send_bytes(send, err.status, upstream_body, JSON, error_headers(err))
+    if isinstance(err, UpstreamRejected):
+        await send_bytes(send, err.status, err.upstream_body, JSON, error_headers(err))
         return
     await send_json(send, err.status, err.body(), error_headers(err))
 

@@ -17,11 +17,14 @@ from typing import Any
 
 from gateway.app import GatewayApp
 from gateway.auth import KeyStore
-from gateway.client import new_upstream_client
-from gateway.config import GatewayConfig, ResolvedSecrets
+from gateway.config import GatewayConfig
+from gateway.credentials import ResolvedSecrets
 from gateway.errors import StartupError
 from gateway.metrics import GatewayMetrics
-from gateway.router import AuditSink, PolicyEngine, Router
+from gateway.ledger import AuditSink
+from gateway.router import Router
+from gateway.transport import new_transport
+from governance.engine.protocol import PolicyEngine
 from governance.errors import GovchaosError
 
 logger = logging.getLogger("govchaos.gateway")
@@ -172,9 +175,9 @@ class GatewayRuntime:
                                    " while the audit log cannot write (not compliant)")
                 if cfg.audit.directory is not None and cfg.audit.sinks:
                     hooks.shipper = await _start_shipper(cfg, secrets, audit_log, metrics, stack)
-            client = new_upstream_client(cfg.upstream_client)
-            stack.push_async_callback(client.close)
-            router = Router(cfg, engine=engine, audit=audit, client=client, secrets=secrets,
+            transport = new_transport(cfg.upstream_client)
+            stack.push_async_callback(transport.close)
+            router = Router(cfg, engine=engine, audit=audit, transport=transport, secrets=secrets,
                             metrics=metrics,
                             enforce_decision_timeout=cfg.policy.engine not in EMBEDDED_ENGINES)
             router.start()

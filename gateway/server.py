@@ -25,7 +25,8 @@ from typing import TextIO
 import orjson
 import uvicorn
 
-from gateway.config import GatewayConfig, LimitsConfig, ResolvedSecrets
+from gateway.config import GatewayConfig, LimitsConfig
+from gateway.credentials import ResolvedSecrets
 from gateway.errors import StartupError
 from gateway.protocol import ReadLimits, bounded_protocol
 from gateway.runtime import GatewayRuntime

@@ -29,7 +29,8 @@ def _serve(args: argparse.Namespace) -> int:
     import os
     from pathlib import Path
 
-    from gateway.config import load_config, resolve_secrets
+    from gateway.config import load_config
+    from gateway.credentials import resolve_secrets
     from gateway.server import run
 
     if not 0 <= args.port <= 65535:

@@ -17,7 +17,8 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 from mock_upstream import MockUpstream  # noqa: E402
 
-from gateway.config import GatewayConfig, ResolvedSecrets  # noqa: E402
+from gateway.config import GatewayConfig  # noqa: E402
+from gateway.credentials import ResolvedSecrets  # noqa: E402
 from gateway.runtime import GatewayRuntime  # noqa: E402
 from gateway.server import _Server, bind, uvicorn_config  # noqa: E402
 from governance.decision import Decision, DecisionInput  # noqa: E402

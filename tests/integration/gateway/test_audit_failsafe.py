@@ -25,7 +25,8 @@ import uvicorn
 from conftest import API_KEY, TENANT, RulePolicy, make_config
 from pydantic import SecretStr
 
-from gateway.config import AuditConfig, ResolvedSecrets
+from gateway.config import AuditConfig
+from gateway.credentials import ResolvedSecrets
 from gateway.runtime import GatewayRuntime
 from gateway.server import _Server, bind
 from governance.audit import _writer, iter_events, verify_audit_log

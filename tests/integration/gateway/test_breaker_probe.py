@@ -9,7 +9,7 @@ import time
 import httpx
 from conftest import API_KEY, RulePolicy, make_config, run_gateway
 
-from gateway.router import PROBE_REQUEST_ID_PREFIX, PROBE_USER
+from gateway.prober import PROBE_REQUEST_ID_PREFIX, PROBE_USER
 
 M1, M2 = "llama-3.1-70b-private-eu", "llama-3.1-8b-private-eu"
 HEADERS = {"Authorization": f"Bearer {API_KEY}", "X-Govchaos-Data-Classes": "pii"}
@@ -101,5 +101,5 @@ async def test_prober_stops_with_the_gateway(mocks) -> None:
     cfg = make_config([("a", a, M1)], breaker={"failure_threshold": 1, "open_ms": 50})
     async with run_gateway(cfg, RulePolicy({M1})) as gw:
         router = gw.runtime.router
-        assert router._prober is not None and not router._prober.done()
-    assert router._prober is None
+        assert router.prober.running
+    assert not router.prober.running

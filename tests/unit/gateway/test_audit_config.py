@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from gateway.config import load_config, resolve_secrets
+from gateway.config import load_config
+from gateway.credentials import resolve_secrets
 from gateway.errors import ConfigError
 from gateway.runtime import build_sinks
 from governance.audit.sinks import DirectorySink, OtlpLogSink, S3Sink

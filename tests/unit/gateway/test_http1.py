@@ -1,4 +1,4 @@
-"""gateway.http1 (and FastClient's error mapping) against scripted asyncio servers on 127.0.0.1."""
+"""gateway.http1 (and Http1Transport's error mapping) against scripted asyncio servers on 127.0.0.1."""
 
 from __future__ import annotations
 
@@ -8,7 +8,10 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 
 import pytest
 
-from gateway.client import AttemptFailure, FastClient, UpstreamStream, complete
+from gateway.attempt import complete
+from gateway.failures import AttemptFailure
+from gateway.sse import UpstreamStream
+from gateway.transport import Http1Transport
 from gateway.config import BreakerConfig, UpstreamConfig
 from gateway.http1 import HIGH_WATER, ConnectFailed, Http1Client, TruncatedBody
 from gateway.upstream import Upstream
@@ -160,7 +163,7 @@ async def test_fresh_connection_closed_without_answer_is_connect_failed() -> Non
         with pytest.raises(ConnectFailed):
             await c.post(srv.url, b"{}", {}, 2)
         with pytest.raises(AttemptFailure) as info:
-            await FastClient(c).post(srv.url, b"{}", {}, 2)
+            await Http1Transport(c).post(srv.url, b"{}", {}, 2)
     assert info.value.reason == "connect_error"
 
 
@@ -169,7 +172,7 @@ async def test_refused_connection_is_connect_error() -> None:
         url = srv.url
     async with client() as c:
         with pytest.raises(AttemptFailure) as info:
-            await FastClient(c).post(url, b"{}", {}, 2)
+            await Http1Transport(c).post(url, b"{}", {}, 2)
     assert info.value.reason == "connect_error"
 
 
@@ -181,7 +184,7 @@ async def test_timeout_when_the_answer_never_comes() -> None:
         loop = asyncio.get_running_loop()
         t = loop.time()
         with pytest.raises(AttemptFailure) as info:
-            await FastClient(c).post(srv.url, b"{}", {}, 0.1)
+            await Http1Transport(c).post(srv.url, b"{}", {}, 0.1)
         assert loop.time() - t < 1.0
     assert info.value.reason == "timeout"
 
@@ -192,7 +195,7 @@ async def test_reset_mid_body_is_truncated_malformed() -> None:
         with pytest.raises(TruncatedBody):
             await c.post(srv.url, b"{}", {}, 2)
         with pytest.raises(AttemptFailure) as info:
-            await FastClient(c).post(srv.url, b"{}", {}, 2)
+            await Http1Transport(c).post(srv.url, b"{}", {}, 2)
     assert info.value.reason == "malformed"
 
 
@@ -212,7 +215,7 @@ async def test_informational_answer_is_skipped() -> None:
 async def test_not_http_is_connect_error() -> None:
     async with Server(answer(b"SSH-2.0-OpenSSH\r\n\r\n", keep=False)) as srv, client() as c:
         with pytest.raises(AttemptFailure) as info:
-            await FastClient(c).post(srv.url, b"{}", {}, 2)
+            await Http1Transport(c).post(srv.url, b"{}", {}, 2)
     assert info.value.reason == "connect_error"
 
 
@@ -222,14 +225,14 @@ async def test_status_and_retry_after_reach_the_attempt_failure() -> None:
     async with Server(answer(data)) as srv, client() as c:
         up.url = srv.url
         with pytest.raises(AttemptFailure) as info:
-            await complete(FastClient(c), up, b"{}", {}, 2, None)
+            await complete(Http1Transport(c), up, b"{}", {}, 2, None)
     assert info.value.reason == "http_429" and info.value.retry_after_s == 7.0
 
 
 async def test_header_with_line_break_is_refused() -> None:
     async with Server(answer(ok())) as srv, client() as c:
         with pytest.raises(AttemptFailure):
-            await FastClient(c).post(srv.url, b"{}", {"X-A": "1\r\nX-B: 2"}, 2)
+            await Http1Transport(c).post(srv.url, b"{}", {"X-A": "1\r\nX-B: 2"}, 2)
     assert srv.requests == []
 
 
@@ -256,7 +259,7 @@ async def test_sse_passthrough_through_upstream_stream() -> None:
     up = Upstream(UpstreamConfig(name="a", base_url="http://127.0.0.1:1/v1", model="m"), BreakerConfig())
     async with Server(handler) as srv, client() as c:
         up.url = srv.url
-        fast = FastClient(c)
+        fast = Http1Transport(c)
         for _ in range(2):
             stream = UpstreamStream(fast, up, b"{}", {}, 2, None)
             first = await stream.open()
@@ -276,7 +279,7 @@ async def test_stream_cut_mid_body_is_a_stream_failure() -> None:
     up = Upstream(UpstreamConfig(name="a", base_url="http://127.0.0.1:1/v1", model="m"), BreakerConfig())
     async with Server(handler) as srv, client() as c:
         up.url = srv.url
-        stream = UpstreamStream(FastClient(c), up, b"{}", {}, 2, None)
+        stream = UpstreamStream(Http1Transport(c), up, b"{}", {}, 2, None)
         assert len(await stream.open()) == 1
         with pytest.raises(AttemptFailure) as info:
             async for _ in stream.rest():

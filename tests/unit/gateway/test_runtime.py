@@ -6,7 +6,8 @@ import asyncio
 from typing import Any
 
 import gateway.gpu as gpu
-from gateway.config import GatewayConfig, ResolvedSecrets
+from gateway.config import GatewayConfig
+from gateway.credentials import ResolvedSecrets
 from gateway.gpu import SimulatedTelemetry
 from gateway.runtime import GatewayRuntime
 from governance.decision import Decision
