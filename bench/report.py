@@ -31,7 +31,8 @@ TARGET_S = 1.0
 
 
 def run(seconds: float, rps: float, repeat: int) -> dict:
-    from chaos.report import finalize_report, synthesize_run_dir, verify_report
+    from chaos.report import finalize_report, verify_report
+    from chaos.runner.synthetic import synthesize_run_dir
     from governance.attest import generate_keypair
 
     with tempfile.TemporaryDirectory(prefix="govchaos-bench-report-") as tmp:

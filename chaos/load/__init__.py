@@ -2,7 +2,7 @@
 
 Public API: :class:`LoadGenerator` (``run``, ``stop``, ``stats``, ``result``), the models
 :class:`LoadSpec`, :class:`RouteMix`, :class:`DataClassMix`, :class:`PlannedRequest`,
-:class:`RequestRecord`, :class:`LoadStats`, :class:`LoadResult`, and :func:`iter_schedule` (the
+:class:`LoadRecord`, :class:`LoadStats`, :class:`LoadResult`, and :func:`iter_schedule` (the
 deterministic arrival schedule, for tests and reports), :func:`write_records` /
 :func:`read_records` (records as JSON Lines).
 """
@@ -14,11 +14,11 @@ from chaos.load.errors import LoadError, LoadSpecError
 from chaos.load.generator import LoadGenerator
 from chaos.load.models import (
     DataClassMix,
+    LoadRecord,
     LoadResult,
     LoadSpec,
     LoadStats,
     PlannedRequest,
-    RequestRecord,
     RouteMix,
     quantile,
 )
@@ -31,12 +31,12 @@ __all__ = [
     "DataClassMix",
     "LoadError",
     "LoadGenerator",
+    "LoadRecord",
     "LoadResult",
     "LoadSpec",
     "LoadSpecError",
     "LoadStats",
     "PlannedRequest",
-    "RequestRecord",
     "RouteMix",
     "arrival_process",
     "iter_schedule",

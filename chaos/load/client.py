@@ -32,7 +32,7 @@ FAILOVERS = "X-Govchaos-Failovers"
 
 @dataclass(slots=True)
 class Outcome:
-    """The client's view of one exchange (turned into a ``RequestRecord`` by the generator)."""
+    """The client's view of one exchange (turned into a ``LoadRecord`` by the generator)."""
 
     status: int = 0
     error_kind: str | None = None

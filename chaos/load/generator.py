@@ -28,7 +28,7 @@ from typing import Any
 import aiohttp
 
 from chaos.load.client import exchange, render_request
-from chaos.load.models import LoadResult, LoadSpec, LoadStats, PlannedRequest, RequestRecord
+from chaos.load.models import LoadRecord, LoadResult, LoadSpec, LoadStats, PlannedRequest
 from chaos.load.schedule import iter_schedule
 
 # Above this, sleep in a way stop() can interrupt (costlier, so only for long gaps).
@@ -61,7 +61,7 @@ class LoadGenerator:
         self._on_progress = on_progress
         self._progress_interval_s = progress_interval_s
         self._timeout = aiohttp.ClientTimeout(total=spec.request_timeout_s)
-        self._records: dict[int, RequestRecord] = {}
+        self._records: dict[int, LoadRecord] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self._stop = asyncio.Event()
         self._stopped_early = False
@@ -271,9 +271,9 @@ class LoadGenerator:
             retry_after_s=retry_after_s,
         )
 
-    def _record(self, planned: PlannedRequest, **outcome: Any) -> RequestRecord:
+    def _record(self, planned: PlannedRequest, **outcome: Any) -> LoadRecord:
         """The record of one planned request: what was planned, plus how it went."""
-        return RequestRecord(
+        return LoadRecord(
             request_id=planned.request_id,
             index=planned.index,
             route=planned.route,

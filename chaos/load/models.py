@@ -87,8 +87,9 @@ client error), ``invalid_response`` (200 whose body is not an OpenAI completion)
 flight), ``cancelled`` (in flight when the run was stopped)."""
 
 
-class RequestRecord(BaseModel):
-    """What happened to one request, as the client saw it."""
+class LoadRecord(BaseModel):
+    """What happened to one request, as the client saw it (epoch times). The runner turns it
+    into the run's :class:`chaos.report.records.RequestRecord` (run-relative times)."""
 
     model_config = _FROZEN
 
@@ -153,7 +154,7 @@ class LoadResult(BaseModel):
     duration_s: float
     started_at: float  # epoch seconds of offset 0
     stopped_early: bool
-    records: tuple[RequestRecord, ...]
+    records: tuple[LoadRecord, ...]
 
     @property
     def sent(self) -> int:

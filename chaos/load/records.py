@@ -1,4 +1,4 @@
-"""Per-request records as JSON Lines (one :class:`RequestRecord` per line), for reports.
+"""Per-request records as JSON Lines (one :class:`LoadRecord` per line), for reports.
 
 >>> write_records(path, result.records)       # doctest: +SKIP
 >>> read_records(path) == list(result.records)  # doctest: +SKIP
@@ -14,10 +14,10 @@ import orjson
 
 from chaos.jsonl import read_jsonl
 from chaos.load.errors import LoadError
-from chaos.load.models import RequestRecord
+from chaos.load.models import LoadRecord
 
 
-def write_records(path: str | Path, records: Iterable[RequestRecord]) -> int:
+def write_records(path: str | Path, records: Iterable[LoadRecord]) -> int:
     """Write records to ``path`` atomically (temp file + rename). Returns how many.
 
     Raises:
@@ -38,12 +38,12 @@ def write_records(path: str | Path, records: Iterable[RequestRecord]) -> int:
     return count
 
 
-def read_records(path: str | Path) -> list[RequestRecord]:
+def read_records(path: str | Path) -> list[LoadRecord]:
     """Read records written by :func:`write_records`.
 
     Raises:
         LoadError: unreadable file, or a line that is not a record (names the line).
     """
     return read_jsonl(
-        path, RequestRecord, what="request record", source="request records", error=LoadError
+        path, LoadRecord, what="request record", source="request records", error=LoadError
     )

@@ -8,7 +8,6 @@
   digests, completeness, audit chain, report schema, predicate consistency).
 - :func:`load_view` / :func:`render_html` / :func:`render_markdown` / :func:`render_junit` — the
   renderers on their own.
-- :func:`synthesize_run_dir` — a fake run directory for tests and benchmarks.
 """
 
 from chaos.report.errors import ReportDirError, ReportError, ReportUsageError
@@ -24,7 +23,6 @@ from chaos.report.html import render_html
 from chaos.report.junit import render_junit
 from chaos.report.markdown import render_markdown
 from chaos.report.signing import EPHEMERAL_PUBLIC_KEY, SigningInfo, make_signer, predicate_for, verify_command
-from chaos.report.synthetic import synthesize_run_dir
 from chaos.report.verify import CHECKS, Check, Verification, verify_report
 from chaos.report.view import ReportView, load_view
 
@@ -50,7 +48,6 @@ __all__ = [
     "render_html",
     "render_junit",
     "render_markdown",
-    "synthesize_run_dir",
     "verify_command",
     "verify_report",
 ]

@@ -29,7 +29,7 @@ from chaos.report.signing import (
     write_ephemeral_key,
 )
 from chaos.report.view import load_view, read_report_file
-from chaos.runner.report import file_mode
+from chaos.report.model import file_mode
 from governance.attest import BUNDLE_FILENAME, StatementError, sign_directory
 from governance.errors import Location
 

@@ -26,7 +26,7 @@ from chaos.report.view import (
     tally,
     unit_of,
 )
-from chaos.runner.assertions import CheckResult
+from chaos.report.records import CheckResult
 
 _CSS = """
 body{font:14px/1.45 system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:0;color:#0f172a;background:#f8fafc}

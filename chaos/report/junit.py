@@ -1,7 +1,7 @@
 """``junit.xml``: one testcase per check of ``report.json``, valid against junit-10.xsd.
 
 Suites, in report order: steady state before, assertions, steady state after, stop conditions.
-The counts are report.json's: one testcase per check (:meth:`~chaos.runner.report.Report.checks`),
+The counts are report.json's: one testcase per check (:meth:`~chaos.report.model.Report.checks`),
 no testcase of our own invention. A failed check carries
 ``<failure message="expected … observed …">``; a check that never ran because the run ended
 early (a stop condition fired, the steady state deviated) is ``<skipped message="not run: …">``;
@@ -26,8 +26,8 @@ from collections.abc import Sequence
 from xml.etree import ElementTree as ET
 
 from chaos.report.view import ReportView
-from chaos.runner.assertions import CheckResult
-from chaos.runner.report import Report
+from chaos.report.records import CheckResult
+from chaos.report.model import Report
 
 # Characters XML 1.0 cannot carry at all (ElementTree would write them and produce bad XML).
 _INVALID_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")

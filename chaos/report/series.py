@@ -1,6 +1,6 @@
 """Per-second buckets of the run's requests, for the latency-and-success chart.
 
-Read from ``requests.jsonl`` (one :class:`~chaos.runner.records.RequestRecord` per line, times in
+Read from ``requests.jsonl`` (one :class:`~chaos.report.records.RequestRecord` per line, times in
 seconds since the run started) when the directory has it; otherwise from the coarser
 ``metrics.timeseries`` of ``report.json``. Buckets are by send time, like the runner's metrics.
 
@@ -21,7 +21,7 @@ import orjson
 from pydantic import BaseModel, ConfigDict
 
 from chaos.report.errors import ReportDirError
-from chaos.runner.report import TimePoint
+from chaos.report.model import TimePoint
 from governance.errors import Location
 
 REQUESTS_FILE = "requests.jsonl"

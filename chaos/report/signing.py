@@ -22,7 +22,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
 
-from chaos.runner.report import Report
+from chaos.report.model import Report
 from governance.attest import PUBLIC_KEY_FILENAME, Signer, signer_for
 
 EPHEMERAL_PUBLIC_KEY = "signing-key.pub"

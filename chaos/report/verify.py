@@ -43,7 +43,7 @@ from pydantic import BaseModel, ConfigDict
 
 from chaos.report.errors import ReportDirError, ReportUsageError
 from chaos.report.signing import EPHEMERAL_PUBLIC_KEY
-from chaos.runner.report import REPORT_FILE, Report, report_json_schema
+from chaos.report.model import REPORT_FILE, Report, report_json_schema
 from governance.attest import (
     BUNDLE_FILENAME,
     KeyFileError,

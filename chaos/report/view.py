@@ -22,7 +22,7 @@ from chaos.report.series import (
     buckets_from_timeseries,
 )
 from chaos.report.signing import SigningInfo, verify_command
-from chaos.runner.report import REPORT_FILE, Metrics, PolicyViolations, Report
+from chaos.report.model import REPORT_FILE, Metrics, PolicyViolations, Report
 from governance.errors import Location
 
 

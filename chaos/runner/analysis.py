@@ -9,9 +9,9 @@ from typing import Any
 from chaos.faults.effects import Effect, EffectEvidence, EffectResult, UpstreamHit
 from chaos.runner import metrics as m
 from chaos.runner.metrics import MetricContext, Window
-from chaos.runner.records import RequestRecord
-from chaos.runner.report import FaultEffect, FaultReport, Metrics, TimePoint
-from chaos.runner.timeline import AppliedFault, LiveEvidence
+from chaos.report.records import AppliedFault, RequestRecord
+from chaos.report.model import FaultEffect, FaultReport, Metrics, TimePoint
+from chaos.runner.timeline import LiveEvidence
 
 
 def failover_reasons(records: Sequence[RequestRecord], ctx: MetricContext) -> dict[str, int]:

@@ -11,8 +11,7 @@ from __future__ import annotations
 import operator
 from collections.abc import Callable, Sequence
 
-from pydantic import BaseModel, ConfigDict
-
+from chaos.report.records import CheckResult
 from chaos.runner import metrics as m
 from chaos.runner.metrics import MetricContext, Window
 from chaos.scenario.model import Assertion, Probe, Scope
@@ -25,27 +24,6 @@ _OPS: dict[str, Callable[[float, float], bool]] = {
     "<": operator.lt,
     ">": operator.gt,
 }
-
-
-class CheckResult(BaseModel):
-    """One probe or assertion: what was expected, what was observed, and whether it held."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    name: str
-    metric: str
-    op: str
-    expected: float
-    observed: float | None
-    passed: bool
-    requests: int  # how many requests the metric was computed over
-    during: str | None = None
-    phase: str | None = None
-    scope: dict[str, str] = {}
-    detail: str = ""
-    # Never evaluated: the run ended (a stop condition fired, or the steady state deviated
-    # before the faults) before this check's window. Not a pass: ``passed`` stays False.
-    skipped: bool = False
 
 
 def describe(check: Probe) -> str:

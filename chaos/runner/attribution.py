@@ -16,7 +16,7 @@ gateway names, if it is among them, else the last to receive the request (counte
 ambiguous). A success no upstream answered is *unattributed* (it has no served-by).
 
 >>> from types import SimpleNamespace as E
->>> from chaos.runner.records import RequestRecord
+>>> from chaos.report.records import RequestRecord
 >>> r = RequestRecord(request_id="r1", sent_at_s=0, ended_at_s=0.1, route="x", tenant="t",
 ...                   status=200, upstream="a")
 >>> entries = [E(govchaos_request_id="r1", upstream="b", served_model="m-b", outcome="error_500",
@@ -34,39 +34,12 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict
-
-from chaos.runner.records import RequestRecord
+from chaos.report.records import AttributionMismatch, AttributionSummary, RequestRecord
 
 CHAT_PATH = "/v1/chat/completions"
 # Outcomes after which the client can still have received a successful answer.
 ANSWERING = frozenset({"ok", "slow_stream", "schema_violation", "empty_content"})
 EXAMPLES = 10
-
-
-class AttributionMismatch(BaseModel):
-    """A success the gateway's headers attribute differently from the upstream logs."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    request_id: str
-    gateway_says: str  # the upstream (or model) named by the response headers
-    upstream_logs: str | None  # the upstream that answered it per the logs (None: none did)
-
-
-class AttributionSummary(BaseModel):
-    """How served-by was established (``metrics.attribution`` in ``report.json``)."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    source: str = "upstream request logs (content markers)"
-    successes: int = 0
-    attributed: int = 0  # successes an upstream's log shows it answered
-    unattributed: int = 0  # successes no upstream log shows answered (no served-by)
-    ambiguous: int = 0  # several upstreams answered; the named or the last one was taken
-    header_checked: int = 0  # successes whose response carried served-by headers
-    mismatches: int = 0  # headers name an upstream the logs do not show answering
-    examples: tuple[AttributionMismatch, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -6,7 +6,7 @@ import os
 import platform
 import socket
 
-from chaos.runner.report import EnvironmentInfo, GpuInfo
+from chaos.report.model import EnvironmentInfo, GpuInfo
 
 
 def _gpus() -> tuple[GpuInfo, ...]:

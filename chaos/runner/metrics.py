@@ -25,7 +25,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 from chaos.runner.attribution import Attribution
-from chaos.runner.records import RequestRecord
+from chaos.report.records import RequestRecord
 from chaos.scenario.model import Scope
 
 

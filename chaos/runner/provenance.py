@@ -18,7 +18,7 @@ import subprocess
 from collections.abc import Mapping
 from pathlib import Path
 
-from chaos.runner.report import CiInfo, GitInfo
+from chaos.report.model import CiInfo, GitInfo
 
 GIT_TIMEOUT_S = 5.0
 

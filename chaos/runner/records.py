@@ -1,48 +1,47 @@
-"""The runner's view of one request sent by the load generator.
+"""The load -> runner boundary: a :class:`chaos.load.LoadRecord` (epoch times, as the load
+generator saw the exchange) becomes the run's :class:`chaos.report.records.RequestRecord`, whose
+times are seconds since the run started: what phases, fault windows and every metric use.
 
-The load generator has its own record type; :mod:`chaos.runner.stack` converts it into
-:class:`RequestRecord`, whose times are seconds since the run started (monotonic clock), which
-is what phases and fault windows are measured in.
+>>> from chaos.load import LoadRecord
+>>> raw = LoadRecord(request_id="r1", index=0, route="x", tenant="t", data_classes=("pii",),
+...                  region=None, stream=False, offset_s=0.0, scheduled_at=100.0, sent_at=100.5,
+...                  arrival_error_ms=500.0, status=200, ok=True, error_kind=None,
+...                  latency_ms=None, completed_at=100.75)
+>>> r = from_load_record(raw, wall0=100.0)
+>>> r.sent_at_s, r.ended_at_s, r.latency_ms, r.error
+(0.5, 0.75, 250.0, None)
 """
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict
+from chaos.load.models import LoadRecord
+from chaos.report.records import RequestRecord
 
 
-class RequestRecord(BaseModel):
-    """One request as the client saw it."""
+def from_load_record(raw: LoadRecord, *, wall0: float) -> RequestRecord:
+    """``raw`` with times relative to ``wall0`` (the run's start, epoch seconds).
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    request_id: str
-    sent_at_s: float
-    ended_at_s: float
-    route: str
-    tenant: str
-    data_classes: tuple[str, ...] = ()
-    region: str | None = None  # residency requirement sent
-    stream: bool = False
-    status: int = 0  # 0: no HTTP response (connect error, client timeout)
-    latency_ms: float = 0.0
-    served_by: str | None = None  # X-Govchaos-Served-By (model id)
-    upstream: str | None = None  # X-Govchaos-Upstream
-    attempts: int = 0
-    failovers: tuple[str, ...] = ()  # "upstream:reason"
-    retry_after: bool | None = None  # a Retry-After header came back (None: not recorded)
-    retry_after_s: float | None = None  # its value in seconds, when it came back
-    error: str | None = None  # transport error or a stream that ended with an error event
-
-    @property
-    def ok(self) -> bool:
-        return 200 <= self.status < 300 and self.error is None
-
-    @property
-    def graceful(self) -> bool:
-        """A clear refusal the client can act on: a 503 or 429 that says when to retry.
-
-        Without a Retry-After the client cannot tell "back off" from "broken", so a bare 503 or
-        429 is not graceful; neither is one whose header was not recorded (no evidence).
-        """
-        return self.status in (429, 503) and (self.retry_after is True
-                                                or self.retry_after_s is not None)
+    A request never sent (``client_overload``) counts from its scheduled time; a missing latency
+    is the time from send to completion.
+    """
+    sent = raw.sent_at if raw.sent_at is not None else raw.scheduled_at
+    latency = raw.latency_ms if raw.latency_ms is not None else (raw.completed_at - sent) * 1000.0
+    return RequestRecord(
+        request_id=raw.request_id,
+        sent_at_s=round(sent - wall0, 6),
+        ended_at_s=round(raw.completed_at - wall0, 6),
+        route=raw.route,
+        tenant=raw.tenant,
+        data_classes=tuple(raw.data_classes),
+        region=raw.region,
+        stream=raw.stream,
+        status=raw.status,
+        latency_ms=round(max(0.0, latency), 3),
+        served_by=raw.served_by,
+        upstream=raw.upstream,
+        attempts=raw.attempts or 0,
+        failovers=tuple(raw.failovers),
+        retry_after=raw.retry_after_s is not None,
+        retry_after_s=raw.retry_after_s,
+        error=raw.error_kind if not raw.ok else None,
+    )

@@ -33,15 +33,18 @@ import orjson
 from chaos.errors import RunBrokenError
 from chaos.faults.effects import EffectResult, UpstreamHit
 from chaos.faults.registry import FaultRegistry, default_registry
+from chaos.load.from_scenario import client_texts, load_spec_for
+from chaos.load.generator import LoadGenerator
 from chaos.runner import analysis
-from chaos.runner.assertions import CheckResult, describe, evaluate, evaluate_all
+from chaos.runner.assertions import describe, evaluate, evaluate_all
 from chaos.runner.attribution import Attribution, attribute
 from chaos.runner.clock import Clock, MonotonicClock
 from chaos.runner.environment import capture_environment
 from chaos.runner.evidence import data_class_matrix, shape_of, upstream_table
 from chaos.runner.metrics import FaultWindow, MetricContext, Window
-from chaos.runner.records import RequestRecord
-from chaos.runner.report import (
+from chaos.runner.records import from_load_record
+from chaos.report.records import AppliedFault, CheckResult, RequestRecord
+from chaos.report.model import (
     AuditInfo,
     CiInfo,
     GatewayInfo,
@@ -57,10 +60,9 @@ from chaos.runner.report import (
     write_report,
 )
 from chaos.runner.stack import AUDIT_DIR, RunStack
-from chaos.runner.timeline import AppliedFault, FaultTimeline
+from chaos.runner.timeline import FaultTimeline
 from chaos.runner.violations import candidates_for, catalog_models, count_violations
 from chaos.scenario.loader import LoadedScenario
-from chaos.scenario.model import ExternalTarget
 from governance.decision import DecisionInput
 from governance.errors import GovchaosError
 
@@ -140,7 +142,7 @@ class ChaosRunner:
         self._problems: list[str] = []
         self._t0 = 0.0
         self._wall0 = 0.0
-        self._generator: Any = None
+        self._generator: LoadGenerator | None = None
         self._timeline: FaultTimeline | None = None
         self._stop: StopInfo | None = None
         self._deviated_before = False
@@ -181,7 +183,7 @@ class ChaosRunner:
         for raw in self._generator.result().records:
             record = self._converted.get(raw.request_id)
             if record is None:
-                record = self._converted[raw.request_id] = self._convert(raw)
+                record = self._converted[raw.request_id] = from_load_record(raw, wall0=self._wall0)
             out.append(record)
         return out
 
@@ -190,29 +192,6 @@ class ChaosRunner:
         if self._measured_from_s is None:
             return records
         return [r for r in records if r.sent_at_s >= self._measured_from_s]
-
-    def _convert(self, r: Any) -> RequestRecord:
-        sent = r.sent_at if r.sent_at is not None else r.scheduled_at
-        latency = r.latency_ms if r.latency_ms is not None else (r.completed_at - sent) * 1000.0
-        return RequestRecord(
-            request_id=r.request_id,
-            sent_at_s=round(sent - self._wall0, 6),
-            ended_at_s=round(r.completed_at - self._wall0, 6),
-            route=r.route,
-            tenant=r.tenant,
-            data_classes=tuple(r.data_classes),
-            region=r.region,
-            stream=r.stream,
-            status=r.status,
-            latency_ms=round(max(0.0, latency), 3),
-            served_by=r.served_by,
-            upstream=r.upstream,
-            attempts=r.attempts or 0,
-            failovers=tuple(r.failovers),
-            retry_after=r.retry_after_s is not None,
-            retry_after_s=r.retry_after_s,
-            error=r.error_kind if not r.ok else None,
-        )
 
     # -- the run ------------------------------------------------------------------------------
     async def run(self) -> Report:
@@ -285,44 +264,9 @@ class ChaosRunner:
             raise cancelled
         return report
 
-    def _make_generator(self, stack: RunStack) -> Any:
-        from chaos.load.generator import LoadGenerator
-        from chaos.load.models import DataClassMix, LoadSpec, RouteMix
-
-        keys = {k.tenant: k.key for k in self.scenario.keys}
-        target = self.scenario.target
-        route_models = target.route_models if isinstance(target, ExternalTarget) else {}
-        if isinstance(target, ExternalTarget) and target.api_key is not None:
-            keys = {entry.tenant: target.api_key for entry in self.scenario.load.routes}
-        mix = []
-        for entry in self.scenario.load.routes:
-            if entry.tenant not in keys:
-                raise RunBrokenError(f"load.routes: no key declared for tenant {entry.tenant!r}")
-            mix.append(
-                RouteMix(
-                    route=entry.route,
-                    weight=entry.weight,
-                    tenant=entry.tenant,
-                    api_key=keys[entry.tenant],
-                    data_classes=(DataClassMix(classes=entry.data_classes),)
-                    if entry.data_classes
-                    else (DataClassMix(classes=("public",)),),
-                    region=entry.region,
-                    model=entry.model or route_models.get(entry.route),
-                    max_tokens=self.scenario.load.max_tokens,
-                )
-            )
-        self._client_texts = tuple(sorted({m.prompt for m in mix}))
-        load = self.scenario.load
-        spec = LoadSpec(
-            rate_rps=load.rate_rps,
-            duration_s=self.scenario.planned_duration_s(),
-            arrival="poisson" if load.arrival == "poisson" else "constant",
-            seed=self.scenario.seed,
-            mix=tuple(mix),
-            stream_share=load.stream_share,
-            request_timeout_s=load.request_timeout_s,
-        )
+    def _make_generator(self, stack: RunStack) -> LoadGenerator:
+        spec = load_spec_for(self.scenario)
+        self._client_texts = client_texts(spec)
         return LoadGenerator(spec, stack.base_url, run_id=self.run_id)
 
     async def _sleep_until(self, deadline: float, *, watch: bool, timeline_task: Any = None) -> None:

@@ -20,40 +20,18 @@ import logging
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal
-
-from pydantic import BaseModel, ConfigDict
+from typing import Any
 
 from chaos.faults import witness
 from chaos.faults.base import FaultApplyError, FaultContext, Revert
 from chaos.faults.effects import Effect, GpuReading, gpu_devices, witness_plan
 from chaos.faults.witness import WitnessProbe, WitnessReport
 from chaos.faults.registry import FaultRegistry
+from chaos.report.records import AppliedFault
 from chaos.runner.clock import Clock
 from chaos.scenario.model import FaultSpec
 
 log = logging.getLogger(__name__)
-
-FaultStatus = Literal["planned", "applied", "reverted", "failed", "not_reached"]
-
-
-class AppliedFault(BaseModel):
-    """A fault as it really happened (times in seconds since the run started)."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    name: str
-    kind: str
-    target: str
-    params: dict[str, Any]
-    planned_at_s: float  # relative to the fault phase, as written in the scenario
-    planned_duration_s: float
-    applied_at_s: float | None = None
-    revert_started_at_s: float | None = None  # the revert began: the effect window ends here
-    reverted_at_s: float | None = None
-    status: FaultStatus = "planned"
-    error: str | None = None
-
 
 @dataclass
 class LiveEvidence:

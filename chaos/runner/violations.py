@@ -33,7 +33,7 @@ from typing import Any, Protocol
 
 from pydantic import BaseModel, ConfigDict
 
-from chaos.runner.records import RequestRecord
+from chaos.report.records import RequestRecord, Violation
 from chaos.scenario.model import UpstreamSpec
 from governance.decision import Candidate, Decision, DecisionInput
 
@@ -50,23 +50,6 @@ class UpstreamLogEntry(Protocol):
     served_model: str
     request_id: str | None
     user: str | None
-
-
-class Violation(BaseModel):
-    """One request that reached a model the policy did not allow for it."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    upstream: str
-    model: str
-    request_id: str | None
-    # "model not allowed" | "unattributable request" | "unknown request marker" |
-    # "markers of requests with different decisions"
-    reason: str
-    route: str | None = None
-    tenant: str | None = None
-    data_classes: tuple[str, ...] = ()
-    allowed: tuple[str, ...] = ()
 
 
 class ViolationSummary(BaseModel):

@@ -152,7 +152,7 @@ def _validate(args: argparse.Namespace) -> int:
 
 def _schema(args: argparse.Namespace) -> int:
     if args.report:
-        from chaos.runner.report import report_json_schema
+        from chaos.report.model import report_json_schema
 
         schema = report_json_schema()
     else:

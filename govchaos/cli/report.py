@@ -199,7 +199,7 @@ def _show(args: argparse.Namespace) -> int:
 
 
 def _schema(args: argparse.Namespace) -> int:
-    from chaos.runner.report import report_json_schema
+    from chaos.report.model import report_json_schema
 
     print(json.dumps(report_json_schema(), indent=2))
     return 0

@@ -46,7 +46,7 @@ class VersionAction(argparse.Action):
 
 
 def version_lines() -> list[str]:
-    from chaos.runner.report import SCHEMA_VERSION
+    from chaos.report.model import SCHEMA_VERSION
     from govchaos import __version__
 
     lines = [f"govchaos {__version__}", f"report schema_version {SCHEMA_VERSION}"]

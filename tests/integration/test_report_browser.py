@@ -15,7 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from chaos.report import finalize_report, synthesize_run_dir
+from chaos.report import finalize_report
+from chaos.runner.synthetic import synthesize_run_dir
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="chromium is not installed")

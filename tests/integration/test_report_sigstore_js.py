@@ -19,7 +19,8 @@ from pathlib import Path
 
 import pytest
 
-from chaos.report import finalize_report, synthesize_run_dir
+from chaos.report import finalize_report
+from chaos.runner.synthetic import synthesize_run_dir
 from governance.attest import generate_keypair
 
 REPO = Path(__file__).resolve().parents[2]

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from chaos.runner.report import report_json_schema
+from chaos.report.model import report_json_schema
 from chaos.scenario import scenario_json_schema
 
 SCHEMAS = Path(__file__).resolve().parents[2] / "schemas"

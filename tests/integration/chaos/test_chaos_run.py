@@ -60,7 +60,7 @@ def test_quick_scenario_passes_and_writes_the_report(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr[-3000:]
     report = _report(out)
     assert report["verdict"] == "passed" and report["partial"] is False
-    from chaos.runner.report import Report, report_json_schema
+    from chaos.report.model import Report, report_json_schema
 
     jsonschema.validate(report, report_json_schema())
     Report.model_validate(report)

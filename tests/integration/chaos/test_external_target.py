@@ -58,7 +58,7 @@ def test_command_from_command_path_with_warmup_excluded_from_metrics(tmp_path: P
     result = _run(scenario, out)
     assert result.returncode == 0, result.stderr[-3000:]
     report = _report(out)
-    from chaos.runner.report import report_json_schema
+    from chaos.report.model import report_json_schema
 
     jsonschema.validate(report, report_json_schema())
     assert [p["name"] for p in report["phases"]] == [

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from chaos.report import synthesize_run_dir
+from chaos.runner.synthetic import synthesize_run_dir
 from chaos.report.view import read_report_file
 from govchaos.cli.chaos import finalize_report, result_json
 

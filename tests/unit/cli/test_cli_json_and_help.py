@@ -68,7 +68,7 @@ def test_policy_check_json_error_has_line_and_column(capsys) -> None:
 
 
 def test_run_summary_prints_probes_like_the_reports(tmp_path: Path, capsys) -> None:
-    from chaos.report import synthesize_run_dir
+    from chaos.runner.synthetic import synthesize_run_dir
     from chaos.report.view import read_report_file
     from govchaos.cli.chaos import _print_summary
 

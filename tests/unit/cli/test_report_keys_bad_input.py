@@ -10,7 +10,7 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from chaos.report.synthetic import synthesize_run_dir
+from chaos.runner.synthetic import synthesize_run_dir
 from govchaos.cli import main
 
 

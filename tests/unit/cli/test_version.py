@@ -6,7 +6,7 @@ import importlib.metadata as metadata
 import types
 from pathlib import Path
 
-from chaos.runner.report import SCHEMA_VERSION
+from chaos.report.model import SCHEMA_VERSION
 from govchaos import __version__
 from govchaos.cli import main
 from govchaos.cli.version import embedded_opa_version, engine_version

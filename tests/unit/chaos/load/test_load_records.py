@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from chaos.load import LoadError, RequestRecord, read_records, write_records
+from chaos.load import LoadError, LoadRecord, read_records, write_records
 
 
-def _record(index: int, **overrides) -> RequestRecord:
+def _record(index: int, **overrides) -> LoadRecord:
     fields = {
         "request_id": f"r-{index}",
         "index": index,
@@ -30,7 +30,7 @@ def _record(index: int, **overrides) -> RequestRecord:
         "failovers": ("private-eu:timeout",),
     }
     fields.update(overrides)
-    return RequestRecord(**fields)
+    return LoadRecord(**fields)
 
 
 def test_round_trip(tmp_path: Path) -> None:

@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from chaos.report import finalize_report, synthesize_run_dir
+from chaos.report import finalize_report
+from chaos.runner.synthetic import synthesize_run_dir
 from governance.attest import KeyPairFiles, generate_keypair
 
 

@@ -203,7 +203,7 @@ def test_html_evidence_block_names_signer_and_digests(signed_dir: Path) -> None:
 
 
 def test_html_matrix_marks_forbidden_cells_and_violations(make_run_dir: Callable[..., Path]) -> None:
-    from chaos.runner.report import write_report
+    from chaos.report.model import write_report
     from chaos.report.view import read_report_file
 
     run = make_run_dir()

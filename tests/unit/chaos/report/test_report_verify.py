@@ -20,7 +20,7 @@ from chaos.report import (
     verify_report,
 )
 from chaos.report.signing import SigningInfo
-from chaos.runner.report import Report, write_report
+from chaos.report.model import Report, write_report
 from governance.attest import (
     BUNDLE_FILENAME,
     EphemeralKeySigner,
@@ -302,7 +302,7 @@ def test_report_json_against_its_schema(run_dir: Path) -> None:
 
 @pytest.fixture(scope="module")
 def pristine(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from chaos.report import synthesize_run_dir
+    from chaos.runner.synthetic import synthesize_run_dir
 
     run = synthesize_run_dir(tmp_path_factory.mktemp("pristine") / "run", duration_s=2, rps=5)
     finalize_report(run)
@@ -367,7 +367,7 @@ def test_input_copies_must_match_their_digests(run_dir: Path) -> None:
 
 
 def test_provenance_is_in_the_signed_predicate(run_dir: Path) -> None:
-    from chaos.runner.report import CiInfo, Provenance
+    from chaos.report.model import CiInfo, Provenance
 
     report = Report.model_validate_json((run_dir / "report.json").read_bytes())
     ci = CiInfo(provider="github-actions", run_url="https://github.example/a/b/actions/runs/1")

@@ -3,8 +3,7 @@ from __future__ import annotations
 from chaos.faults.effects import EffectResult, UpstreamHit
 from chaos.runner.analysis import failover_reasons, fault_effect, run_metrics, timeseries
 from chaos.runner.metrics import MetricContext
-from chaos.runner.records import RequestRecord
-from chaos.runner.timeline import AppliedFault
+from chaos.report.records import AppliedFault, RequestRecord
 
 
 def rec(i: int, t: float, status: int = 200, upstream: str = "a",

@@ -6,7 +6,7 @@ from hypothesis import strategies as st
 
 from chaos.runner.assertions import compare, evaluate
 from chaos.runner.metrics import FaultWindow, MetricContext, Window, percentile
-from chaos.runner.records import RequestRecord
+from chaos.report.records import RequestRecord
 from chaos.scenario.model import Assertion, Probe, Scope
 
 

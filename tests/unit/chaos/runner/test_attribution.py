@@ -9,7 +9,7 @@ from chaos.runner.analysis import failover_reasons, run_metrics
 from chaos.runner.assertions import evaluate
 from chaos.runner.attribution import attribute
 from chaos.runner.metrics import FaultWindow, MetricContext, Window
-from chaos.runner.records import RequestRecord
+from chaos.report.records import RequestRecord
 from chaos.scenario.model import Assertion
 
 CHAT = "/v1/chat/completions"

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from chaos.runner.records import RequestRecord
+from chaos.report.records import RequestRecord
 from chaos.runner.violations import candidates_for, count_violations
 from chaos.scenario.model import UpstreamSpec
 from governance.decision import Decision, DecisionInput

@@ -61,27 +61,20 @@ def test_bad_external_fields_are_located(target: str, field: str, reason: str) -
     assert reason in info.value.message
 
 
-def test_route_models_set_the_body_model_unless_the_route_mix_has_one(tmp_path: Path) -> None:
-    from chaos.runner.run import ChaosRunner
+def test_route_models_set_the_body_model_unless_the_route_mix_has_one() -> None:
+    from chaos.load.from_scenario import load_spec_for
 
     loaded = _parse("  kind: external\n  base_url: u\n"
                     "  route_models: {customer-chat: chat-group, claims-triage: ignored}\n")
 
-    class _Stack:
-        base_url = "http://127.0.0.1:1"
-
-    generator = ChaosRunner(loaded, run_dir=tmp_path)._make_generator(_Stack())  # type: ignore[arg-type]
-    models = {m.route: m.model for m in generator.spec.mix}
+    models = {m.route: m.model for m in load_spec_for(loaded.scenario).mix}
     assert models == {"customer-chat": "chat-group", "claims-triage": "explicit-model"}
 
 
-def test_one_api_key_for_every_tenant(tmp_path: Path) -> None:
-    from chaos.runner.run import ChaosRunner
+def test_one_api_key_for_every_tenant() -> None:
+    from chaos.load.from_scenario import load_spec_for
 
     loaded = _parse("  kind: external\n  base_url: u\n  api_key: sk-master-key-0001\n")
 
-    class _Stack:
-        base_url = "http://127.0.0.1:1"
-
-    generator = ChaosRunner(loaded, run_dir=tmp_path)._make_generator(_Stack())  # type: ignore[arg-type]
-    assert {m.api_key.get_secret_value() for m in generator.spec.mix} == {"sk-master-key-0001"}
+    spec = load_spec_for(loaded.scenario)
+    assert {m.api_key.get_secret_value() for m in spec.mix} == {"sk-master-key-0001"}

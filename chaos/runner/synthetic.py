@@ -7,7 +7,7 @@
 
 The directory looks like what the runner writes: ``report.json`` built from the runner's own
 models (metrics computed by :func:`chaos.runner.analysis.run_metrics`), ``requests.jsonl`` (one
-:class:`~chaos.runner.records.RequestRecord` per line) and a real hash-chained ``audit.jsonl``
+:class:`~chaos.report.records.RequestRecord` per line) and a real hash-chained ``audit.jsonl``
 written by :class:`governance.audit.AuditLog` (a decision and an attempt per request, a second
 attempt when a request failed over). A fault takes the private upstream down for the middle
 third of the run (with a GPU-lost audit event at its start), a stop condition watches the error
@@ -27,9 +27,9 @@ from pathlib import Path
 import orjson
 
 from chaos.runner.analysis import run_metrics, timeseries
-from chaos.runner.assertions import CheckResult
-from chaos.runner.records import RequestRecord
-from chaos.runner.report import (
+from chaos.report.records import CheckResult
+from chaos.report.records import RequestRecord
+from chaos.report.model import (
     AuditInfo,
     DataClassMatrix,
     EnvironmentInfo,
@@ -156,7 +156,7 @@ def synthesize_run_dir(
                     "content_request_ids": [r.request_id], "path": "/v1/chat/completions",
                     "outcome": "ok"}) + b"\n")
     scenario_text = (f"name: {scenario_name}\ndescription: synthetic\nproves: failover never breaks policy\n"
-                     "# a synthetic scenario written by chaos.report.synthetic\n")
+                     "# a synthetic scenario written by chaos.runner.synthetic\n")
     (root / "scenario.yaml").write_text(scenario_text, encoding="utf-8")
     config_text = "listen: 127.0.0.1:0\npolicy: {bundle: policies}\n"
     (root / "gateway-config.yaml").write_text(config_text, encoding="utf-8")

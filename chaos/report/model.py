@@ -20,10 +20,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from chaos.runner.assertions import CheckResult
-from chaos.runner.attribution import AttributionSummary
-from chaos.runner.timeline import AppliedFault
-from chaos.runner.violations import Violation
+from chaos.report.records import AppliedFault, AttributionSummary, CheckResult, Violation
 
 SCHEMA_VERSION = "1"
 REPORT_FILE = "report.json"
