@@ -36,91 +36,28 @@ from __future__ import annotations
 import os
 import re
 from pathlib import Path
-from typing import Any, Literal
-
-import orjson
-from pydantic import BaseModel, ConfigDict
+from typing import Any
 
 from chaos.report.errors import ReportDirError, ReportUsageError
+from chaos.report.model import REPORT_FILE
 from chaos.report.signing import EPHEMERAL_PUBLIC_KEY
-from chaos.report.model import REPORT_FILE, Report, report_json_schema
+from chaos.report.verification import CHECKS, Check, KeySource, Verification, failed
+from chaos.report.verify_contents import check_audit, check_consistency, check_schema, check_subjects
 from governance.attest import (
     BUNDLE_FILENAME,
     KeyFileError,
     SignatureError,
     Statement,
-    SubjectError,
     bundle_json,
     key_id,
     load_public_key,
     parse_bundle,
     verify_bundle,
-    verify_subjects,
 )
-from governance.attest._statement import sha256_file
-from governance.errors import AuditChainError, GovchaosError
+from governance.errors import GovchaosError
 
-Status = Literal["ok", "fail", "skip"]
-CHECKS = ("bundle signature", "signer origin", "subject digests", "completeness", "audit chain",
-          "report schema", "predicate consistency")
 _KEY_ID = re.compile(r"[0-9a-f]{64}")
-KeySource = Literal["given key", "report's signing-key.pub", "keyless identity"]
-
-
-class Check(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    name: str
-    status: Status
-    detail: str
-    file: str | None = None
-    line: int | None = None
-    field: str | None = None
-    seq: int | None = None  # the first bad audit record
-    code: str | None = None
-
-
-class Verification(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    directory: str
-    valid: bool
-    checks: tuple[Check, ...]
-    key_source: KeySource | None
-    key_id: str | None
-    integrity_only: bool  # verified against a key the report itself carries, no id pinned
-    signing_mode: str | None  # from the signed predicate (None if it could not be trusted)
-    origin_pinned: bool = False  # signed by --key, the expected key id, or a keyless identity
-    # From the signed predicate, only once the signature verified (None otherwise):
-    verdict: str | None = None
-    partial: bool | None = None
-    run_id: str | None = None
-    scenario: str | None = None
-    # verificationMaterial.publicKey.hint: NOT authenticated (anyone can write any hint).
-    key_hint: str | None = None
-
-    @property
-    def first_failure(self) -> Check | None:
-        return next((c for c in self.checks if c.status == "fail"), None)
-
-    @property
-    def valid_summary(self) -> str:
-        """The closing line for a valid report; it mentions the audit chain only if one was
-        checked (a run against an external gateway records none)."""
-        audit = next((c for c in self.checks if c.name == "audit chain"), None)
-        if audit is not None and audit.status == "ok":
-            return "VALID: every file is exactly as signed and the audit chain ends at the signed head"
-        return ("VALID: every file is exactly as signed; there is no audit chain to check "
-                "(the run recorded none: external gateway)")
-
-
-def _fail(name: str, exc: GovchaosError | None = None, detail: str = "", **kw: Any) -> Check:
-    if exc is not None:
-        loc = exc.location
-        return Check(name=name, status="fail", detail=detail or exc.message, code=exc.code,
-                     file=kw.pop("file", None) or (loc.file if loc else None),
-                     line=loc.line if loc else None, field=loc.field if loc else None, **kw)
-    return Check(name=name, status="fail", detail=detail, **kw)
+__all__ = ["CHECKS", "Check", "Verification", "verify_report"]
 
 
 def verify_report(
@@ -183,13 +120,13 @@ def verify_report(
         return _result(root, checks, source, kid, None, hint=hint)
     origin = _check_origin(source, kid, identity, expect_key_id, require_origin)
     checks.append(origin)
-    checks += _check_subjects(statement, root)
+    checks += check_subjects(statement, root)
     predicate = statement.predicate
-    checks.append(_check_audit(root, predicate))
+    checks.append(check_audit(root, predicate))
     signed_report = any(sub.name == REPORT_FILE for sub in statement.subject)
-    report, schema_check = _check_schema(root, signed_report)
+    report, schema_check = check_schema(root, signed_report)
     checks.append(schema_check)
-    checks.append(_check_consistency(predicate, report, kid, source, schema_check, root))
+    checks.append(check_consistency(predicate, report, kid, source, schema_check, root))
     mode = (predicate.get("signing") or {}).get("mode") if isinstance(predicate.get("signing"), dict) else None
     return _result(root, checks, source, kid, mode, hint=hint, predicate=predicate,
                    pinned=origin.status == "ok")
@@ -233,14 +170,14 @@ def _check_origin(source: KeySource | None, kid: str | None, identity: tuple[str
                      detail=f"pinned keyless identity {identity[0]} (issuer {identity[1]})")
     if expected is not None:
         if kid != expected:
-            return _fail(name, code="key_not_expected",
+            return failed(name, code="key_not_expected",
                          detail=f"signed by key {kid}, not by the expected key {expected}: "
                          "the report was re-signed by someone else")
         return Check(name=name, status="ok", detail=f"signed by the expected key {kid}")
     if source == "given key":
         return Check(name=name, status="ok", detail=f"signed by the given key {kid}")
     if required:
-        return _fail(name, code="origin_not_pinned",
+        return failed(name, code="origin_not_pinned",
                      detail="--require-origin: the signature only verifies against the report's "
                      "own signing-key.pub, which anyone who edits the report can replace; give "
                      "--key PUB, --expect-key-id ID or --cert-identity/--cert-oidc-issuer")
@@ -255,13 +192,13 @@ def _check_signature(
 ) -> tuple[Statement | None, str | None, Check]:
     name = "bundle signature"
     if not bundle_path.is_file():
-        return None, None, _fail(name, detail=f"{BUNDLE_FILENAME} is missing: the report is not signed",
+        return None, None, failed(name, detail=f"{BUNDLE_FILENAME} is missing: the report is not signed",
                                  file=str(bundle_path), code="bundle_missing")
     if source == "report's signing-key.pub":
         try:
             public_key = load_public_key(root / EPHEMERAL_PUBLIC_KEY)
         except KeyFileError as exc:  # the report's own file: a broken one is a failed check
-            return None, None, _fail(name, exc, file=str(root / EPHEMERAL_PUBLIC_KEY))
+            return None, None, failed(name, exc, file=str(root / EPHEMERAL_PUBLIC_KEY))
     kid = key_id(public_key) if public_key is not None else None
     try:
         raw = bundle_path.read_bytes()
@@ -270,11 +207,11 @@ def _check_signature(
         else:
             statement = verify_bundle(bundle_path, identity=identity, offline=offline)
     except SignatureError as exc:
-        return None, kid, _fail(name, exc, file=str(bundle_path))
+        return None, kid, failed(name, exc, file=str(bundle_path))
     except OSError as exc:
-        return None, kid, _fail(name, detail=f"cannot read: {exc}", file=str(bundle_path))
+        return None, kid, failed(name, detail=f"cannot read: {exc}", file=str(bundle_path))
     if bundle_json(parse_bundle(raw).bundle) != raw:
-        return None, kid, _fail(
+        return None, kid, failed(
             name, file=str(bundle_path), code="bundle_reformatted",
             detail=f"{BUNDLE_FILENAME} verifies but is not byte for byte the bundle govchaos"
             " wrote: it was edited after signing",
@@ -289,161 +226,3 @@ def _check_signature(
     return statement, kid, Check(name=name, status="ok", detail=detail, file=str(bundle_path))
 
 
-def _check_subjects(statement: Statement, root: Path) -> list[Check]:
-    names = {s.name for s in statement.subject}
-    try:
-        verified = verify_subjects(statement, root)
-    except SubjectError as exc:
-        digest: list[str] = []
-        presence: list[str] = []
-        for problem in exc.problems or (exc.message,):
-            subject = problem.split(": ", 1)[0]
-            path = root / subject
-            if subject in names and path.is_file() and not path.is_symlink():
-                digest.append(problem)
-            else:
-                presence.append(problem)
-
-        def outcome(check: str, items: list[str], ok_detail: str) -> Check:
-            if not items:
-                return Check(name=check, status="ok", detail=ok_detail)
-            first = items[0].split(": ", 1)[0]
-            more = f" (and {len(items) - 1} more)" if len(items) > 1 else ""
-            return Check(name=check, status="fail", detail=items[0] + more,
-                         file=str(root / first), code=exc.code)
-
-        return [
-            outcome("subject digests", digest, "every present signed file has its signed sha256"),
-            outcome("completeness", presence, "no signed file missing, no unsigned file present"),
-        ]
-    return [
-        Check(name="subject digests", status="ok", detail=f"{len(verified)} files match their signed sha256"),
-        Check(name="completeness", status="ok", detail="no signed file missing, no unsigned file present"),
-    ]
-
-
-def _check_audit(root: Path, predicate: dict[str, Any]) -> Check:
-    from governance.audit import AuditHead, verify_audit_log
-
-    name = "audit chain"
-    audit = predicate.get("audit")
-    if not isinstance(audit, dict):
-        return _fail(name, detail="the signed predicate has no audit section", code="predicate_invalid")
-    file, head, records = audit.get("file"), audit.get("head"), audit.get("records")
-    if file is None:
-        return Check(name=name, status="skip",
-                     detail="the run recorded no audit log (external gateway): nothing to check")
-    if not isinstance(file, str) or "/" in file or "\\" in file or file in ("", ".", ".."):
-        return _fail(name, detail=f"unsafe audit file name {file!r} in the predicate",
-                     code="predicate_invalid")
-    if not isinstance(head, str) or not isinstance(records, int) or records < 0:
-        return _fail(name, file=str(root / file), code="audit_head_unknown",
-                     detail="the signed predicate names no audit chain head: the audit log did not"
-                     " verify when the run ended, so it cannot be checked now")
-    expected = AuditHead(seq=records - 1, hash=head) if records else AuditHead.empty()
-    try:
-        summary = verify_audit_log(root / file, expected_head=expected)
-    except AuditChainError as exc:
-        seq = getattr(exc, "seq", None)
-        return _fail(name, exc, file=str(root / file), seq=seq)
-    across = f" across {summary.segments} segments" if summary.segments else ""
-    return Check(name=name, status="ok", file=str(root / file),
-                 detail=f"{summary.count} records chain from seq 0 to the signed head{across}"
-                 f" (seq {summary.head.seq}, {summary.head_hash[:12]}…)")
-
-
-def _check_schema(root: Path, signed: bool) -> tuple[Report | None, Check]:
-    import jsonschema
-
-    name = "report schema"
-    path = root / REPORT_FILE
-    if not path.exists() and not path.is_symlink():
-        if signed:  # "completeness" already fails naming the missing file: one failure, not two
-            return None, Check(name=name, status="skip", file=str(path),
-                               detail=f"skipped: needs {REPORT_FILE}, which is missing")
-        return None, _fail(name, detail=f"{REPORT_FILE} is missing and was never signed: "
-                           "this is not a report directory", file=str(path), code="report_invalid")
-    try:
-        raw = path.read_bytes()
-    except OSError as exc:
-        return None, _fail(name, detail=f"{REPORT_FILE} cannot be read: {exc.strerror or exc}",
-                           file=str(path), code="report_invalid")
-    try:
-        data = orjson.loads(raw)
-    except orjson.JSONDecodeError as exc:
-        return None, _fail(name, detail=f"{REPORT_FILE} is not readable JSON: {exc}", file=str(path),
-                           code="report_invalid")
-    validator = jsonschema.Draft202012Validator(report_json_schema())
-    errors = sorted(validator.iter_errors(data), key=lambda e: list(map(str, e.absolute_path)))
-    if errors:
-        first = errors[0]
-        field = ".".join(str(p) for p in first.absolute_path) or None
-        more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
-        return None, _fail(name, detail=f"{first.message}{more}", file=str(path), field=field,
-                           code="report_schema_invalid")
-    try:
-        report = Report.model_validate(data)
-    except Exception as exc:  # the schema passed but the model is stricter
-        return None, _fail(name, detail=f"valid against the schema but not a report: {exc}",
-                           file=str(path), code="report_invalid")
-    return report, Check(name=name, status="ok", file=str(path),
-                         detail=f"valid against the report JSON Schema (schema_version {report.schema_version})")
-
-
-def _check_consistency(predicate: dict[str, Any], report: Report | None, kid: str | None,
-                       source: KeySource | None, schema: Check, root: Path) -> Check:
-    name = "predicate consistency"
-    if report is None:
-        missing = schema.status == "skip"
-        return Check(name=name, status="skip",
-                     detail=f"skipped: needs {REPORT_FILE}, which is missing" if missing
-                     else f"skipped: needs a valid {REPORT_FILE} (see report schema)")
-
-    def get(*path: str) -> Any:
-        node: Any = predicate
-        for part in path:
-            node = node.get(part) if isinstance(node, dict) else None
-        return node
-
-    pairs = [
-        ("run_id", get("run_id"), report.run_id),
-        ("verdict", get("verdict"), report.verdict),
-        ("partial", get("partial"), report.partial),
-        ("seed", get("seed"), report.seed),
-        ("scenario.sha256", get("scenario", "sha256"), report.scenario.sha256),
-        ("policy.sha256", get("policy", "sha256"), report.policy.sha256),
-        ("gateway.config_sha256", get("gateway", "config_sha256"), report.gateway.config_sha256),
-        ("audit.file", get("audit", "file"), report.audit.file),
-        ("audit.head", get("audit", "head"), report.audit.head),
-        ("audit.records", get("audit", "records"), report.audit.records),
-    ]
-    if "provenance" in predicate:  # reports signed before provenance existed lack it
-        pairs.append(("provenance", get("provenance"), report.provenance.model_dump(mode="json")))
-    if source != "keyless identity":
-        pairs.append(("signing.key_id", get("signing", "key_id"), kid))
-    for field, signed, actual in pairs:
-        if signed != actual:
-            what = "the key that verified" if field == "signing.key_id" else "report.json"
-            return _fail(name, field=field, code="predicate_mismatch",
-                         detail=f"{field}: the signed predicate says {signed!r}, {what} says {actual!r}")
-    # The copies of the inputs in the directory are what the digests say (subject digests only
-    # prove they are unchanged since signing, not that they are the inputs that ran).
-    copies = [("scenario.sha256", report.scenario.file, report.scenario.sha256)]
-    if report.gateway.config_sha256 and (root / "gateway-config.yaml").is_file():
-        copies.append(("gateway.config_sha256", "gateway-config.yaml", report.gateway.config_sha256))
-    for field, file, digest in copies:
-        if file is None:
-            continue
-        if "/" in file or "\\" in file or file in ("", ".", ".."):
-            return _fail(name, field=field, code="predicate_invalid", detail=f"unsafe file name {file!r}")
-        try:
-            actual = sha256_file(root / file)
-        except OSError as exc:
-            return _fail(name, field=field, code="predicate_mismatch", file=str(root / file),
-                         detail=f"{file} cannot be read: {exc.strerror or exc}")
-        if actual != digest:
-            return _fail(name, field=field, code="predicate_mismatch", file=str(root / file),
-                         detail=f"{file} has sha256 {actual}, but report.json says {field} is {digest}")
-    return Check(name=name, status="ok",
-                 detail="run id, verdict, digests, provenance, audit head and signing key match "
-                 "report.json; the scenario and config copies match their digests")
