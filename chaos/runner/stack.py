@@ -8,7 +8,9 @@ the gateway itself (reference: ``govchaos gateway serve`` as a subprocess; exter
 scenario's command, if any, or just its base URL). Stop order is the reverse, and every process
 is stopped by its own PID whatever happened before.
 
-:class:`RunStack` is also the :class:`~chaos.faults.base.FaultContext` fault kinds act on.
+:class:`RunStack` is also the :class:`~chaos.faults.base.FaultContext` fault kinds act on (its
+controls are in :mod:`chaos.runner.fault_context`); the gateway process itself is supervised
+by :class:`~chaos.runner.gateway_process.GatewayProcess`.
 """
 
 from __future__ import annotations
@@ -18,130 +20,28 @@ import contextlib
 import hashlib
 import logging
 import os
-import shutil
-import signal
-import socket
 import sys
-import time
 from collections.abc import Mapping
 from contextlib import AsyncExitStack
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import httpx
-import orjson
 import yaml
 
 from chaos.errors import RunBrokenError
+from chaos.runner.fault_context import FaultProxyControl, FleetProviderControl
+from chaos.runner.gateway_process import GatewayExit, GatewayProcess, free_port, resolve_command
 from chaos.scenario.loader import LoadedScenario
 from chaos.scenario.model import ExternalTarget, ReferenceTarget, Scenario, UpstreamSpec
 from chaos.scenario.template import fill_template
 
+if TYPE_CHECKING:
+    from chaos.providers import FleetProcess
+    from chaos.providers.models import UpstreamInfo as ReadyUpstream
+    from chaos.proxy.control import ProxyControl as ToxiproxyClient
+    from gateway.gpu.control_file import GpuControlFile
+
 log = logging.getLogger(__name__)
-
-
-LOG_TAIL_LINES = 20
-
-
-@dataclass(frozen=True, slots=True)
-class GatewayExit:
-    """A gateway process that ended by itself (before it was ready, or during the run)."""
-
-    returncode: int
-    log_path: Path
-    log_tail: str
-
-    def describe(self, when: str) -> str:
-        return (f"gateway exited with code {self.returncode} {when} (log: {self.log_path})"
-                + (f"; last lines:\n{self.log_tail}" if self.log_tail else "; its log is empty"))
-
-
-def log_tail(path: Path, lines: int = LOG_TAIL_LINES) -> str:
-    """The last ``lines`` lines of a log file ("" when it is missing or empty)."""
-    try:
-        with open(path, "rb") as f:
-            f.seek(0, os.SEEK_END)
-            f.seek(max(0, f.tell() - 64 * 1024))
-            text = f.read().decode("utf-8", errors="replace")
-    except OSError:
-        return ""
-    return "\n".join(text.strip().splitlines()[-lines:])
-
-
-def free_port() -> int:
-    """A TCP port free on 127.0.0.1 now, for gateways that cannot be told to bind port 0
-    (another process could take it before the gateway binds it: rare, and it then fails to
-    start with its own error)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-class _ProxyAdapter:
-    """The fault kinds' ProxyControl protocol over the Toxiproxy API client."""
-
-    def __init__(self, control: Any, names: Mapping[str, str]) -> None:
-        self._control = control
-        self._names = names  # upstream name -> proxy name
-
-    async def set_enabled(self, upstream: str, enabled: bool) -> None:
-        name = self._names[upstream]
-        await (self._control.enable(name) if enabled else self._control.disable(name))
-
-    async def add_toxic(
-        self,
-        upstream: str,
-        name: str,
-        toxic_type: str,
-        *,
-        stream: str,
-        toxicity: float,
-        attributes: dict[str, Any],
-    ) -> None:
-        from chaos.proxy.control import ToxicSpec
-
-        spec = ToxicSpec(
-            type=toxic_type, name=name, stream=stream, toxicity=toxicity, attributes=attributes
-        )
-        await self._control.add_toxic(self._names[upstream], spec)
-
-    async def remove_toxic(self, upstream: str, name: str) -> None:
-        await self._control.remove_toxic(self._names[upstream], name)
-
-
-class _ProviderAdapter:
-    """The fault kinds' ProviderControl protocol over the fleet processes' control APIs.
-
-    An upstream that a fault kills runs in a fleet process of its own (``isolated``): killing
-    it is SIGKILL on that process and restarting it is a new process on the same port, so
-    every connection it held dies with it, as when a real worker dies.
-    """
-
-    def __init__(self, shared: Any, isolated: Mapping[str, Any]) -> None:
-        self._shared = shared  # FleetProcess hosting the upstreams no fault kills (or None)
-        self._isolated = isolated  # upstream name -> its own FleetProcess
-
-    def _fleet(self, upstream: str) -> Any:
-        return self._isolated.get(upstream) or self._shared
-
-    async def set_fault(self, upstream: str, kind: str, params: dict[str, Any]) -> None:
-        await self._fleet(upstream).control.set_fault(upstream, kind, **params)
-
-    async def clear_fault(self, upstream: str) -> None:
-        await self._fleet(upstream).control.clear_fault(upstream)
-
-    async def kill(self, upstream: str) -> None:
-        if upstream in self._isolated:
-            await self._isolated[upstream].kill()
-        else:
-            await self._shared.control.kill(upstream)
-
-    async def restart(self, upstream: str) -> None:
-        if upstream in self._isolated:
-            await self._isolated[upstream].restart()
-        else:
-            await self._shared.control.restart(upstream)
 
 
 AUDIT_DIR = "audit"  # ${audit_dir}: the gateway's segment directory inside the run directory
@@ -167,17 +67,13 @@ class RunStack:
         self.run_dir = run_dir.resolve()
         self.work_dir = work_dir.resolve()
         self.toxiproxy_url = toxiproxy_url
-        self._environ = dict(environ or {})
         self._exit = AsyncExitStack()
-        self._fleets: dict[str, Any] = {}  # label -> FleetProcess
-        self._fleet_of: dict[str, Any] = {}  # upstream name -> the FleetProcess hosting it
-        self._fleet_ready: dict[str, Any] = {}  # upstream name -> UpstreamInfo at start
-        self._proxy_control: Any = None
+        self._fleets: dict[str, FleetProcess] = {}  # by label
+        self._fleet_of: dict[str, FleetProcess] = {}  # upstream name -> the one hosting it
+        self._fleet_ready: dict[str, ReadyUpstream] = {}  # upstream name -> its address at start
+        self._proxy_control: ToxiproxyClient | None = None
         self._proxy_names: dict[str, str] = {}
-        self._gateway: asyncio.subprocess.Process | None = None
-        self.gateway_pid: int | None = None
-        self.gateway_log: Path | None = None  # the gateway process's stdout + stderr
-        self.gateway_exit: GatewayExit | None = None  # set when it ended by itself
+        self.gateway = GatewayProcess(self.work_dir, environ)
         self._free_port: int | None = None
         self.base_url: str = ""
         self.upstream_urls: dict[str, str] = {}  # name -> proxied base URL (what the gateway uses)
@@ -186,9 +82,9 @@ class RunStack:
         self.audit_path: Path | None = None
         self.gpu_control_file = work_dir / "gpu-control.json"
         self.keys_file = work_dir / "keys.yaml"
-        self.proxy: _ProxyAdapter | None = None
-        self.providers: _ProviderAdapter | None = None
-        self.gpu: Any = None
+        self.proxy: FaultProxyControl | None = None
+        self.providers: FleetProviderControl | None = None
+        self.gpu: GpuControlFile | None = None
         self.pids: dict[str, int] = {}
         self.fault_proxy_seed: int | None = None  # None with a real Toxiproxy (unseeded)
 
@@ -290,7 +186,7 @@ class RunStack:
                 self.pids["upstream-" + label] = fleet.pid
         self._fleet_of = {s.name: fleets[label] for label, group in groups.items() for s in group}
         isolated = {name: fleets[f"fleet-{name}"] for name in killed}
-        self.providers = _ProviderAdapter(fleets.get("fleet"), isolated)
+        self.providers = FleetProviderControl(fleets.get("fleet"), isolated)
 
     async def _start_proxies(self) -> None:
         from chaos.proxy.control import fault_proxy
@@ -320,7 +216,7 @@ class RunStack:
         except Exception as exc:
             raise RunBrokenError(f"fault proxy did not start: {exc}") from exc
         self._proxy_control = control
-        self.proxy = _ProxyAdapter(control, self._proxy_names)
+        self.proxy = FaultProxyControl(control, self._proxy_names)
 
     def _write_keys_file(self) -> None:
         keys = [{"key": k.key, "tenant": k.tenant} for k in self.scenario.keys]
@@ -390,99 +286,36 @@ class RunStack:
         self.base_url = fill_template(target.base_url, values).rstrip("/")
         if target.command:
             argv = [fill_template(part, values) for part in target.command]
-            argv[0] = self._resolve_command(argv[0], target)
+            argv[0] = resolve_command(argv[0], base_dir=self.loaded.base_dir,
+                                      search=[self.loaded.resolve(d) for d in target.command_path])
             env = {name: fill_template(value, values) for name, value in target.env.items()}
             await self._spawn("gateway", argv, ready_file=None, timeout_s=target.ready_timeout_s,
                               env=env)
-        await self._wait_http_ready(self.base_url + target.ready_path, target.ready_timeout_s)
-
-    def _resolve_command(self, program: str, target: ExternalTarget) -> str:
-        """``command[0]`` as an absolute path.
-
-        Raises:
-            RunBrokenError: not found (names every place looked in).
-        """
-        if "/" in program:
-            # abspath, not resolve(): a venv's python is a symlink that must stay one.
-            path = Path(os.path.abspath(self.loaded.base_dir / program))
-            if os.access(path, os.X_OK) and path.is_file():
-                return str(path)
-            raise RunBrokenError(f"target.command: {program} ({path}) is not an executable file")
-        dirs = [str(self.loaded.resolve(d)) for d in target.command_path]
-        found = shutil.which(program, path=os.pathsep.join(dirs) if dirs else None)
-        if found is None:
-            where = (f"target.command_path ({', '.join(dirs)})" if dirs
-                     else "PATH (set target.command_path to look elsewhere)")
-            raise RunBrokenError(f"target.command: {program!r} not found in {where}")
-        return os.path.abspath(found)  # not resolve(): a venv's python is a symlink
+        await self.gateway.wait_http_ready(self.base_url + target.ready_path, target.ready_timeout_s)
 
     async def _spawn(
         self, label: str, argv: list[str], *, ready_file: Path | None, timeout_s: float,
         env: Mapping[str, str] | None = None,
     ) -> dict[str, Any]:
-        log_file = self.work_dir / f"{label}.log"
-        self.gateway_log = log_file
-        child_env = dict(os.environ)
-        child_env.update(self._environ)
-        child_env.update(env or {})
-        with open(log_file, "wb") as out:
-            try:
-                # A new session: Ctrl-C reaches the runner only, which then stops this
-                # process in order (drain, flush the audit log) instead of racing it.
-                process = await asyncio.create_subprocess_exec(
-                    *argv, stdout=out, stderr=asyncio.subprocess.STDOUT, env=child_env,
-                    start_new_session=True,
-                )
-            except OSError as exc:
-                raise RunBrokenError(f"cannot start {label} ({argv[0]}): {exc}") from exc
-        self._gateway = process
-        self.gateway_pid = process.pid
-        self.pids[label] = process.pid
-        if ready_file is None:
-            return {}
-        deadline = time.monotonic() + timeout_s
-        while True:
-            if ready_file.exists():
-                try:
-                    return orjson.loads(ready_file.read_bytes())
-                except orjson.JSONDecodeError:
-                    pass  # written atomically; retry covers any non-atomic writer
-            if process.returncode is not None:
-                raise RunBrokenError(self._exited().describe("before it was ready"))
-            if time.monotonic() > deadline:
-                raise RunBrokenError(f"{label} not ready after {timeout_s:g} s (log: {log_file})")
-            await asyncio.sleep(0.05)
+        try:
+            return await self.gateway.spawn(label, argv, ready_file=ready_file,
+                                            timeout_s=timeout_s, env=env)
+        finally:
+            if self.gateway.pid is not None:
+                self.pids[label] = self.gateway.pid
 
-    async def _wait_http_ready(self, url: str, timeout_s: float) -> None:
-        deadline = time.monotonic() + timeout_s
-        last = ""
-        async with httpx.AsyncClient(timeout=2.0) as client:
-            while time.monotonic() < deadline:
-                if self._gateway is not None and self._gateway.returncode is not None:
-                    raise RunBrokenError(self._exited().describe("before it was ready"))
-                try:
-                    response = await client.get(url)
-                    if response.status_code < 500:
-                        return
-                    last = f"HTTP {response.status_code}"
-                except httpx.HTTPError as exc:
-                    last = type(exc).__name__
-                await asyncio.sleep(0.2)
-        where = f"; log: {self.gateway_log}" if self.gateway_log else ""
-        raise RunBrokenError(f"gateway at {url} not ready after {timeout_s:g} s ({last}){where}")
+    # The gateway process's facts, as the report reads them.
+    @property
+    def gateway_log(self) -> Path | None:
+        return self.gateway.log_path
 
-    def _exited(self) -> GatewayExit:
-        """Record that the gateway process ended by itself (it must have)."""
-        assert self._gateway is not None and self._gateway.returncode is not None
-        if self.gateway_exit is None:
-            log_path = self.gateway_log or self.work_dir / "gateway.log"
-            self.gateway_exit = GatewayExit(self._gateway.returncode, log_path,
-                                            log_tail(log_path))
-        return self.gateway_exit
+    @property
+    def gateway_exit(self) -> GatewayExit | None:
+        return self.gateway.exit
 
     def gateway_running(self) -> bool:
         """False once a gateway the harness started has ended by itself."""
-        return self._gateway is None or self._gateway.returncode is None
+        return self.gateway.running()
 
     async def upstream_log(self) -> list[Any]:
         """Every request every simulated upstream received (ground truth), or [] if unknown."""
@@ -508,20 +341,7 @@ class RunStack:
 
     async def stop(self) -> list[str]:
         """Stop everything that started, gateway first. Never raises; returns problems."""
-        problems: list[str] = []
-        if self._gateway is not None and self._gateway.returncode is not None:
-            self._exited()  # it ended by itself: keep its code and log tail for the report
-        process, self._gateway = self._gateway, None
-        if process is not None and process.returncode is None:
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(process.pid, signal.SIGTERM)
-            try:
-                await asyncio.wait_for(process.wait(), 10.0)
-            except TimeoutError:
-                problems.append(f"gateway pid {process.pid} ignored SIGTERM; killed")
-                with contextlib.suppress(ProcessLookupError):
-                    os.kill(process.pid, signal.SIGKILL)
-                await process.wait()
+        problems = await self.gateway.stop()
         if self.gpu is not None:
             with contextlib.suppress(Exception):
                 self.gpu.clear_all()
