@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import time
 from typing import Protocol
 
@@ -38,3 +39,8 @@ class FakeClock:
     async def sleep(self, seconds: float) -> None:
         self._now += max(0.0, seconds)
         await asyncio.sleep(0)
+
+
+def iso_utc(epoch: float) -> str:
+    """``epoch`` seconds as ISO 8601 UTC with a ``Z`` (``2025-01-01T12:00:00Z``)."""
+    return dt.datetime.fromtimestamp(epoch, dt.UTC).isoformat().replace("+00:00", "Z")

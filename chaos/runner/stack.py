@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any
 import yaml
 
 from chaos.errors import RunBrokenError
+from chaos.runner.artifacts import AUDIT_DIR
 from chaos.runner.fault_context import FaultProxyControl, FleetProviderControl
 from chaos.runner.gateway_process import GatewayExit, GatewayProcess, free_port, resolve_command
 from chaos.scenario.loader import LoadedScenario
@@ -42,9 +43,6 @@ if TYPE_CHECKING:
     from gateway.gpu.control_file import GpuControlFile
 
 log = logging.getLogger(__name__)
-
-
-AUDIT_DIR = "audit"  # ${audit_dir}: the gateway's segment directory inside the run directory
 
 
 class RunStack:
