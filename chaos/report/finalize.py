@@ -20,6 +20,7 @@ from chaos.report.errors import ReportDirError
 from chaos.report.html import render_html
 from chaos.report.junit import render_junit
 from chaos.report.markdown import render_markdown
+from chaos.report.model import file_mode
 from chaos.report.signing import (
     EPHEMERAL_PUBLIC_KEY,
     SigningInfo,
@@ -29,7 +30,6 @@ from chaos.report.signing import (
     write_ephemeral_key,
 )
 from chaos.report.view import load_view, read_report_file
-from chaos.report.model import file_mode
 from governance.attest import BUNDLE_FILENAME, StatementError, sign_directory
 from governance.errors import Location
 

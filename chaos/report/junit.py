@@ -25,9 +25,9 @@ import re
 from collections.abc import Sequence
 from xml.etree import ElementTree as ET
 
-from chaos.report.view import ReportView
-from chaos.report.records import CheckResult
 from chaos.report.model import Report
+from chaos.report.records import CheckResult
+from chaos.report.view import ReportView
 
 # Characters XML 1.0 cannot carry at all (ElementTree would write them and produce bad XML).
 _INVALID_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")

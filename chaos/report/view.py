@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 
 from chaos.report.decisions import AUDIT_FILE, DecisionSummary, summarize_audit
 from chaos.report.errors import ReportDirError
+from chaos.report.model import REPORT_FILE, Metrics, PolicyViolations, Report
 from chaos.report.series import (
     REQUESTS_FILE,
     SecondBucket,
@@ -22,7 +23,6 @@ from chaos.report.series import (
     buckets_from_timeseries,
 )
 from chaos.report.signing import SigningInfo, verify_command
-from chaos.report.model import REPORT_FILE, Metrics, PolicyViolations, Report
 from governance.errors import Location
 
 

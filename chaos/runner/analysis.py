@@ -7,10 +7,10 @@ from collections.abc import Collection, Iterable, Mapping, Sequence
 from typing import Any
 
 from chaos.faults.effects import Effect, EffectEvidence, EffectResult, UpstreamHit
+from chaos.report.model import FaultEffect, FaultReport, Metrics, TimePoint
+from chaos.report.records import AppliedFault, RequestRecord
 from chaos.runner import metrics as m
 from chaos.runner.metrics import MetricContext, Window
-from chaos.report.records import AppliedFault, RequestRecord
-from chaos.report.model import FaultEffect, FaultReport, Metrics, TimePoint
 from chaos.runner.timeline import LiveEvidence
 
 

@@ -18,8 +18,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from chaos.report.records import RequestRecord
 from chaos.report.model import DataClassMatrix, MatrixCell, UpstreamInfo
+from chaos.report.records import RequestRecord
 from chaos.runner.violations import attributed_id
 from chaos.scenario.model import UpstreamSpec
 from governance.decision import Decision

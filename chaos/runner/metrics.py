@@ -24,8 +24,8 @@ import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
-from chaos.runner.attribution import Attribution
 from chaos.report.records import RequestRecord
+from chaos.runner.attribution import Attribution
 from chaos.scenario.model import Scope
 
 

@@ -26,9 +26,6 @@ from pathlib import Path
 
 import orjson
 
-from chaos.runner.analysis import run_metrics, timeseries
-from chaos.report.records import CheckResult
-from chaos.report.records import RequestRecord
 from chaos.report.model import (
     AuditInfo,
     DataClassMatrix,
@@ -47,6 +44,8 @@ from chaos.report.model import (
     UpstreamInfo,
     write_report,
 )
+from chaos.report.records import CheckResult, RequestRecord
+from chaos.runner.analysis import run_metrics, timeseries
 
 PRIMARY = ("private-eu", "llama-3.1-70b-private-eu")
 FALLBACK = ("private-eu-small", "llama-3.1-8b-private-eu")

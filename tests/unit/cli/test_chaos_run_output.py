@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from chaos.runner.synthetic import synthesize_run_dir
 from chaos.report.view import read_report_file
+from chaos.runner.synthetic import synthesize_run_dir
 from govchaos.cli.chaos import finalize_report, result_json
 
 

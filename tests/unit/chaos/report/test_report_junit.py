@@ -19,8 +19,8 @@ xmlschema = pytest.importorskip("xmlschema")
 junitparser = pytest.importorskip("junitparser")
 
 from chaos.report import render_directory  # noqa: E402
-from chaos.report.view import read_report_file  # noqa: E402
 from chaos.report.model import StopInfo, write_report  # noqa: E402
+from chaos.report.view import read_report_file  # noqa: E402
 
 XSD = Path(__file__).resolve().parents[3] / "fixtures" / "junit" / "surefire-junit.xsd"
 

@@ -19,8 +19,8 @@ from chaos.report import (
     predicate_for,
     verify_report,
 )
-from chaos.report.signing import SigningInfo
 from chaos.report.model import Report, write_report
+from chaos.report.signing import SigningInfo
 from governance.attest import (
     BUNDLE_FILENAME,
     EphemeralKeySigner,

@@ -1,9 +1,9 @@
 from __future__ import annotations
 
 from chaos.faults.effects import EffectResult, UpstreamHit
+from chaos.report.records import AppliedFault, RequestRecord
 from chaos.runner.analysis import failover_reasons, fault_effect, run_metrics, timeseries
 from chaos.runner.metrics import MetricContext
-from chaos.report.records import AppliedFault, RequestRecord
 
 
 def rec(i: int, t: float, status: int = 200, upstream: str = "a",

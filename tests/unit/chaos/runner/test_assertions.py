@@ -4,9 +4,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from chaos.report.records import RequestRecord
 from chaos.runner.assertions import compare, evaluate
 from chaos.runner.metrics import FaultWindow, MetricContext, Window, percentile
-from chaos.report.records import RequestRecord
 from chaos.scenario.model import Assertion, Probe, Scope
 
 

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from types import SimpleNamespace
 
+from chaos.report.records import RequestRecord
 from chaos.runner import metrics as m
 from chaos.runner.analysis import failover_reasons, run_metrics
 from chaos.runner.assertions import evaluate
 from chaos.runner.attribution import attribute
 from chaos.runner.metrics import FaultWindow, MetricContext, Window
-from chaos.report.records import RequestRecord
 from chaos.scenario.model import Assertion
 
 CHAT = "/v1/chat/completions"

@@ -9,9 +9,9 @@ from types import SimpleNamespace
 
 import pytest
 
+from chaos.report.records import RequestRecord
 from chaos.runner.evidence import data_class_matrix, shape_of, upstream_table
 from chaos.runner.provenance import ci_from_env, git_info
-from chaos.report.records import RequestRecord
 from chaos.scenario.model import UpstreamSpec
 from governance.decision import Decision
 
