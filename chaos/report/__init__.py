@@ -1,7 +1,10 @@
-"""Rendering, signing and verifying report directories.
+"""The report contract, and rendering, signing and verifying report directories.
 
 >>> from chaos.report import finalize_report, verify_report, render_directory
 
+- :mod:`chaos.report.model` — ``report.json`` (:class:`~chaos.report.model.Report`), its JSON
+  Schema and atomic write; :mod:`chaos.report.records` — the records it is made of and the lines
+  of ``requests.jsonl``. The runner produces them; nothing here imports the runner.
 - :func:`finalize_report` — render ``report.html``, ``report.md``, ``junit.xml`` into a run
   directory and sign every file of it (organisation key, ephemeral key, or keyless).
 - :func:`verify_report` — the checks behind ``govchaos report verify`` (signature, subject
