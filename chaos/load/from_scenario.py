@@ -6,9 +6,10 @@ resolved mix with keys and one duration covering every phase. This is the one pl
 translates the first into the second (other kinds of load, such as multi-step workflows, get
 their own translation beside this one).
 
+>>> from chaos.faults import default_registry
 >>> from chaos.scenario.loader import load_scenario
->>> spec = load_spec_for(load_scenario("scenarios/provider-outage.yaml").scenario)  # doctest: +SKIP
->>> spec.mix[0].route                                                                 # doctest: +SKIP
+>>> loaded = load_scenario("scenarios/provider-outage.yaml", faults=default_registry())  # doctest: +SKIP
+>>> load_spec_for(loaded.scenario).mix[0].route                                      # doctest: +SKIP
 'claims-triage'
 """
 

@@ -33,6 +33,7 @@ from chaos.scenario.model import FaultSpec
 
 log = logging.getLogger(__name__)
 
+
 @dataclass
 class LiveEvidence:
     """What was observed while one fault ran (the witness and GPU read-backs)."""

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from chaos.errors import RunBrokenError
+from chaos.faults import default_registry
 from chaos.load.from_scenario import client_texts, load_spec_for
 from chaos.scenario import parse_scenario
 
@@ -32,7 +33,7 @@ recovery_s: 2
 
 
 def test_the_mix_carries_keys_classes_and_the_whole_run_s_duration() -> None:
-    scenario = parse_scenario(SCENARIO.encode(), Path("s.yaml")).scenario
+    scenario = parse_scenario(SCENARIO.encode(), Path("s.yaml"), faults=default_registry()).scenario
     spec = load_spec_for(scenario)
     assert (spec.rate_rps, spec.arrival, spec.seed) == (20, "poisson", 7)
     assert spec.duration_s == scenario.planned_duration_s()
@@ -47,6 +48,6 @@ def test_the_mix_carries_keys_classes_and_the_whole_run_s_duration() -> None:
 def test_a_tenant_without_a_key_is_a_broken_run() -> None:
     text = SCENARIO.replace("    - {route: customer-chat, tenant: acme-health}\n",
                             "    - {route: customer-chat, tenant: globex-retail}\n")
-    scenario = parse_scenario(text.encode(), Path("s.yaml")).scenario
+    scenario = parse_scenario(text.encode(), Path("s.yaml"), faults=default_registry()).scenario
     with pytest.raises(RunBrokenError, match="no key declared for tenant 'globex-retail'"):
         load_spec_for(scenario)
