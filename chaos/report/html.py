@@ -26,6 +26,7 @@ from chaos.report.view import (
     tally,
     unit_of,
 )
+from chaos.report.workflows import workflows_html
 from chaos.runner.assertions import CheckResult
 
 _CSS = """
@@ -240,6 +241,7 @@ def render_html(view: ReportView) -> str:
         out.append('<p class="muted">No per-request traffic in this report.</p>')
     out.append("<h3>Timeline</h3>")
     out.append(_timeline_table(view))
+    out.append(workflows_html(r, view.fault_spans))
 
     out.append("<h2>Who serves what: upstream → model → hosting → region / jurisdiction</h2>")
     out.append(_upstreams_html(view))

@@ -24,6 +24,7 @@ from chaos.runner.assertions import CheckResult
 from chaos.runner.attribution import AttributionSummary
 from chaos.runner.timeline import AppliedFault
 from chaos.runner.violations import Violation
+from chaos.runner.workflow_report import WorkflowSection
 
 SCHEMA_VERSION = "1"
 REPORT_FILE = "report.json"
@@ -273,6 +274,8 @@ class Report(_Frozen):
     events: tuple[HarnessEvent, ...] = ()
     upstreams: tuple[UpstreamInfo, ...] = ()
     data_class_matrix: DataClassMatrix | None = None
+    # Agent workflows (load.workflows): chaos.runner.workflow_report; None for request load.
+    workflows: WorkflowSection | None = None
     provenance: Provenance = Provenance()
     files: tuple[str, ...] = ()
     partial: bool = False

@@ -40,7 +40,9 @@ from chaos.runner.clock import Clock, MonotonicClock
 from chaos.runner.environment import capture_environment
 from chaos.runner.evidence import data_class_matrix, shape_of, upstream_table
 from chaos.runner.metrics import FaultWindow, MetricContext, Window
+from chaos.runner.data_flow import DataFlowSummary, count_data_flow_violations
 from chaos.runner.records import RequestRecord
+from chaos.runner.workflow_metrics import is_workflow_metric, shifted
 from chaos.runner.report import (
     AuditInfo,
     CiInfo,
@@ -150,6 +152,8 @@ class ChaosRunner:
         self._converted: dict[str, RequestRecord] = {}
         self._client_texts: tuple[str, ...] = ()
         self._measured_from_s: float | None = None  # end of the warm-up, if there was one
+        self._data_flow: DataFlowSummary | None = None
+        self._workflow_cache: tuple[int, tuple[Any, ...]] = (-1, ())
 
     # -- time and phases ----------------------------------------------------------------------
     def _elapsed(self) -> float:
@@ -212,6 +216,7 @@ class ChaosRunner:
             retry_after=r.retry_after_s is not None,
             retry_after_s=r.retry_after_s,
             error=r.error_kind if not r.ok else None,
+            workflow_id=r.workflow_id, workflow=r.workflow, step=r.step, attempt=r.attempt,
         )
 
     # -- the run ------------------------------------------------------------------------------
@@ -287,6 +292,15 @@ class ChaosRunner:
 
     def _make_generator(self, stack: RunStack) -> Any:
         from chaos.load.generator import LoadGenerator
+
+        if self.scenario.load.workflows:
+            from chaos.load.workflows import WorkflowGenerator, workflow_load_from_scenario
+
+            self._client_texts = tuple(sorted({s.text for w in self.scenario.load.workflows
+                                               for s in w.steps if s.text}))
+            load = workflow_load_from_scenario(
+                self.scenario, duration_s=self.scenario.planned_duration_s())
+            return WorkflowGenerator(load, stack.base_url, run_id=self.run_id)
         from chaos.load.models import DataClassMix, LoadSpec, RouteMix
 
         keys = {k.tenant: k.key for k in self.scenario.keys}
@@ -350,7 +364,9 @@ class ChaosRunner:
             window = [r for r in records if now - condition.window_s <= r.ended_at_s <= now]
             if len(window) < condition.min_requests:
                 continue
-            result = evaluate(condition, MetricContext(records=window))
+            result = evaluate(condition, MetricContext(records=window, workflows=[
+                w for w in self._workflow_runs() if now - condition.window_s <= w.ended_s <= now
+            ] if is_workflow_metric(condition.metric) else ()))
             worst, count = self._stop_seen.get(index, (None, 0))
             self._stop_seen[index] = (_closer(condition.op, worst, result.observed), count + 1)
             if result.passed:  # the condition holds: that is the breach it describes
@@ -465,7 +481,33 @@ class ChaosRunner:
             policy_violations=violations,
             model_to_upstream={u.model: u.name for u in self.scenario.upstreams},
             attribution=attribution,
+            workflows=self._workflow_runs(),
+            data_flow_violations=self._data_flow.violations if self._data_flow else None,
         )
+
+    def _workflow_runs(self) -> tuple[Any, ...]:
+        """The workflow runs so far at run-relative times (none for request load)."""
+        runs = getattr(self._generator, "workflows", None)
+        if runs is None:
+            return ()
+        done = runs()
+        if self._workflow_cache[0] != len(done):
+            measured = [w for w in done if self._measured_from_s is None
+                        or w.started_s >= self._measured_from_s - self._generator_offset()]
+            self._workflow_cache = (len(done), shifted(measured, self._generator_offset()))
+        return self._workflow_cache[1]
+
+    def _workflow_section(self, ctx: MetricContext) -> Any:
+        if not self.scenario.load.workflows:
+            return None
+        from chaos.runner.workflow_report import workflow_section
+
+        return workflow_section(
+            ctx.workflows, [(w.name, [s.id for s in w.steps]) for w in self.scenario.load.workflows],
+            ctx.faults, self._data_flow)
+
+    def _generator_offset(self) -> float:
+        return self._generator.started_at - self._wall0
 
     def _effect_verdicts(
         self, hits: dict[str, list[UpstreamHit]]
@@ -501,6 +543,8 @@ class ChaosRunner:
             max_tokens=self.scenario.load.max_tokens,
             client_texts=self._client_texts,
         )
+        self._data_flow = await count_data_flow_violations(
+            entries, by_id, candidates, engine.decide, max_tokens=self.scenario.load.max_tokens)
         decisions = {}
         for record in records:  # one decision per request shape (a handful per run)
             shape = shape_of(record)
@@ -665,6 +709,7 @@ class ChaosRunner:
             events=tuple(self._events),
             upstreams=upstreams,
             data_class_matrix=matrix,
+            workflows=self._workflow_section(ctx),
             provenance=self._provenance(),
             files=files,
             partial=self._broken is not None or self._stop is not None
