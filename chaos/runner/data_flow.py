@@ -116,10 +116,14 @@ async def count_data_flow_violations(
                 stream=record.stream))
         if decision.allow and entry.served_model in decision.allowed:
             continue
-        path = tuple(dict.fromkeys(step_name(r) for r in sources)) + (
+        # The whole way the data came: every carried request in send order, not only those
+        # that declared the extra classes (a laundering step declares less, yet passes it on).
+        chain = sorted((records[i] for i in carried_ids), key=lambda r: r.sent_at_s)
+        path = tuple(dict.fromkeys(step_name(r) for r in chain)) + (
             step_name(record), entry.served_model)
         found.append(_violation(entry, record, carried=tuple(extra), path=path,
                                 allowed=tuple(decision.allowed)))
+    found.sort(key=lambda v: (v.sent_at_s is None, v.sent_at_s or 0.0))
     for v in found:
         name = f"{v.workflow}/{v.step}" if v.workflow and v.step else "(unattributed)"
         by_step[name] = by_step.get(name, 0) + 1
