@@ -9,7 +9,7 @@ import pytest
 
 from chaos.load.workflow_models import WorkflowLoad
 from chaos.load.workflows import WorkflowGenerator, iter_workflow_schedule
-from chaos.providers import SimulatedUpstream, UpstreamSpec
+from chaos.providers import MockUpstreamSpec, SimulatedUpstream
 from chaos.scenario.workflows import WorkflowSpec
 
 
@@ -32,7 +32,7 @@ def _load(workflow: WorkflowSpec, **fields: object) -> WorkflowLoad:
 
 @pytest.fixture
 async def upstream() -> AsyncIterator[SimulatedUpstream]:
-    up = SimulatedUpstream(UpstreamSpec(name="m", model="gpt-4o-cloud-eu"))
+    up = SimulatedUpstream(MockUpstreamSpec(name="m", model="gpt-4o-cloud-eu"))
     await up.start()
     yield up
     await up.stop()
