@@ -15,11 +15,28 @@ gateway rewrote it (which the violation counter checks separately, by the prompt
 ('ab12-7',)
 >>> find_request_ids('{"content": "ping"}')
 ()
+
+**Carried markers** model what an agent workflow does with an answer: a simulated upstream's
+answer carries ``[govchaos-from:<id>]`` for every request whose content reached it (its own
+request's marker, and every carried marker already in that content), so a later step built
+from the answer still shows, in the next upstream's log, whose data it holds. They use another
+prefix than request markers: the per-request policy check attributes an upstream request to
+the request it belongs to, the data-flow check (``chaos.runner.data_flow``) to what it carries.
+
+>>> answer = carry('{"answer": "ok"}', text)
+>>> answer
+'{"answer":"ok","carried":"[govchaos-from:ab12-7]"}'
+>>> find_carried_ids(answer)
+('ab12-7',)
+>>> strip_carried(answer)
+'{"answer":"ok","carried":""}'
 """
 
 from __future__ import annotations
 
 import re
+
+import orjson
 
 MARKER_PREFIX = "govchaos-request-id:"
 # Ids are the load generator's ``<run id>-<index>``; the class excludes JSON's escaped
@@ -34,6 +51,10 @@ PROBE_HEADER = "X-Govchaos-Probe"
 # How much of a request's message text an upstream keeps in its log (enough to recognise the
 # harness's prompt when a gateway stripped the marker).
 EXCERPT_CHARS = 512
+
+
+CARRIED_PREFIX = "govchaos-from:"
+_CARRIED = re.compile(re.escape(CARRIED_PREFIX) + r"([A-Za-z0-9][A-Za-z0-9._-]{0,127})")
 
 
 def mark(prompt: str, request_id: str) -> str:
@@ -75,3 +96,37 @@ def message_text(body: object) -> str:
                       if isinstance(p, dict) and isinstance(p.get("text"), str)]
         (user if message.get("role") == "user" else other).extend(parts)
     return "\n".join(user + other)
+
+
+def find_carried_ids(text: str) -> tuple[str, ...]:
+    """Every distinct carried request id in ``text``, in order of first appearance."""
+    seen: dict[str, None] = {}
+    for match in _CARRIED.finditer(text):
+        seen.setdefault(match.group(1), None)
+    return tuple(seen)
+
+
+def strip_carried(text: str) -> str:
+    """``text`` without carried markers (what a redacting step keeps of an earlier answer)."""
+    return re.sub(r"\s*\[" + _CARRIED.pattern + r"\]", "", text)
+
+
+def carry(content: str, received: str) -> str:
+    """``content`` (an answer) carrying a marker for each request whose data is in ``received``.
+
+    A JSON-object answer gets a ``carried`` string field (routes validating a response schema
+    that allows extra fields still accept it); any other answer gets the markers appended.
+    Unchanged when ``received`` carries no marker.
+    """
+    ids = dict.fromkeys(find_request_ids(received) + find_carried_ids(received))
+    if not ids:
+        return content
+    markers = " ".join(f"[{CARRIED_PREFIX}{i}]" for i in ids)
+    try:
+        payload = orjson.loads(content)
+    except orjson.JSONDecodeError:
+        payload = None
+    if isinstance(payload, dict):
+        payload["carried"] = markers
+        return orjson.dumps(payload).decode()
+    return f"{content} {markers}"

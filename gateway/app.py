@@ -148,11 +148,11 @@ class GatewayApp:
             out = await self.router.complete(req)
             await self.router.audit_durable(out)  # never an answer whose records are not durable
         except RequestError as err:
-            metrics.request(req.route, "none", str(err.status))
+            metrics.request(req.route, "none", str(err.status), req.step)
             raise
         headers_out = out.headers()
         await send_bytes(send, 200, out.raw, headers=headers_out)
-        metrics.request(req.route, out.upstream.model, "200")  # type: ignore[union-attr]
+        metrics.request(req.route, out.upstream.model, "200", req.step)  # type: ignore[union-attr]
         metrics.overhead.observe(max(0.0, time.perf_counter() - t0 - out.upstream_s))
 
     async def _stream(self, req: ChatRequest, send: Send) -> None:
@@ -185,4 +185,4 @@ class GatewayApp:
             if not finished:
                 self.router.finish_stream(req, out, None, cancelled=True)
         status = "200" if failure is None else "200_stream_error"
-        self.router.metrics.request(req.route, out.upstream.model, status)
+        self.router.metrics.request(req.route, out.upstream.model, status, req.step)

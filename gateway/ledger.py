@@ -144,6 +144,8 @@ class AttemptLedger:
             "kind": "attempt", "request_id": req.request_id, "decision_id": out.decision_id,
             "upstream": up.name, "model": up.model, "attempt": n, "outcome": outcome,
             "status": status, "latency_ms": round(seconds * 1000, 3), "failover_reason": reason,
+            **({"workflow": {"workflow_id": req.workflow_id, "step": req.step}}
+               if req.workflow_id is not None or req.step is not None else {}),
         }, out)
 
     # -- how an attempt ended ---------------------------------------------------------------------

@@ -28,6 +28,7 @@ from prometheus_client.exposition import CONTENT_TYPE_LATEST
 from gateway.breaker import STATE_VALUE
 
 GPU_VALUE = {"healthy": 0, "degraded": 1, "lost": 2}
+MAX_STEP_LABELS = 256  # distinct workflow steps labelled (clients choose them: bound them)
 _FAST = (0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1)
 _SLOW = (0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
 
@@ -55,6 +56,10 @@ class GatewayMetrics:
         self.audit_sealed = Counter(p + "audit_segments_sealed", "Audit segments sealed", registry=r)
         self.audit_shipped = Counter(p + "audit_segments_shipped", "Audit segments shipped and verified", ["sink"], registry=r)
         self.audit_ship_failures = Counter(p + "audit_ship_failures", "Audit segment shipments that failed or did not verify", ["sink"], registry=r)
+        # Outcome counts per agent-workflow step (X-Govchaos-Step, ``<workflow>/<step>``);
+        # at most MAX_STEP_LABELS distinct steps, later ones count as "other".
+        self.workflow_steps = Counter(p + "workflow_step_requests", "Chat completion requests per agent-workflow step", ["step", "status"], registry=r)
+        self._step_children: dict[tuple[str, str], object] = {}
         self._attempt_children: dict[tuple[str, str], object] = {}
         self._request_children: dict[tuple[str, str, str], object] = {}
         self._latency_children: dict[str, object] = {}
@@ -73,11 +78,25 @@ class GatewayMetrics:
         if failover:
             self.failovers.labels(upstream, outcome).inc()
 
-    def request(self, route: str, model: str, status: str) -> None:
+    def request(self, route: str, model: str, status: str, step: str | None = None) -> None:
         key = (route, model, status)
         child = self._request_children.get(key)
         if child is None:
             child = self._request_children[key] = self.requests.labels(route, model, status)
+        child.inc()  # type: ignore[attr-defined]
+        if step is not None:
+            self._workflow_step(step, status)
+
+    def _workflow_step(self, step: str, status: str) -> None:
+        key = (step, status)
+        child = self._step_children.get(key)
+        if child is None:
+            known = {s for s, _ in self._step_children}
+            if step not in known and len(known) >= MAX_STEP_LABELS:
+                key = ("other", status)
+                child = self._step_children.get(key)
+            if child is None:
+                child = self._step_children[key] = self.workflow_steps.labels(*key)
         child.inc()  # type: ignore[attr-defined]
 
     def breaker_changed(self, upstream: str, state: str) -> None:

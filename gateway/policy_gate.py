@@ -143,6 +143,8 @@ class PolicyGate:
             "policy": self._policy_info(),
             "decision_latency_ms": round(dt * 1000, 4),
         }
+        if req.workflow_id is not None or req.step is not None:
+            event["workflow"] = {"workflow_id": req.workflow_id, "step": req.step}
         if decision.obligations.log_prompts:
             # Only when the policy permits it; with log_prompts false the prompt never reaches
             # the audit sink, masked or not.

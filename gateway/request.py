@@ -55,6 +55,7 @@ MAX_MODEL_CHARS = 256
 _REQUEST_ID = re.compile(r"[A-Za-z0-9._:\-]{1,128}")
 _DATA_CLASS = re.compile(r"[a-z0-9][a-z0-9._\-]{0,63}")
 _REGION = re.compile(r"[A-Za-z0-9][A-Za-z0-9._\-]{0,63}")
+_WORKFLOW_LABEL = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:/\-]{0,127}")
 
 
 @dataclass(slots=True)
@@ -69,6 +70,10 @@ class ChatRequest:
     region: str | None = None
     stream: bool = False
     t0: float = field(default_factory=time.perf_counter)
+    # Agent workflows: X-Govchaos-Workflow-Id and X-Govchaos-Step (``<workflow>/<step>``),
+    # recorded in audit records and the per-step outcome metric; never used for decisions.
+    workflow_id: str | None = None
+    step: str | None = None
 
 
 @dataclass(slots=True)
@@ -81,6 +86,8 @@ class RequestHead:
     data_classes: tuple[str, ...] = ()
     regions: tuple[str, ...] = ()
     request_ids: tuple[str, ...] = ()
+    workflow_ids: tuple[str, ...] = ()
+    steps: tuple[str, ...] = ()
 
 
 def read_head(headers: Sequence[tuple[bytes, bytes]]) -> RequestHead:
@@ -100,6 +107,7 @@ def read_head(headers: Sequence[tuple[bytes, bytes]]) -> RequestHead:
             () if c is None else (c.decode("latin-1"),),
             () if g is None else (g.decode("latin-1"),),
             () if i is None else (i.decode("latin-1"),),
+            *_workflow_headers(get(b"x-govchaos-workflow-id"), get(b"x-govchaos-step")),
         )
     auths = {v for k, v in headers if k == b"authorization"}
     if len(auths) > 1:
@@ -113,7 +121,13 @@ def read_head(headers: Sequence[tuple[bytes, bytes]]) -> RequestHead:
         by_name.get(b"authorization"), by_name.get(b"content-length"),
         every(b"x-govchaos-route"), every(b"x-govchaos-data-classes"),
         every(b"x-govchaos-region"), every(b"x-govchaos-request-id"),
+        every(b"x-govchaos-workflow-id"), every(b"x-govchaos-step"),
     )
+
+
+def _workflow_headers(w: bytes | None, s: bytes | None) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    return (() if w is None else (w.decode("latin-1"),),
+            () if s is None else (s.decode("latin-1"),))
 
 
 class _TooDeep(Exception):
@@ -290,6 +304,8 @@ class ChatRequestParser:
             request_id=self._request_id(head), tenant=tenant, route=self._route(head, meta),
             body=body, data_classes=self._data_classes(head, meta),
             region=self._region(head, meta), stream=stream,
+            workflow_id=_label(head.workflow_ids, "X-Govchaos-Workflow-Id"),
+            step=_label(head.steps, "X-Govchaos-Step"),
         )
 
     def _route(self, head: RequestHead, meta: dict[str, Any]) -> str:
@@ -382,3 +398,17 @@ class ChatRequestParser:
             raise BadRequest("X-Govchaos-Request-Id must be 1-128 of [A-Za-z0-9._:-]",
                              param="X-Govchaos-Request-Id")
         return rid
+
+
+def _label(values: tuple[str, ...], header: str) -> str | None:
+    """A single-valued workflow header (1-128 of [A-Za-z0-9._:/-]), or None when absent.
+
+    Raises:
+        BadRequest: two different values (``conflicting_declaration``) or a malformed one
+            (``invalid_header``).
+    """
+    value = _one(values, header, header)
+    if value is not None and not _WORKFLOW_LABEL.fullmatch(value):
+        raise BadRequest(f"{header} must be 1-128 of [A-Za-z0-9._:/-]", code="invalid_header",
+                         param=header)
+    return value

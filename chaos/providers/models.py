@@ -97,6 +97,9 @@ class RequestLogEntry(BaseModel):
     # Client request ids marked in the body (chaos.markers): the strongest attribution, since
     # the marker travels inside the client's own prompt.
     content_request_ids: tuple[str, ...] = ()
+    # Carried markers (chaos.markers.carry): requests whose data an earlier answer, forwarded
+    # into this request by an agent workflow step, still holds.
+    content_carried_ids: tuple[str, ...] = ()
     # The start of the message text (user messages first), to recognise a client prompt whose
     # marker a gateway stripped; None when the body had no message text.
     content_excerpt: str | None = None

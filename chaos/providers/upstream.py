@@ -33,7 +33,9 @@ from typing import Any
 import orjson
 from aiohttp import web
 
-from chaos.markers import EXCERPT_CHARS, PROBE_HEADER, find_request_ids, message_text
+from chaos.markers import (
+    EXCERPT_CHARS, PROBE_HEADER, carry, find_carried_ids, find_request_ids, message_text,
+)
 from chaos.providers import openai_shape
 from chaos.providers.call import UpstreamCall, abort_with_reset
 from chaos.providers.errors import FaultParamsError, ProviderError, UnknownFaultError
@@ -269,6 +271,7 @@ class SimulatedUpstream:
                 request_id=request.headers.get(REQUEST_ID_HEADER),
                 user=user if isinstance(user, str) else None,
                 content_request_ids=find_request_ids(text),
+                content_carried_ids=find_carried_ids(text),
                 content_excerpt=excerpt[:EXCERPT_CHARS] or None,
                 probe_header=request.headers.get(PROBE_HEADER),
                 stream=stream,
@@ -306,7 +309,9 @@ class SimulatedUpstream:
             stream=stream,
             upstream=self.name,
             model=self.model,
-            content=self.content,
+            # The answer carries what reached the model (chaos.markers.carry): a workflow step
+            # built from it shows whose data it holds.
+            content=carry(self.content, raw.decode("utf-8", errors="replace")),
             latency=self.spec.latency,
             rng=self._rng,
             sequence=self._sequence,

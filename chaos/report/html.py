@@ -21,6 +21,7 @@ from chaos.report.html_governance import decisions_html, matrix_html, probes_htm
 from chaos.report.html_markup import CSS, RATES, Raw, esc, kv, metric_value, num, pass_mark, table
 from chaos.report.records import CheckResult
 from chaos.report.view import ReportView, display_time, failovers_summary, tally
+from chaos.report.workflows import workflows_html
 
 def _window(view: ReportView, r: CheckResult, kind: str) -> str:
     """Where the check looked, in run seconds (never a repeat of its name)."""
@@ -141,6 +142,7 @@ def render_html(view: ReportView) -> str:
         out.append('<p class="muted">No per-request traffic in this report.</p>')
     out.append("<h3>Timeline</h3>")
     out.append(_timeline_table(view))
+    out.append(workflows_html(r, view.fault_spans))
 
     out.append("<h2>Who serves what: upstream → model → hosting → region / jurisdiction</h2>")
     out.append(upstreams_html(view))

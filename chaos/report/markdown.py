@@ -24,6 +24,7 @@ from chaos.report.view import (
     tally,
     unit_of,
 )
+from chaos.report.workflows import workflows_markdown
 
 _SPECIAL = re.compile(r"([\\`*_\[\]|#~])")
 _ICON = {"passed": "✅", "failed": "❌", "broken": "⚠️"}
@@ -107,6 +108,7 @@ def render_markdown(view: ReportView) -> str:
         lines.append("")
         lines.append(f"**Failovers:** {md_text(failovers_summary(m) or '')}.")
         lines.append("")
+    lines += workflows_markdown(r)
     lines += [
         "<details><summary>Digests</summary>",
         "",

@@ -21,6 +21,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from chaos.report.records import AppliedFault, AttributionSummary, CheckResult, Violation
+from chaos.report.workflow_model import WorkflowSection
 
 SCHEMA_VERSION = "1"
 REPORT_FILE = "report.json"
@@ -270,6 +271,8 @@ class Report(_Frozen):
     events: tuple[HarnessEvent, ...] = ()
     upstreams: tuple[UpstreamInfo, ...] = ()
     data_class_matrix: DataClassMatrix | None = None
+    # Agent workflows (load.workflows): chaos.report.workflow_model; None for request load.
+    workflows: WorkflowSection | None = None
     provenance: Provenance = Provenance()
     files: tuple[str, ...] = ()
     partial: bool = False

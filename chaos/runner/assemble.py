@@ -27,6 +27,7 @@ from chaos.report.model import (
     ScenarioInfo,
 )
 from chaos.report.records import AppliedFault
+from chaos.report.workflow_model import WorkflowSection
 from chaos.runner import analysis
 from chaos.runner.artifacts import collect_audit, copy_scenario, write_artifacts
 from chaos.runner.attribution import attribute
@@ -35,7 +36,7 @@ from chaos.runner.clock import iso_utc
 from chaos.runner.environment import capture_environment
 from chaos.runner.metrics import MetricContext
 from chaos.runner.outcome import RunInputs, RunOutcome
-from chaos.runner.policy_check import check_policy
+from chaos.runner.policy_check import PolicyFindings, check_policy
 from chaos.runner.stack import RunStack
 from chaos.runner.verdict import VerdictInputs, judge
 from chaos.runner.windows import measured, metric_context
@@ -59,7 +60,10 @@ async def assemble_report(run: RunOutcome, inputs: RunInputs, stack: RunStack) -
     attribution = attribute(records, entries, {u.model: u.name for u in scenario.upstreams})
     ctx = metric_context(records, phases=run.phases, applied=run.applied(), now_s=run.now_s,
                          measured_from_s=run.measured_from_s, upstreams=scenario.upstreams,
-                         violations=findings.violation_count, attribution=attribution)
+                         violations=findings.violation_count, attribution=attribution,
+                         workflows=run.workflows,
+                         data_flow_violations=findings.data_flow.violations
+                         if findings.data_flow else None)
 
     # 3. checks
     ended_early = broken is None and (run.stop is not None or run.deviated_before)
@@ -127,10 +131,23 @@ async def assemble_report(run: RunOutcome, inputs: RunInputs, stack: RunStack) -
         events=run.events,
         upstreams=findings.upstreams,
         data_class_matrix=findings.matrix,
+        workflows=workflow_report(ctx, inputs, findings),
         provenance=provenance(inputs),
         files=files,
         partial=broken is not None or run.stop is not None or run.deviated_before,
     )
+
+
+def workflow_report(ctx: MetricContext, inputs: RunInputs,
+                    findings: PolicyFindings) -> WorkflowSection | None:
+    """The report's workflow section (None for request load)."""
+    workflows = inputs.loaded.scenario.load.workflows
+    if not workflows:
+        return None
+    from chaos.runner.workflow_report import workflow_section
+
+    return workflow_section(ctx.workflows, [(w.name, [s.id for s in w.steps]) for w in workflows],
+                            ctx.faults, findings.data_flow)
 
 
 def fault_results(

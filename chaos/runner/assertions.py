@@ -13,6 +13,7 @@ from collections.abc import Callable, Sequence
 
 from chaos.report.records import CheckResult
 from chaos.runner import metrics as m
+from chaos.runner import workflow_metrics as wm
 from chaos.runner.metrics import MetricContext, Window
 from chaos.scenario.model import Assertion, Probe, Scope
 
@@ -65,6 +66,8 @@ def evaluate(
         if window is None:
             return _result(check, None, 0, phase, "phase did not run")
     scope: Scope | None = check.where
+    if check.metric in wm.WORKFLOW_METRICS or check.metric == "data_flow_violations":
+        return _workflow_check(check, ctx, window, scope, phase)
     records = m.select(ctx.records, window, scope)
     observed: float | None
     metric = check.metric
@@ -94,6 +97,21 @@ def evaluate(
         raise ValueError(f"unknown metric {metric!r}")
     detail = "" if observed is not None else no_data_reason(check, ctx, fault, scope, records)
     return _result(check, observed, len(records), phase, detail)
+
+
+def _workflow_check(
+    check: Probe, ctx: MetricContext, window: Window | None, scope: Scope | None,
+    phase: str | None,
+) -> CheckResult:
+    if check.metric == "data_flow_violations":
+        observed = wm.data_flow_metric(ctx.data_flow_violations, window, scope)
+        count = len(m.select(ctx.records, window, scope))
+        detail = "" if observed is not None else (
+            "no data: data-flow violations could not be computed (no upstream logs or policy)")
+        return _result(check, observed, count, phase, detail)
+    observed, count = wm.workflow_metric(check.metric, ctx.workflows, window, scope)
+    detail = "" if observed is not None else "no data: no workflow ended in the window"
+    return _result(check, observed, count, phase, detail)
 
 
 def no_data_reason(

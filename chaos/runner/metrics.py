@@ -23,6 +23,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from chaos.report.records import RequestRecord
 from chaos.runner.attribution import Attribution
@@ -65,6 +66,10 @@ class MetricContext:
     model_to_upstream: dict[str, str] = field(default_factory=dict)
     # Ground truth from the upstream logs; None only while the run is still going.
     attribution: Attribution | None = None
+    # Agent workflows (chaos.runner.workflow_metrics): the workflow runs, run-relative times,
+    # and the data-flow violations (None: not computed, no data).
+    workflows: Sequence[Any] = ()
+    data_flow_violations: Sequence[Any] | None = None
 
 
 def percentile(values: Sequence[float], q: float) -> float | None:
@@ -88,6 +93,10 @@ def in_scope(record: RequestRecord, scope: Scope | None) -> bool:
     if scope.tenant is not None and record.tenant != scope.tenant:
         return False
     if scope.data_class is not None and scope.data_class not in record.data_classes:
+        return False
+    if scope.workflow is not None and record.workflow != scope.workflow:
+        return False
+    if scope.step is not None and record.step != scope.step:
         return False
     return True
 

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from chaos.faults.registry import FaultRegistry
+from chaos.load.workflow_models import WorkflowRun
 from chaos.report.model import CiInfo, HarnessEvent, PhaseInfo, StopInfo
 from chaos.report.records import AppliedFault, CheckResult, RequestRecord
 from chaos.runner.timeline import FaultTimeline
@@ -48,6 +49,7 @@ class RunOutcome:
     upstream_entries: tuple[Any, ...]  # what the simulated upstreams logged (ground truth)
     timeline: FaultTimeline | None  # None: the fault phase never began
     client_texts: tuple[str, ...]  # the prompts the load sent (chaos.load.from_scenario)
+    workflows: tuple[WorkflowRun, ...] = ()  # agent workflow runs, run-relative, measured only
     stop: StopInfo | None = None  # the stop condition that ended the run
     stop_results: tuple[CheckResult, ...] = ()
     deviated_before: bool = False

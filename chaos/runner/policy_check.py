@@ -18,6 +18,7 @@ from typing import Any
 
 from chaos.report.model import DataClassMatrix, PolicyInfo, PolicyViolations, UpstreamInfo
 from chaos.report.records import RequestRecord
+from chaos.runner.data_flow import DataFlowSummary, count_data_flow_violations
 from chaos.runner.evidence import data_class_matrix, shape_of, upstream_table
 from chaos.runner.violations import candidates_for, catalog_models, count_violations
 from chaos.scenario.model import Scenario
@@ -33,6 +34,7 @@ class PolicyFindings:
     violations: PolicyViolations | None = None
     matrix: DataClassMatrix | None = None
     by_model: dict[str, int] = field(default_factory=dict)  # upstream requests per served model
+    data_flow: DataFlowSummary | None = None  # across workflow steps (chaos.runner.data_flow)
     error: str | None = None
 
     @property
@@ -75,6 +77,8 @@ async def _check(
     max_tokens = scenario.load.max_tokens
     summary = await count_violations(entries, by_id, candidates, engine.decide,
                                      max_tokens=max_tokens, client_texts=client_texts)
+    data_flow = await count_data_flow_violations(entries, by_id, candidates, engine.decide,
+                                                 max_tokens=max_tokens)
     decisions = {}
     for record in records:  # one decision per request shape (a handful per run)
         shape = shape_of(record)
@@ -95,6 +99,7 @@ async def _check(
         ),
         matrix=matrix,
         by_model=summary.by_model,
+        data_flow=data_flow,
     )
 
 

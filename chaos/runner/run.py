@@ -31,12 +31,13 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from chaos.errors import RunBrokenError
 from chaos.faults.registry import FaultRegistry, default_registry
 from chaos.load.from_scenario import client_texts, load_spec_for
 from chaos.load.generator import LoadGenerator
+from chaos.load.workflow_models import WorkflowRun
 from chaos.report.model import CiInfo, HarnessEvent, PhaseInfo, Report, StopInfo, write_report
 from chaos.report.records import AppliedFault, RequestRecord
 from chaos.runner.assemble import assemble_report
@@ -49,8 +50,12 @@ from chaos.runner.stack import RunStack
 from chaos.runner.stop_conditions import StopConditionBreached, StopConditionWatch
 from chaos.runner.timeline import FaultTimeline
 from chaos.runner.windows import measured, metric_context
+from chaos.runner.workflow_metrics import shifted
 from chaos.scenario.loader import LoadedScenario
 from governance.errors import GovchaosError
+
+if TYPE_CHECKING:
+    from chaos.load.workflows import WorkflowGenerator
 
 log = logging.getLogger(__name__)
 
@@ -116,7 +121,8 @@ class ChaosRunner:
         self._t0 = 0.0
         self._wall0 = 0.0
         self._started_at = ""
-        self._generator: LoadGenerator | None = None
+        self._generator: LoadGenerator | WorkflowGenerator | None = None
+        self._workflow_cache: tuple[int, tuple[WorkflowRun, ...]] = (-1, ())
         self._timeline: FaultTimeline | None = None
         self._stop: StopInfo | None = None
         self._deviated_before = False
@@ -232,7 +238,15 @@ class ChaosRunner:
             raise cancelled
         return report
 
-    def _make_generator(self, stack: RunStack) -> LoadGenerator:
+    def _make_generator(self, stack: RunStack) -> LoadGenerator | WorkflowGenerator:
+        if self.scenario.load.workflows:
+            from chaos.load.workflows import WorkflowGenerator, workflow_load_from_scenario
+
+            self._client_texts = tuple(sorted({s.text for w in self.scenario.load.workflows
+                                               for s in w.steps if s.text}))
+            load = workflow_load_from_scenario(
+                self.scenario, duration_s=self.scenario.planned_duration_s())
+            return WorkflowGenerator(load, stack.base_url, run_id=self.run_id)
         spec = load_spec_for(self.scenario)
         self._client_texts = client_texts(spec)
         return LoadGenerator(spec, stack.base_url, run_id=self.run_id)
@@ -255,7 +269,8 @@ class ChaosRunner:
 
     def _check_stop_conditions(self) -> None:
         if self._watch.conditions:
-            self._watch.check(measured(self.records(), self._measured_from_s), self._elapsed())
+            self._watch.check(measured(self.records(), self._measured_from_s), self._elapsed(),
+                              self._workflow_runs())
 
     async def _phases_under_load(self, load_start: float, load_task: asyncio.Task[Any]) -> None:
         s = self.scenario
@@ -339,7 +354,25 @@ class ChaosRunner:
             self.records(), phases=self._phases,
             applied=self._timeline.applied() if self._timeline else (), now_s=self._elapsed(),
             measured_from_s=self._measured_from_s, upstreams=self.scenario.upstreams,
+            workflows=self._workflow_runs(),
         )
+
+    def _workflow_runs(self) -> tuple[WorkflowRun, ...]:
+        """The workflow runs so far at run-relative times (none for request load)."""
+        runs = getattr(self._generator, "workflows", None)
+        if runs is None:
+            return ()
+        done = runs()
+        if self._workflow_cache[0] != len(done):
+            offset = self._generator_offset()
+            kept = [w for w in done if self._measured_from_s is None
+                    or w.started_s >= self._measured_from_s - offset]
+            self._workflow_cache = (len(done), shifted(kept, offset))
+        return self._workflow_cache[1]
+
+    def _generator_offset(self) -> float:
+        assert self._generator is not None
+        return self._generator.started_at - self._wall0
 
     def _outcome(self, upstream_entries: list[Any]) -> RunOutcome:
         """What the phases left behind, for the report stages (after teardown)."""
@@ -348,7 +381,7 @@ class ChaosRunner:
             now_s=self._elapsed(), phases=tuple(self._phases), events=tuple(self._events),
             records=tuple(self.records()), measured_from_s=self._measured_from_s,
             upstream_entries=tuple(upstream_entries), timeline=self._timeline,
-            client_texts=self._client_texts, stop=self._stop,
+            client_texts=self._client_texts, workflows=self._workflow_runs(), stop=self._stop,
             stop_results=self._watch.results(self._stop), deviated_before=self._deviated_before,
             broken=self._broken, teardown_problems=tuple(self._problems),
         )

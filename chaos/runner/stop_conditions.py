@@ -19,10 +19,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from chaos.load.workflow_models import WorkflowRun
 from chaos.report.model import StopInfo
 from chaos.report.records import CheckResult, RequestRecord
 from chaos.runner.assertions import describe, evaluate
 from chaos.runner.metrics import MetricContext
+from chaos.runner.workflow_metrics import is_workflow_metric
 from chaos.scenario.model import StopCondition
 
 
@@ -44,8 +46,10 @@ class StopConditionWatch:
         self._seen: dict[int, tuple[float | None, int]] = {}
         self.tripped: int | None = None
 
-    def check(self, records: Sequence[RequestRecord], now_s: float) -> None:
-        """Evaluate every condition on the window ending ``now_s``.
+    def check(self, records: Sequence[RequestRecord], now_s: float,
+              workflows: Sequence[WorkflowRun] = ()) -> None:
+        """Evaluate every condition on the window ending ``now_s`` (a workflow metric over the
+        ``workflows`` that ended in it).
 
         Raises:
             StopConditionBreached: a condition holds (the first one, in scenario order).
@@ -54,7 +58,9 @@ class StopConditionWatch:
             window = [r for r in records if now_s - condition.window_s <= r.ended_at_s <= now_s]
             if len(window) < condition.min_requests:
                 continue
-            result = evaluate(condition, MetricContext(records=window))
+            result = evaluate(condition, MetricContext(records=window, workflows=[
+                w for w in workflows if now_s - condition.window_s <= w.ended_s <= now_s
+            ] if is_workflow_metric(condition.metric) else ()))
             worst, count = self._seen.get(index, (None, 0))
             self._seen[index] = (_closer(condition.op, worst, result.observed), count + 1)
             if result.passed:  # the condition holds: that is the breach it describes

@@ -15,8 +15,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
+from chaos.load.workflow_models import WorkflowRun
 from chaos.report.model import PhaseInfo
 from chaos.report.records import AppliedFault, RequestRecord
+from chaos.report.workflow_model import DataFlowViolation
 from chaos.runner.attribution import Attribution
 from chaos.runner.metrics import FaultWindow, MetricContext, Window
 from chaos.scenario.model import UpstreamSpec
@@ -62,6 +64,8 @@ def metric_context(
     upstreams: Iterable[UpstreamSpec],
     violations: int | None = None,
     attribution: Attribution | None = None,
+    workflows: Sequence[WorkflowRun] = (),
+    data_flow_violations: Sequence[DataFlowViolation] | None = None,
 ) -> MetricContext:
     """What probes and assertions are evaluated against, at run time ``now_s``."""
     return MetricContext(
@@ -71,4 +75,6 @@ def metric_context(
         policy_violations=violations,
         model_to_upstream={u.model: u.name for u in upstreams},
         attribution=attribution,
+        workflows=workflows,
+        data_flow_violations=data_flow_violations,
     )

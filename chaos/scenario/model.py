@@ -20,6 +20,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from chaos.scenario.workflows import WorkflowSpec
+
 NAME_PATTERN = r"^[a-z0-9][a-z0-9._-]{0,62}$"
 
 Comparison = Literal[">=", "<=", "==", "<", ">", "!="]
@@ -37,6 +39,16 @@ Metric = Literal[
     "policy_violations",
     "requests",
     "throughput_rps",
+    # agent workflows (load.workflows): chaos.runner.workflow_metrics
+    "workflow_success_rate",
+    "workflow_latency_p50_ms",
+    "workflow_latency_p95_ms",
+    "workflow_latency_p99_ms",
+    "workflow_steps_retried",
+    "workflow_fallbacks",
+    "workflow_abandoned",
+    "workflows",
+    "data_flow_violations",
 ]
 
 
@@ -160,17 +172,32 @@ class RouteMix(_Frozen):
 
 
 class LoadSpec(_Frozen):
-    """Open-loop load: arrivals at ``rate_rps`` whatever the gateway's latency."""
+    """Open-loop load: arrivals at ``rate_rps`` whatever the gateway's latency — independent
+    requests (``routes``) or agent workflows (``workflows``, each at its own ``rate_per_s``)."""
 
-    rate_rps: float = Field(gt=0, le=5000)
+    rate_rps: float | None = Field(None, gt=0, le=5000, description="needed with `routes`")
     duration_s: float | None = Field(
         None, gt=0, le=600, description="length of the fault phase; default: last fault end"
     )
-    routes: tuple[RouteMix, ...] = Field(min_length=1)
+    routes: tuple[RouteMix, ...] = ()
+    workflows: tuple[WorkflowSpec, ...] = Field(
+        (), description="agent workflows (chaos.scenario.workflows); instead of `routes`"
+    )
     stream_share: float = Field(0.0, ge=0, le=1)
     arrival: Literal["constant", "poisson"] = "constant"
     max_tokens: int = Field(64, gt=0)
     request_timeout_s: float = Field(10.0, gt=0, le=120)
+
+    @model_validator(mode="after")
+    def _routes_or_workflows(self) -> "LoadSpec":
+        if bool(self.routes) == bool(self.workflows):
+            raise ValueError("load: give either `routes` or `workflows` (exactly one)")
+        if self.routes and self.rate_rps is None:
+            raise ValueError("load.rate_rps: required with `routes`")
+        if self.workflows and self.rate_rps is not None:
+            raise ValueError("load.rate_rps: workflows set their own `rate_per_s`")
+        _unique([w.name for w in self.workflows], "load.workflows", "workflow name")
+        return self
 
 
 class Scope(_Frozen):
@@ -179,6 +206,8 @@ class Scope(_Frozen):
     route: str | None = None
     tenant: str | None = None
     data_class: str | None = None
+    workflow: str | None = Field(None, description="workflow type (load.workflows)")
+    step: str | None = Field(None, description="workflow step id")
 
 
 class Probe(_Frozen):
@@ -266,13 +295,18 @@ class Scenario(_Frozen):
             if check.metric in {"failover_time_ms", "recovery_time_s"} and check.during is None:
                 raise ValueError(f"assertions.{i}.during: {check.metric} needs a fault name")
         if isinstance(self.target, ExternalTarget):
-            routes = {r.route for r in self.load.routes}
+            routes = {r.route for r in self.load.routes} | {
+                s.route for w in self.load.workflows for s in w.steps}
             for route in self.target.route_models:
                 if route not in routes:
                     raise ValueError(
                         f"target.route_models: {route!r} is not a load route "
                         f"(load routes: {', '.join(sorted(routes))})"
                     )
+        for check_i, check in enumerate(self.assertions):
+            where = check.where
+            if where is not None and (where.workflow or where.step):
+                _workflow_scope(self.load.workflows, where, f"assertions.{check_i}.where")
         if self.load.duration_s is not None and self.faults:
             last = max(f.end_s for f in self.faults)
             if self.load.duration_s < last:
@@ -306,6 +340,18 @@ class Scenario(_Frozen):
         """Warm-up + steady state before + faults + recovery + steady state after."""
         return (self.target.warmup_s + 2 * self.steady_state.duration_s + self.fault_phase_s()
                 + self.recovery_s)
+
+
+def _workflow_scope(workflows: tuple[WorkflowSpec, ...], where: Scope, field: str) -> None:
+    names = [w.name for w in workflows]
+    if where.workflow is not None and where.workflow not in names:
+        raise ValueError(f"{field}.workflow: unknown workflow {where.workflow!r} "
+                         f"(declared: {', '.join(names) or 'none'})")
+    if where.step is not None:
+        steps = {s.id for w in workflows if where.workflow in (None, w.name) for s in w.steps}
+        if where.step not in steps:
+            raise ValueError(f"{field}.step: unknown step {where.step!r} "
+                             f"(declared: {', '.join(sorted(steps)) or 'none'})")
 
 
 def _unique(values: list[Any], field: str, what: str) -> None:

@@ -188,3 +188,35 @@ def test_malformed_single_valued_headers(headers, code) -> None:
     with pytest.raises(BadRequest) as exc:
         parse({"messages": MSG}, headers)
     assert exc.value.code == code
+
+
+# -- agent workflow labels --------------------------------------------------------------------
+def test_workflow_headers_are_carried_for_audit_and_metrics() -> None:
+    req = parse({"messages": MSG}, [("X-Govchaos-Workflow-Id", "run1-w7"),
+                                    ("X-Govchaos-Step", "claims/draft")])
+    assert (req.workflow_id, req.step) == ("run1-w7", "claims/draft")
+    plain = parse({"messages": MSG})
+    assert (plain.workflow_id, plain.step) == (None, None)
+
+
+@pytest.mark.parametrize("headers,code", [
+    ([("X-Govchaos-Step", "claims draft")], "invalid_header"),
+    ([("X-Govchaos-Workflow-Id", "")], "invalid_header"),
+    ([("X-Govchaos-Step", "a"), ("X-Govchaos-Step", "b")], "conflicting_declaration"),
+])
+def test_malformed_or_conflicting_workflow_headers_are_400(headers, code) -> None:
+    with pytest.raises(BadRequest) as exc:
+        parse({"messages": MSG}, headers)
+    assert exc.value.code == code
+
+
+def test_workflow_step_metric_is_bounded() -> None:
+    from gateway.metrics import MAX_STEP_LABELS, GatewayMetrics
+
+    metrics = GatewayMetrics()
+    for i in range(MAX_STEP_LABELS + 5):
+        metrics.request("r", "m", "200", f"wf/s{i}")
+    metrics.request("r", "m", "200", "wf/s0")
+    text = metrics.render().decode()
+    assert 'govchaos_gateway_workflow_step_requests_total{status="200",step="wf/s0"} 2.0' in text
+    assert 'step="other"} 5.0' in text
