@@ -10,6 +10,12 @@ says so instead of the load silently thinning out.
 >>> result = await generator.run()                                # doctest: +SKIP
 >>> result.achieved_rps(), result.arrival_error_ms(0.99)          # doctest: +SKIP
 
+``finish()`` ends the schedule now, as if it had been planned to end here: nothing more is sent,
+the answers still due are awaited as at a planned end, and ``run()`` returns with
+``stopped_early=False`` and ``duration_s`` the schedule's real length. The chaos runner plans a
+schedule longer than the scenario and finishes it when its last phase ends, so phases moved
+later by a slow fault step still have load.
+
 ``stop()`` ends a run early: nothing more is sent, in-flight requests are cancelled and recorded
 as ``cancelled``, and ``run()`` returns the result with ``stopped_early=True``. Cancelling the task
 running ``run()`` does the same, then re-raises; :meth:`LoadGenerator.result` still has every
@@ -64,6 +70,8 @@ class LoadGenerator:
         self._records: dict[int, LoadRecord] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self._stop = asyncio.Event()
+        self._wake = asyncio.Event()  # set by stop() and finish(): the schedule ends
+        self._finished_at_s: float | None = None  # offset at which finish() ended the schedule
         self._stopped_early = False
         self._mono0 = 0.0
         self._wall0 = 0.0
@@ -118,6 +126,15 @@ class LoadGenerator:
             return
         self._stopped_early = True
         self._stop.set()
+        self._wake.set()
+
+    def finish(self) -> None:
+        """End the schedule now (idempotent): nothing more is sent; the answers still due are
+        awaited as at a planned end. A no-op once the run has finished or been stopped."""
+        if self._finished or self._wake.is_set():
+            return
+        self._finished_at_s = max(0.0, time.monotonic() - self._mono0) if self._mono0 else 0.0
+        self._wake.set()
 
     def stats(self) -> LoadStats:
         """Live counters (cheap; safe to call from a progress loop)."""
@@ -142,7 +159,8 @@ class LoadGenerator:
             run_id=self.run_id,
             seed=self.spec.seed,
             target_rps=self.spec.rate_rps,
-            duration_s=self.spec.duration_s,
+            duration_s=self.spec.duration_s if self._finished_at_s is None
+            else min(self.spec.duration_s, max(self._finished_at_s, 1e-3)),
             started_at=self._wall0,
             stopped_early=self._stopped_early,
             records=tuple(self._records[i] for i in sorted(self._records)),
@@ -153,15 +171,15 @@ class LoadGenerator:
     async def _schedule_loop(self) -> None:
         self._mono0 = time.monotonic() + _LEAD_S
         self._wall0 = time.time() + _LEAD_S
-        stop = self._stop
+        wake = self._wake
         for planned in iter_schedule(self.spec, run_id=self.run_id):
-            if stop.is_set():
+            if wake.is_set():
                 return
             delay = self._mono0 + planned.offset_s - time.monotonic()
             if delay > _LONG_SLEEP_S:
-                # Long gaps (low rates): wake up early if stop() is called meanwhile.
+                # Long gaps (low rates): wake up early if stop() or finish() comes meanwhile.
                 try:
-                    await asyncio.wait_for(stop.wait(), delay)
+                    await asyncio.wait_for(wake.wait(), delay)
                     return
                 except TimeoutError:
                     delay = self._mono0 + planned.offset_s - time.monotonic()
@@ -170,7 +188,7 @@ class LoadGenerator:
             while delay > 0:
                 await asyncio.sleep(delay)
                 delay = self._mono0 + planned.offset_s - time.monotonic()
-            if stop.is_set():
+            if wake.is_set():
                 return
             if len(self._tasks) >= self.spec.max_in_flight:
                 self._record_overload(planned)

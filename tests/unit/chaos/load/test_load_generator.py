@@ -213,6 +213,30 @@ async def test_stop_cancels_in_flight_and_loses_nothing(upstream: SimulatedUpstr
     assert {e.request_id for e in upstream.request_log} <= {r.request_id for r in result.records}
 
 
+async def test_finish_ends_the_schedule_and_awaits_the_answers_due() -> None:
+    slow = SimulatedUpstream(MockUpstreamSpec(name="slow", model="gpt-4o-cloud-eu",
+                                              latency=LatencyProfile(base_ms=300)))
+    await slow.start()
+    try:
+        generator = LoadGenerator(_spec(rate_rps=50, duration_s=60), slow.url)
+        task = asyncio.create_task(generator.run())
+        for _ in range(500):  # bounded
+            if generator.stats().sent >= 10:
+                break
+            await asyncio.sleep(0.01)
+        generator.finish()
+        in_flight = generator.stats().in_flight
+        result = await asyncio.wait_for(task, 10)
+    finally:
+        await slow.stop()
+    assert in_flight > 0  # answers were still due when the schedule ended
+    assert not result.stopped_early
+    assert result.records and all(r.ok for r in result.records)  # drained, none cancelled
+    assert result.sent == len(result.records) < 60 * 50
+    assert 0 < result.duration_s < 5  # the schedule's real length, not the planned 60 s
+    assert result.achieved_rps() == pytest.approx(result.sent / result.duration_s)
+
+
 async def test_cancelling_run_keeps_records(upstream: SimulatedUpstream) -> None:
     upstream.set_fault("hang")
     generator = LoadGenerator(_spec(rate_rps=50, duration_s=5), upstream.url)
