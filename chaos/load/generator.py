@@ -1,20 +1,12 @@
-"""The open-loop load generator.
+"""The open-loop load generator: one request per arrival.
 
-Requests are sent at their scheduled times no matter how slow earlier answers are: the schedule
-runs against absolute times (``start + offset``), each request is its own task, and a response
-never delays the next send. When the client itself is the bottleneck (``max_in_flight``
-requests outstanding) a due request is not sent but recorded as ``client_overload``: the record
-says so instead of the load silently thinning out.
+The schedule (absolute send times, each request its own task, ``client_overload`` records when
+the client is the bottleneck, and the three ways it ends: planned, ``finish()``, ``stop()``) is
+:mod:`chaos.load.open_loop`'s.
 
 >>> generator = LoadGenerator(spec, "http://127.0.0.1:8080")    # doctest: +SKIP
 >>> result = await generator.run()                                # doctest: +SKIP
 >>> result.achieved_rps(), result.arrival_error_ms(0.99)          # doctest: +SKIP
-
-``finish()`` ends the schedule now, as if it had been planned to end here: nothing more is sent,
-the answers still due are awaited as at a planned end, and ``run()`` returns with
-``stopped_early=False`` and ``duration_s`` the schedule's real length. The chaos runner plans a
-schedule longer than the scenario and finishes it when its last phase ends, so phases moved
-later by a slow fault step still have load.
 
 ``stop()`` ends a run early: nothing more is sent, in-flight requests are cancelled and recorded
 as ``cancelled``, and ``run()`` returns the result with ``stopped_early=True``. Cancelling the task
@@ -35,15 +27,10 @@ import aiohttp
 
 from chaos.load.client import exchange, render_request
 from chaos.load.models import LoadRecord, LoadResult, LoadSpec, LoadStats, PlannedRequest
+from chaos.load.open_loop import OpenLoop
 from chaos.load.schedule import iter_schedule
 
-# Above this, sleep in a way stop() can interrupt (costlier, so only for long gaps).
-_LONG_SLEEP_S = 0.05
-# Start the clock slightly in the future so the first arrivals are not late by set-up work.
-_LEAD_S = 0.02
-
-
-class LoadGenerator:
+class LoadGenerator(OpenLoop[PlannedRequest]):
     """Drive ``spec`` against ``base_url`` (e.g. the gateway's ``http://127.0.0.1:PORT``).
 
     Pass ``session`` to share an aiohttp session (its connector must allow ``max_in_flight``
@@ -60,6 +47,7 @@ class LoadGenerator:
         on_progress: Callable[[LoadStats], None] | None = None,
         progress_interval_s: float = 1.0,
     ) -> None:
+        super().__init__(max_in_flight=spec.max_in_flight, planned_duration_s=spec.duration_s)
         self.spec = spec
         self.url = base_url.rstrip("/") + spec.path
         self.run_id = run_id or uuid.uuid4().hex[:12]
@@ -68,15 +56,6 @@ class LoadGenerator:
         self._progress_interval_s = progress_interval_s
         self._timeout = aiohttp.ClientTimeout(total=spec.request_timeout_s)
         self._records: dict[int, LoadRecord] = {}
-        self._tasks: set[asyncio.Task[None]] = set()
-        self._stop = asyncio.Event()
-        self._wake = asyncio.Event()  # set by stop() and finish(): the schedule ends
-        self._finished_at_s: float | None = None  # offset at which finish() ended the schedule
-        self._stopped_early = False
-        self._mono0 = 0.0
-        self._wall0 = 0.0
-        self._started = False
-        self._finished = False
         self._sent = 0
         self._completed = 0
         self._ok = 0
@@ -94,47 +73,25 @@ class LoadGenerator:
             LoadSpecError: the spec names an unknown arrival process.
             RuntimeError: ``run`` was already called on this generator.
         """
-        if self._started:
-            raise RuntimeError("a LoadGenerator runs once; create another")
-        self._started = True
+        self._begin("LoadGenerator")
         owns_session = self._session is None
         if owns_session:
             connector = aiohttp.TCPConnector(limit=self.spec.max_in_flight, limit_per_host=0)
             self._session = aiohttp.ClientSession(connector=connector)
         progress = asyncio.create_task(self._report_progress()) if self._on_progress else None
         try:
-            await self._schedule_loop()
-            await self._drain()
-            await self._cancel_in_flight()
-            self._finished = True
-        except asyncio.CancelledError:
-            self._stopped_early = True
-            await asyncio.shield(self._cancel_in_flight())
-            raise
+            # Requests carry their own timeout; the drain bound is only a backstop.
+            await self._run_schedule(
+                ((p.offset_s, p) for p in iter_schedule(self.spec, run_id=self.run_id)),
+                lambda _offset, planned: self._send(planned),
+                lambda _offset, planned: self._record_overload(planned),
+                drain_bound_s=self.spec.request_timeout_s + 5.0)
         finally:
             if progress is not None:
                 progress.cancel()
             if owns_session and self._session is not None:
                 await self._session.close()
         return self.result()
-
-    def stop(self) -> None:
-        """End the run early (idempotent): no more sends; in-flight requests become ``cancelled``.
-
-        A no-op once the run has finished on its own."""
-        if self._finished:
-            return
-        self._stopped_early = True
-        self._stop.set()
-        self._wake.set()
-
-    def finish(self) -> None:
-        """End the schedule now (idempotent): nothing more is sent; the answers still due are
-        awaited as at a planned end. A no-op once the run has finished or been stopped."""
-        if self._finished or self._wake.is_set():
-            return
-        self._finished_at_s = max(0.0, time.monotonic() - self._mono0) if self._mono0 else 0.0
-        self._wake.set()
 
     def stats(self) -> LoadStats:
         """Live counters (cheap; safe to call from a progress loop)."""
@@ -159,67 +116,13 @@ class LoadGenerator:
             run_id=self.run_id,
             seed=self.spec.seed,
             target_rps=self.spec.rate_rps,
-            duration_s=self.spec.duration_s if self._finished_at_s is None
-            else min(self.spec.duration_s, max(self._finished_at_s, 1e-3)),
+            duration_s=self.schedule_length_s(),
             started_at=self._wall0,
             stopped_early=self._stopped_early,
             records=tuple(self._records[i] for i in sorted(self._records)),
         )
 
     # ----------------------------------------------------------------- internals
-
-    async def _schedule_loop(self) -> None:
-        self._mono0 = time.monotonic() + _LEAD_S
-        self._wall0 = time.time() + _LEAD_S
-        wake = self._wake
-        for planned in iter_schedule(self.spec, run_id=self.run_id):
-            if wake.is_set():
-                return
-            delay = self._mono0 + planned.offset_s - time.monotonic()
-            if delay > _LONG_SLEEP_S:
-                # Long gaps (low rates): wake up early if stop() or finish() comes meanwhile.
-                try:
-                    await asyncio.wait_for(wake.wait(), delay)
-                    return
-                except TimeoutError:
-                    delay = self._mono0 + planned.offset_s - time.monotonic()
-            # Never send early: timers may wake a little before their time (uvloop rounds to
-            # whole milliseconds), so sleep again until the send time has really come.
-            while delay > 0:
-                await asyncio.sleep(delay)
-                delay = self._mono0 + planned.offset_s - time.monotonic()
-            if wake.is_set():
-                return
-            if len(self._tasks) >= self.spec.max_in_flight:
-                self._record_overload(planned)
-                continue
-            task = asyncio.create_task(self._send(planned))
-            self._tasks.add(task)
-            task.add_done_callback(self._tasks.discard)
-
-    async def _drain(self) -> None:
-        # Wait for the answers still due, unless stop() comes first. Requests carry their own
-        # timeout; the bound here is only a backstop.
-        if not self._tasks or self._stop.is_set():
-            return
-        all_done = asyncio.ensure_future(asyncio.wait(set(self._tasks)))
-        stopped = asyncio.ensure_future(self._stop.wait())
-        try:
-            await asyncio.wait(
-                {all_done, stopped},
-                timeout=self.spec.request_timeout_s + 5.0,
-                return_when=asyncio.FIRST_COMPLETED,
-            )
-        finally:
-            all_done.cancel()
-            stopped.cancel()
-
-    async def _cancel_in_flight(self) -> None:
-        pending = [task for task in self._tasks if not task.done()]
-        for task in pending:
-            task.cancel()
-        if pending:
-            await asyncio.gather(*pending, return_exceptions=True)
 
     async def _send(self, planned: PlannedRequest) -> None:
         entry = self.spec.mix[planned.mix_index]
