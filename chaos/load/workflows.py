@@ -10,7 +10,7 @@ in its prompt (:mod:`chaos.markers`); an answer's carried markers travel into th
 unless that step redacts.
 
 The generator has :class:`~chaos.load.generator.LoadGenerator`'s interface (``run``, ``stop``,
-``stats``, ``result``) so the runner drives either; :meth:`WorkflowGenerator.workflows` adds the
+``finish``, ``stats``, ``result``; the schedule is :mod:`chaos.load.open_loop`'s) so the runner drives either; :meth:`WorkflowGenerator.workflows` adds the
 workflow runs.
 
 >>> generator = WorkflowGenerator(load, "http://127.0.0.1:8080")    # doctest: +SKIP
@@ -32,17 +32,17 @@ import orjson
 
 from chaos.load.arrivals import arrival_process
 from chaos.load.client import (
-    DATA_CLASSES, REGION, REQUEST_ID, ROUTE, Outcome, _check_completion, _read_headers,
+    DATA_CLASSES, REGION, REQUEST_ID, ROUTE, Outcome,
 )
+from chaos.load.content import exchange_content
 from chaos.load.models import LoadRecord, LoadResult, LoadStats
+from chaos.load.open_loop import OpenLoop
 from chaos.load.workflow_models import StepRun, WorkflowLoad, WorkflowRun
 from chaos.markers import mark, strip_carried
 from chaos.scenario.workflows import WorkflowSpec, WorkflowStep
 
 WORKFLOW_ID = "X-Govchaos-Workflow-Id"
 STEP = "X-Govchaos-Step"
-_LEAD_S = 0.02
-_LONG_SLEEP_S = 0.05
 
 
 def iter_workflow_schedule(load: WorkflowLoad) -> Iterator[tuple[float, int]]:
@@ -57,26 +57,20 @@ def iter_workflow_schedule(load: WorkflowLoad) -> Iterator[tuple[float, int]]:
     return heapq.merge(*(one(i, w) for i, w in enumerate(load.workflows)))
 
 
-class WorkflowGenerator:
+class WorkflowGenerator(OpenLoop[tuple[int, int]]):
     """Drive ``load`` against ``base_url``; see the module docstring."""
 
     def __init__(
         self, load: WorkflowLoad, base_url: str, *, run_id: str | None = None,
         session: aiohttp.ClientSession | None = None,
     ) -> None:
+        super().__init__(max_in_flight=load.max_in_flight, planned_duration_s=load.duration_s)
         self.load = load
         self.url = base_url.rstrip("/") + load.path
         self.run_id = run_id or uuid.uuid4().hex[:12]
         self._session = session
         self._records: list[LoadRecord] = []
         self._runs: dict[int, WorkflowRun] = {}
-        self._tasks: set[asyncio.Task[None]] = set()
-        self._stop = asyncio.Event()
-        self._stopped_early = False
-        self._started = False
-        self._finished = False
-        self._mono0 = 0.0
-        self._wall0 = 0.0
         self._sent = 0
         self._completed = 0
         self._ok = 0
@@ -94,33 +88,22 @@ class WorkflowGenerator:
     async def run(self) -> LoadResult:
         """Run the arrivals to their end (or :meth:`stop`), wait for running workflows, return
         the request records. Raises RuntimeError when called twice."""
-        if self._started:
-            raise RuntimeError("a WorkflowGenerator runs once; create another")
-        self._started = True
+        self._begin("WorkflowGenerator")
         owns = self._session is None
         if owns:
             connector = aiohttp.TCPConnector(limit=self.load.max_in_flight, limit_per_host=0)
             self._session = aiohttp.ClientSession(connector=connector)
+        longest = max(self._step_budget_s(s) for w in self.load.workflows for s in w.steps)
         try:
-            await self._schedule_loop()
-            await self._drain()
-            await self._cancel_in_flight()
-            self._finished = True
-        except asyncio.CancelledError:
-            self._stopped_early = True
-            await asyncio.shield(self._cancel_in_flight())
-            raise
+            await self._run_schedule(
+                ((offset, (index, kind))
+                 for index, (offset, kind) in enumerate(iter_workflow_schedule(self.load))),
+                self._launch, self._overloaded,
+                drain_bound_s=longest * max(len(w.steps) for w in self.load.workflows) + 5.0)
         finally:
             if owns and self._session is not None:
                 await self._session.close()
         return self.result()
-
-    def stop(self) -> None:
-        """No more arrivals; running workflows are cancelled (idempotent)."""
-        if self._finished:
-            return
-        self._stopped_early = True
-        self._stop.set()
 
     def stats(self) -> LoadStats:
         now = time.monotonic()
@@ -136,7 +119,7 @@ class WorkflowGenerator:
         """Every request sent so far, in send order."""
         return LoadResult(
             run_id=self.run_id, seed=self.load.seed, target_rps=self.load.target_rps(),
-            duration_s=self.load.duration_s, started_at=self._wall0,
+            duration_s=self.schedule_length_s(), started_at=self._wall0,
             stopped_early=self._stopped_early, records=tuple(self._records),
         )
 
@@ -146,57 +129,17 @@ class WorkflowGenerator:
 
     # ----------------------------------------------------------------- internals
 
-    async def _schedule_loop(self) -> None:
-        self._mono0 = time.monotonic() + _LEAD_S
-        self._wall0 = time.time() + _LEAD_S
-        stop = self._stop
-        for index, (offset, kind) in enumerate(iter_workflow_schedule(self.load)):
-            if stop.is_set():
-                return
-            delay = self._mono0 + offset - time.monotonic()
-            if delay > _LONG_SLEEP_S:
-                try:
-                    await asyncio.wait_for(stop.wait(), delay)
-                    return
-                except TimeoutError:
-                    delay = self._mono0 + offset - time.monotonic()
-            while delay > 0:
-                await asyncio.sleep(delay)
-                delay = self._mono0 + offset - time.monotonic()
-            if stop.is_set():
-                return
-            spec = self.load.workflows[kind]
-            if len(self._tasks) >= self.load.max_in_flight:
-                self._overload += 1
-                now = self._now()
-                self._runs[index] = WorkflowRun(
-                    workflow_id=self._workflow_id(index), workflow=spec.name, index=index,
-                    scheduled_s=offset, started_s=now, ended_s=now, outcome="abandoned")
-                continue
-            task = asyncio.create_task(self._run_workflow(index, offset, spec))
-            self._tasks.add(task)
-            task.add_done_callback(self._tasks.discard)
+    async def _launch(self, offset: float, item: tuple[int, int]) -> None:
+        index, kind = item
+        await self._run_workflow(index, offset, self.load.workflows[kind])
 
-    async def _drain(self) -> None:
-        if not self._tasks or self._stop.is_set():
-            return
-        all_done = asyncio.ensure_future(asyncio.wait(set(self._tasks)))
-        stopped = asyncio.ensure_future(self._stop.wait())
-        longest = max(self._step_budget_s(s) for w in self.load.workflows for s in w.steps)
-        bound = longest * max(len(w.steps) for w in self.load.workflows) + 5.0
-        try:
-            await asyncio.wait({all_done, stopped}, timeout=bound,
-                               return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            all_done.cancel()
-            stopped.cancel()
-
-    async def _cancel_in_flight(self) -> None:
-        pending = [t for t in self._tasks if not t.done()]
-        for task in pending:
-            task.cancel()
-        if pending:
-            await asyncio.gather(*pending, return_exceptions=True)
+    def _overloaded(self, offset: float, item: tuple[int, int]) -> None:
+        index, kind = item
+        self._overload += 1
+        now = self._now()
+        self._runs[index] = WorkflowRun(
+            workflow_id=self._workflow_id(index), workflow=self.load.workflows[kind].name,
+            index=index, scheduled_s=offset, started_s=now, ended_s=now, outcome="abandoned")
 
     def _step_budget_s(self, step: WorkflowStep) -> float:
         if step.retry.deadline_ms is not None:
@@ -356,118 +299,3 @@ class WorkflowGenerator:
         recent = self._recent
         while recent and recent[0] < now - 1.0:
             recent.popleft()
-
-
-async def exchange_content(
-    session: aiohttp.ClientSession, url: str, headers: dict[str, str], body: bytes, *,
-    stream: bool, timeout: aiohttp.ClientTimeout,
-) -> tuple[Outcome, str | None]:
-    """POST and read the answer's message content (a stream's deltas joined). Like
-    :func:`chaos.load.client.exchange`, never raises for HTTP or transport failures."""
-    outcome = Outcome()
-    content: str | None = None
-    try:
-        async with session.post(url, data=body, headers=headers, timeout=timeout) as response:
-            outcome.status = response.status
-            _read_headers(response, outcome)
-            if response.status != 200:
-                await response.read()
-                outcome.error_kind = f"http_{response.status}"
-            elif stream:
-                outcome.error_kind, content = await _read_stream_content(response, outcome)
-            else:
-                raw = await response.read()
-                outcome.error_kind = _check_completion(raw)
-                if outcome.error_kind is None:
-                    content = _message_content(raw)
-                    if content is None:
-                        outcome.error_kind = "invalid_response"
-    except (TimeoutError, asyncio.TimeoutError):
-        outcome.error_kind = "timeout"
-    except aiohttp.ClientConnectorError:
-        outcome.error_kind = "connect_error"
-    except (aiohttp.ServerDisconnectedError, aiohttp.ClientPayloadError, aiohttp.ClientOSError):
-        outcome.error_kind = "connection_reset"
-    except aiohttp.ClientError:
-        outcome.error_kind = "transport_error"
-    return outcome, content if outcome.error_kind is None else None
-
-
-def _message_content(raw: bytes) -> str | None:
-    try:
-        content = orjson.loads(raw)["choices"][0]["message"]["content"]
-    except (orjson.JSONDecodeError, KeyError, IndexError, TypeError):
-        return None
-    return content if isinstance(content, str) else None
-
-
-async def _read_stream_content(
-    response: aiohttp.ClientResponse, outcome: Outcome
-) -> tuple[str | None, str]:
-    saw_done = False
-    error: str | None = None
-    pieces: list[str] = []
-    async for raw_line in response.content:
-        line = raw_line.rstrip(b"\r\n")
-        if line.startswith(b"event:") and line[6:].strip() == b"error":
-            error = error or "stream_error"
-            continue
-        if not line.startswith(b"data:"):
-            continue
-        data = line[5:].strip()
-        if outcome.first_event_at is None:
-            outcome.first_event_at = time.monotonic()
-        if data == b"[DONE]":
-            saw_done = True
-            continue
-        if saw_done:
-            error = error or "stream_error"
-            continue
-        try:
-            payload = orjson.loads(data)
-        except orjson.JSONDecodeError:
-            error = error or "invalid_chunk"
-            continue
-        if not isinstance(payload, dict) or "error" in payload:
-            error = error or "stream_error"
-            continue
-        try:
-            piece = payload["choices"][0]["delta"].get("content")
-        except (KeyError, IndexError, TypeError, AttributeError):
-            piece = None
-        if isinstance(piece, str):
-            pieces.append(piece)
-    if error is None and not saw_done:
-        error = "stream_incomplete"
-    return error, "".join(pieces)
-
-
-def workflow_load_from_scenario(scenario: object, *, duration_s: float) -> WorkflowLoad:
-    """The :class:`WorkflowLoad` of a scenario's ``load.workflows`` (keys from ``keys``, or the
-    external target's single ``api_key``; body models from its ``route_models``).
-
-    Raises:
-        LoadSpecError: a workflow's tenant has no key.
-    """
-    from chaos.load.errors import LoadSpecError
-
-    load = scenario.load  # type: ignore[attr-defined]
-    target = scenario.target  # type: ignore[attr-defined]
-    keys = {k.tenant: k.key for k in scenario.keys}  # type: ignore[attr-defined]
-    master = getattr(target, "api_key", None)
-    if master is not None:
-        keys = {w.tenant: master for w in load.workflows}
-    for i, workflow in enumerate(load.workflows):
-        if workflow.tenant not in keys:
-            raise LoadSpecError(
-                f"load.workflows.{i}.tenant: no key declared for tenant {workflow.tenant!r}")
-    return WorkflowLoad(
-        workflows=load.workflows,
-        api_keys={w.tenant: keys[w.tenant] for w in load.workflows},
-        duration_s=duration_s,
-        arrival="poisson" if load.arrival == "poisson" else "constant",
-        seed=scenario.seed,  # type: ignore[attr-defined]
-        max_tokens=load.max_tokens,
-        route_models=dict(getattr(target, "route_models", {}) or {}),
-        request_timeout_s=load.request_timeout_s,
-    )

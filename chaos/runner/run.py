@@ -31,13 +31,14 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from chaos.errors import RunBrokenError
 from chaos.faults.registry import FaultRegistry, default_registry
-from chaos.load.from_scenario import client_texts, load_spec_for
+from chaos.load.from_scenario import client_texts, load_spec_for, workflow_load_from_scenario
 from chaos.load.generator import LoadGenerator
 from chaos.load.workflow_models import WorkflowRun
+from chaos.load.workflows import WorkflowGenerator
 from chaos.report.model import CiInfo, HarnessEvent, PhaseInfo, Report, StopInfo, write_report
 from chaos.report.records import AppliedFault, RequestRecord
 from chaos.runner.assemble import assemble_report
@@ -54,12 +55,13 @@ from chaos.runner.workflow_metrics import shifted
 from chaos.scenario.loader import LoadedScenario
 from governance.errors import GovchaosError
 
-if TYPE_CHECKING:
-    from chaos.load.workflows import WorkflowGenerator
-
 log = logging.getLogger(__name__)
 
 MONITOR_INTERVAL_S = 0.25
+# The load schedule runs this much longer than planned unless finished when steady_after ends:
+# room for a fault phase that overran (a slow revert) without cutting the phases after it.
+SCHEDULE_SLACK_S = 60.0
+OVERRUN_NOTE_S = 0.5  # a fault phase later than this is logged
 
 
 @dataclass(frozen=True, slots=True)
@@ -239,15 +241,16 @@ class ChaosRunner:
         return report
 
     def _make_generator(self, stack: RunStack) -> LoadGenerator | WorkflowGenerator:
+        # The schedule is planned SCHEDULE_SLACK_S longer than the scenario and finished when
+        # steady_after ends (_phases_under_load), so phases a slow fault step moved later still
+        # have load.
+        duration_s = self.scenario.planned_duration_s() + SCHEDULE_SLACK_S
         if self.scenario.load.workflows:
-            from chaos.load.workflows import WorkflowGenerator, workflow_load_from_scenario
-
             self._client_texts = tuple(sorted({s.text for w in self.scenario.load.workflows
                                                for s in w.steps if s.text}))
-            load = workflow_load_from_scenario(
-                self.scenario, duration_s=self.scenario.planned_duration_s())
+            load = workflow_load_from_scenario(self.scenario, duration_s=duration_s)
             return WorkflowGenerator(load, stack.base_url, run_id=self.run_id)
-        spec = load_spec_for(self.scenario)
+        spec = load_spec_for(self.scenario).model_copy(update={"duration_s": duration_s})
         self._client_texts = client_texts(spec)
         return LoadGenerator(spec, stack.base_url, run_id=self.run_id)
 
@@ -309,10 +312,20 @@ class ChaosRunner:
                 timeline_task.cancel()
                 await asyncio.wait({timeline_task})
 
+        # The fault phase ends with its last revert, which can come later than planned (under
+        # CPU load, restarting a killed upstream takes seconds): recovery and the steady state
+        # after are measured from the real end, so neither is cut short.
+        overrun = max(0.0, self.clock.now() - faults_end)
+        if overrun > OVERRUN_NOTE_S:
+            log.warning("the fault phase ended %.1f s later than planned (slow revert); "
+                        "recovery and steady_after start from its real end", overrun)
+        recovery_end = faults_end + overrun + s.recovery_s
+        after_end = recovery_end + steady
         self._enter("recovery")
         await self._sleep_until(recovery_end, watch=True)
         self._enter("steady_after")
         await self._sleep_until(after_end, watch=False)
+        self._generator.finish()
 
     async def _finish_load(self, load_task: asyncio.Task[Any]) -> None:
         # The schedule ends with steady_after; wait for the last answers (bounded by timeouts).

@@ -196,3 +196,43 @@ def test_ctrl_c_tears_down_and_writes_partial_report(tmp_path: Path) -> None:
     assert "PARTIAL" in rest and "verify with:" in rest
     pids = _pids(report)
     assert pids and not any(_alive(pid) for pid in pids)
+
+
+# The harness with every fault revert 3 s slower than planned, as on a CPU-starved machine
+# (restarting a killed upstream once took 4.4 s there).
+_SLOW_REVERT = """
+import asyncio
+from chaos.runner import timeline
+
+_revert = timeline.FaultTimeline._revert
+
+async def _slow(self, name):
+    await asyncio.sleep(3.0)
+    await _revert(self, name)
+
+timeline.FaultTimeline._revert = _slow
+from govchaos.cli import main
+raise SystemExit(main())
+"""
+
+
+@pytest.mark.slow
+def test_a_slow_revert_moves_the_later_phases_and_they_still_have_load(tmp_path: Path) -> None:
+    out = tmp_path / "run"
+    result = subprocess.run(
+        [sys.executable, "-c", _SLOW_REVERT, "chaos", "run", str(SCENARIOS / "quick.yaml"),
+         "--out", str(out), "--seed", "11"],
+        cwd=REPO, capture_output=True, text=True, timeout=90,
+    )
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-3000:]
+    report = _report(out)
+    phases = {p["name"]: p for p in report["phases"]}
+    fault = report["faults"][0]
+    # the fault phase ran past its plan (2 s) by the slow revert ...
+    assert phases["faults"]["end_s"] - phases["faults"]["start_s"] >= 2.0 + 3.0 - 0.2
+    assert phases["recovery"]["start_s"] >= fault["reverted_at_s"] - 0.01
+    # ... and recovery and steady_after kept their planned lengths (1 s and 2 s), with load
+    assert phases["recovery"]["end_s"] - phases["recovery"]["start_s"] >= 1.0 - 0.05
+    assert phases["steady_after"]["end_s"] - phases["steady_after"]["start_s"] >= 2.0 - 0.05
+    after = report["steady_state"]["after"]
+    assert after and all(p["requests"] > 0 and p["passed"] for p in after)
