@@ -24,30 +24,20 @@ Rules (docs/gateway.md, "Request validation"):
   ``invalid_header`` (header) / 422 (body); an empty data-classes header is the empty list
   (it adds nothing to the union, so it can never remove a class declared elsewhere).
 
-Duplicate keys without a second parse: orjson keeps the last of duplicate keys. Every object
-member in the raw text has exactly one ``:`` outside strings, so in a body without escapes
-(no backslash) ``raw.count(b":")`` is the number of members, plus the colons in strings, plus
-those in members a duplicate dropped. orjson writes every colon literally, so the colons in
-the re-encoded parsed body are its members (the raw ones minus the dropped) plus the colons in
-the strings that survived. The first count is never smaller, and equal only if nothing was
-dropped: equality proves there was no duplicate. Otherwise (or with escapes, where ``\u003a``
-is a colon too) the body is scanned again strictly (``json`` with a pair hook), which finds a
-duplicate exactly or clears it.
+The strict JSON parse (duplicate keys, depth) is :mod:`gateway.json_body`'s.
 """
 
 from __future__ import annotations
 
-import json
 import re
 import time
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-import orjson
-
 from gateway.config import LimitsConfig
 from gateway.errors import BadRequest, InvalidBody, LimitExceeded
+from gateway.json_body import parse_json_body, short_repr
 
 ROLES = frozenset({"system", "developer", "user", "assistant", "tool", "function"})
 MAX_MODEL_CHARS = 256
@@ -130,93 +120,6 @@ def _workflow_headers(w: bytes | None, s: bytes | None) -> tuple[tuple[str, ...]
             () if s is None else (s.decode("latin-1"),))
 
 
-class _TooDeep(Exception):
-    """Internal: the walk went past the depth limit; ``path`` is built while unwinding."""
-
-    def __init__(self) -> None:
-        self.path: list[str] = []
-
-
-def _check_depth(node: Any, depth: int, limit: int) -> None:
-    """Raises _TooDeep if a container under ``node`` (a dict or list at ``depth``) is nested
-    deeper than ``limit``; only containers are visited."""
-    if depth > limit:
-        raise _TooDeep()
-    if type(node) is dict:
-        for key, value in node.items():
-            t = type(value)
-            if t is dict or t is list:
-                try:
-                    _check_depth(value, depth + 1, limit)
-                except _TooDeep as exc:
-                    exc.path.append(key)
-                    raise
-        return
-    for i, value in enumerate(node):
-        t = type(value)
-        if t is dict or t is list:
-            try:
-                _check_depth(value, depth + 1, limit)
-            except _TooDeep as exc:
-                exc.path.append(str(i))
-                raise
-
-
-class _Duplicate(Exception):
-    pass
-
-
-def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    obj = dict(pairs)
-    if len(obj) != len(pairs):
-        seen: set[str] = set()
-        for key, _ in pairs:
-            if key in seen:
-                raise _Duplicate(key)
-            seen.add(key)
-    return obj
-
-
-def _short(value: str) -> str:
-    return repr(value if len(value) <= 64 else value[:64] + "…")
-
-
-def parse_json_body(raw: bytes, max_depth: int) -> dict[str, Any]:
-    """The body as a JSON object, strictly (see the module docstring).
-
-    Raises:
-        BadRequest: not JSON / not UTF-8 (``invalid_request``), a duplicate key
-            (``duplicate_key``), nesting over ``max_depth`` (``limit_exceeded``).
-        InvalidBody: JSON, but not an object.
-    """
-    try:
-        body = orjson.loads(raw)
-    except orjson.JSONDecodeError as exc:
-        if exc.msg.startswith("depth limit exceeded"):
-            raise LimitExceeded(f"the body is nested deeper than limits.max_json_depth "
-                                f"({max_depth})") from None
-        raise BadRequest(f"body is not valid JSON: {exc.msg}") from None
-    if type(body) is not dict:
-        raise InvalidBody("body must be a JSON object")
-    try:
-        _check_depth(body, 1, max_depth)
-    except _TooDeep as exc:
-        where = ".".join(reversed(exc.path))
-        raise LimitExceeded(f"the body is nested deeper than limits.max_json_depth ({max_depth})"
-                            f" at {where}", param=where) from None
-    # The certificate (module docstring) holds only without escapes, where \u003a is a colon
-    # too; a backslash is found at memchr speed, counting escapes would cost a scan each.
-    if b"\\" in raw or raw.count(b":") != orjson.dumps(body).count(b":"):
-        try:
-            json.loads(raw, object_pairs_hook=_no_duplicates)
-        except _Duplicate as exc:
-            key = str(exc.args[0])
-            raise BadRequest(f"duplicate key {_short(key)} in the JSON body (ambiguous: "
-                             "every key may appear once per object)", code="duplicate_key",
-                             param=key) from None
-        except (ValueError, RecursionError) as exc:  # what orjson took but json does not
-            raise BadRequest(f"body is not valid JSON: {exc}") from None
-    return body
 
 
 def _check_messages(messages: Any, max_messages: int) -> None:
@@ -259,7 +162,7 @@ def _one(values: Sequence[str], what: str, param: str) -> str | None:
     first = values[0]
     for v in values:
         if v != first:
-            raise BadRequest(f"conflicting {what} declarations: {_short(first)} and {_short(v)} "
+            raise BadRequest(f"conflicting {what} declarations: {short_repr(first)} and {short_repr(v)} "
                              "(headers and metadata must agree)", code="conflicting_declaration",
                              param=param)
     return first
@@ -327,7 +230,7 @@ class ChatRequestParser:
             raise BadRequest("no route: send X-Govchaos-Route or metadata.route",
                              code="missing_route", param="X-Govchaos-Route")
         if route not in self.routes:
-            raise BadRequest(f"unknown route {_short(route)}", code="unknown_route",
+            raise BadRequest(f"unknown route {short_repr(route)}", code="unknown_route",
                              param="X-Govchaos-Route")
         return route
 
@@ -344,7 +247,7 @@ class ChatRequestParser:
                 c = item.strip()
                 if not _DATA_CLASS.fullmatch(c):
                     raise BadRequest(
-                        f"malformed data class {_short(c)} in X-Govchaos-Data-Classes (want a "
+                        f"malformed data class {short_repr(c)} in X-Govchaos-Data-Classes (want a "
                         "comma-separated list of [a-z0-9._-] names, 1-64 characters each)",
                         code="invalid_header", param="X-Govchaos-Data-Classes")
                 declared.append(c)
@@ -379,7 +282,7 @@ class ChatRequestParser:
         for v in head.regions:
             v = v.strip()
             if not _REGION.fullmatch(v):
-                raise BadRequest(f"malformed X-Govchaos-Region {_short(v)} (want 1-64 of "
+                raise BadRequest(f"malformed X-Govchaos-Region {short_repr(v)} (want 1-64 of "
                                  "[A-Za-z0-9._-])", code="invalid_header", param="X-Govchaos-Region")
             values.append(v)
         v = meta.get("region")

@@ -10,7 +10,8 @@ import pytest
 
 from gateway.config import LimitsConfig
 from gateway.errors import BadRequest, InvalidBody, LimitExceeded
-from gateway.request import ChatRequestParser, parse_json_body, read_head
+from gateway.json_body import parse_json_body
+from gateway.request import ChatRequestParser, read_head
 
 MSG = [{"role": "user", "content": "hi"}]
 _ids = itertools.count()
