@@ -31,12 +31,19 @@ async def make_log(directory: Path, records: int, *, max_bytes: int = 3000) -> A
     return log
 
 
-async def wait_sealed(directory: Path, count: int) -> None:
+async def wait_sealed(directory: Path, at_least: int) -> None:
+    """Until the sealer has caught up: every segment but the active (newest) one sealed, its
+    plain file gone. Waiting for only ``at_least`` sealed would let a round ship a snapshot
+    while the sealer still works through later segments (14 close in ``make_log(…, 120)``),
+    so that more sealed segments are found after the round than it saw."""
     import asyncio
 
-    for _ in range(500):
+    for _ in range(3000):
         found, _ = list_segments(directory)
-        if sum(1 for f in found.values() if f.manifest is not None) >= count:
+        newest = max(found, default=-1)
+        closed = [f for index, f in found.items() if index != newest]
+        if all(f.manifest is not None and f.active is None for f in closed):
+            assert len(closed) >= at_least, f"only {len(closed)} segments closed"
             return
         await asyncio.sleep(0.01)
     raise AssertionError("segments not sealed in time")

@@ -92,13 +92,21 @@ def check_every_answer_audited(directory: Path, answered: list[str]) -> list[dic
 async def test_injected_write_fault_gives_503_then_recovers(mocks, tmp_path: Path,
                                                             monkeypatch, caplog,
                                                             fault: str) -> None:
-    """Injected at the os.write (ENOSPC, EROFS) or fdatasync (EIO) layer of the audit writer."""
+    """Injected at the os.write (ENOSPC, EROFS) or fdatasync (EIO) layer of the audit writer.
+
+    The disk fills when the first attempt record written after arming reaches it. Failing every
+    write at once would race the writer thread against the request: a writer that fails on the
+    decision record before the upstream answers makes the log refuse that request's attempt
+    record too (6 refused events, not 5), depending only on thread scheduling.
+    """
     a = await mocks("a")
-    broken = {"on": False}
+    broken = {"armed": False, "on": False}
     real_write, real_sync = _writer.os_write, _writer.os_sync
     code = getattr(errno, fault)
 
     def write(fd: int, data: Any) -> int:
+        if broken["armed"] and b'"kind":"attempt"' in bytes(data):
+            broken["on"] = True  # only `first` is in flight: this is its attempt record
         if broken["on"] and fault != "EIO":
             raise OSError(code, os.strerror(code))
         return real_write(fd, data)
@@ -116,7 +124,7 @@ async def test_injected_write_fault_gives_503_then_recovers(mocks, tmp_path: Pat
             r = await chat(h)
             assert r.status_code == 200
             answered.append(r.headers["x-govchaos-request-id"])
-            broken["on"] = True
+            broken["armed"] = True
             first = await chat(h)  # decided and attempted, but its records cannot be made durable
             assert first.status_code == 503, first.text
             assert first.json()["error"]["code"] == "audit_unavailable"
@@ -134,7 +142,7 @@ async def test_injected_write_fault_gives_503_then_recovers(mocks, tmp_path: Pat
             assert f'govchaos_gateway_audit_write_failures_total{{errno="{fault}"}} 1.0' in metrics
             assert "govchaos_gateway_audit_refused_total 6.0" in metrics
             assert any("audit log unavailable" in rec.getMessage() for rec in caplog.records)
-            broken["on"] = False
+            broken["armed"] = broken["on"] = False
 
             async def ready_again() -> bool:
                 return (await h.get("/readyz")).status_code == 200
