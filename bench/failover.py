@@ -22,6 +22,13 @@ failures from the fault's start until the primary serves again), ``goodput_ratio
 (successful requests/s during the fault ÷ during the ``--pre-seconds`` before it) and
 ``recovery_s_<fault>`` (primary restored → first success served by it; ``null`` if it never
 came back within ``--recovery-timeout``). Targets: 0 errors, goodput ≥ 0.9, recovery ≤ 5 s.
+
+The hang is then run once more against a fresh gateway whose route has
+``attempt_timeout_ms: 5000`` (the LiteLLM profile's setting; skip it with ``--no-hang-timeout5s``):
+keys ``client_errors_hang_timeout5s``, ``goodput_ratio_hang_timeout5s``,
+``recovery_s_hang_timeout5s``, ``p99_ms_before_hang_timeout5s`` and ``p99_ms_during_hang_timeout5s``
+(target: p99 during the hang ≤ 10 × the p99 before it). A generous timeout must not matter: the
+gateway has to notice a hang from the upstream's own latency, long before the timeout.
 Exit status: 0 (``--check``: 1 when a target is missed), 2 when the run itself broke.
 """
 
@@ -49,7 +56,8 @@ UPSTREAMS = {
     "primary": {"model": "llama-3.1-70b-private-eu", "version": "3.1-70b-instruct-2024-07", "cost": 0.003},
     "secondary": {"model": "llama-3.1-8b-private-eu", "version": "3.1-8b-instruct-2024-07", "cost": 0.0004},
 }
-TARGETS = {"client_errors": 0, "goodput_ratio": 0.9, "recovery_s": 5.0}
+TARGETS = {"client_errors": 0, "goodput_ratio": 0.9, "recovery_s": 5.0, "p99_ratio_hang_timeout5s": 10.0}
+HANG_TIMEOUT5S_MS = 5000.0  # the extra hang run's attempt timeout (the LiteLLM profile's)
 
 
 class BenchBroken(Exception):
@@ -363,6 +371,28 @@ async def bench(args: argparse.Namespace) -> dict[str, Any]:
             results.update(await run_fault(fault, load, upstreams["primary"], args))
             print("  " + ", ".join(f"{k}={v}" for k, v in results.items()
                                    if k.endswith(f"_{fault}") and not k.startswith("detail")), file=sys.stderr)
+        if "hang" in args.faults and args.hang_timeout5s:
+            load.stopping = True
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(load_task, 35)
+            await asyncio.to_thread(stop_process, gateway)
+            gateway = None
+            print(f"fault hang, attempt_timeout_ms {HANG_TIMEOUT5S_MS:g}: a fresh gateway",
+                  file=sys.stderr, flush=True)
+            config = write_gateway_config(workdir, upstreams, HANG_TIMEOUT5S_MS, args.hedge_after_ms,
+                                          args.bundle)
+            (workdir / "ready.json").unlink(missing_ok=True)
+            gateway, url = await asyncio.to_thread(start_gateway, config, workdir)
+            load = Load(url, args.clients)
+            load_task = asyncio.create_task(load.run())
+            extra = {k + "_timeout5s": v for k, v in
+                     (await run_fault("hang", load, upstreams["primary"], args)).items()}
+            detail = extra["detail_hang_timeout5s"]
+            extra["p99_ms_before_hang_timeout5s"] = detail["p99_ms_before"]
+            extra["p99_ms_during_hang_timeout5s"] = detail["p99_ms_during"]
+            results.update(extra)
+            print("  " + ", ".join(f"{k}={v}" for k, v in extra.items() if not k.startswith("detail")),
+                  file=sys.stderr)
         return results
     finally:
         if load is not None:
@@ -387,6 +417,16 @@ def verdict(results: dict[str, Any], faults: list[str]) -> dict[str, bool]:
             and goodput is not None and goodput >= TARGETS["goodput_ratio"]
             and recovery is not None and recovery <= TARGETS["recovery_s"]
         )
+    if "goodput_ratio_hang_timeout5s" in results:
+        before = results.get("p99_ms_before_hang_timeout5s")
+        during = results.get("p99_ms_during_hang_timeout5s")
+        out["pass_hang_timeout5s"] = (
+            results.get("client_errors_hang_timeout5s") == TARGETS["client_errors"]
+            and (results.get("goodput_ratio_hang_timeout5s") or 0.0) >= TARGETS["goodput_ratio"]
+            and (results.get("recovery_s_hang_timeout5s") or 1e9) <= TARGETS["recovery_s"]
+            and before is not None and during is not None
+            and during <= TARGETS["p99_ratio_hang_timeout5s"] * before
+        )
     return out
 
 
@@ -406,6 +446,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--max-total-seconds", type=float, default=300.0, help="hard bound on the whole run")
     p.add_argument("--bundle", type=Path, default=REPO / "policies",
                     help="policy bundle (default: the repository's policies/)")
+    p.add_argument("--no-hang-timeout5s", dest="hang_timeout5s", action="store_false",
+                   help=f"skip the extra hang run with attempt_timeout_ms {HANG_TIMEOUT5S_MS:g}")
     p.add_argument("--check", action="store_true", help="exit 1 when a target is missed")
     p.add_argument("--upstream", action="store_true", help=argparse.SUPPRESS)
     p.add_argument("--port", type=int, default=0, help=argparse.SUPPRESS)
@@ -438,7 +480,7 @@ def main(argv: list[str] | None = None) -> int:
         "bench": "failover",
         "settings": {k: getattr(args, k) for k in ("fault_seconds", "pre_seconds", "clients",
                                                      "attempt_timeout_ms", "hedge_after_ms", "upstream_latency_ms",
-                                                     "faults")},
+                                                     "faults", "hang_timeout5s")},
         "route": ROUTE, "data_class": DATA_CLASS, "tenant": TENANT,
         "targets": TARGETS, **results, **passes, "elapsed_s": round(time.monotonic() - started, 1),
         "python": sys.version.split()[0], "cpus": os.cpu_count(),
@@ -447,6 +489,11 @@ def main(argv: list[str] | None = None) -> int:
     for fault in args.faults:
         print(f"{fault:6} {results[f'client_errors_{fault}']:>13} {str(results[f'goodput_ratio_{fault}']):>13} "
               f"{str(results[f'recovery_s_{fault}']):>10}  {passes[f'pass_{fault}']}")
+    if "goodput_ratio_hang_timeout5s" in results:
+        print(f"{'hang@5s':6} {results['client_errors_hang_timeout5s']:>13} "
+              f"{str(results['goodput_ratio_hang_timeout5s']):>13} "
+              f"{str(results['recovery_s_hang_timeout5s']):>10}  {passes['pass_hang_timeout5s']}"
+              f"  p99 {results['p99_ms_before_hang_timeout5s']} -> {results['p99_ms_during_hang_timeout5s']} ms")
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps(doc, indent=2) + "\n")

@@ -1,6 +1,7 @@
 """Per-upstream circuit breaker: closed → open → half-open (one probe) → closed.
 
-- *closed*: requests flow; ``failure_threshold`` consecutive failures open the breaker.
+- *closed*: requests flow; ``failure_threshold`` consecutive failures open the breaker, and so
+  does :meth:`eject` (a latency outlier, see :mod:`gateway.watchdog`).
 - *open*: no requests until ``open_ms`` has passed since it opened.
 - *half-open*: exactly one probe is let through; its success closes the breaker, its failure
   re-opens it for another ``open_ms``. A probe that is abandoned (cancelled, e.g. a losing
@@ -112,6 +113,15 @@ class CircuitBreaker:
         """Give back a claimed half-open probe that was never judged (e.g. cancelled)."""
         if self._state == HALF_OPEN:
             self._probe_out = False
+
+    def eject(self) -> None:
+        """Open a closed breaker now without a recorded failure: the upstream is an outlier
+        (an attempt passed its slow threshold, :mod:`gateway.watchdog`); the half-open probe
+        brings it back as after any opening."""
+        if self.state == CLOSED:
+            self._opened_at = self._clock()
+            self._probe_out = False
+            self._set(OPEN)
 
     def record_success(self) -> None:
         self._failures = 0

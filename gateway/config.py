@@ -162,6 +162,35 @@ class BreakerConfig(_Model):
     probe_timeout_ms: float | None = Field(None, gt=0)
 
 
+class HangDetectionConfig(_Model):
+    """Adaptive slow-failure detection (:mod:`gateway.watchdog`), on by default.
+
+    An attempt unanswered for ``max(floor_ms, multiplier × quantile of the upstream's last
+    window latencies)`` ejects that upstream (breaker open; the half-open probe restores it) and
+    may start a hedge on the next allowed upstream, at most ``hedge_budget_ratio`` of requests
+    (plus ``hedge_burst``) in the long run."""
+
+    enabled: bool = True
+    quantile: float = Field(0.99, gt=0.5, lt=1.0)
+    multiplier: float = Field(3.0, ge=1.0)
+    floor_ms: float = Field(250.0, gt=0)
+    window: int = Field(256, ge=16, le=65536)  # successful attempts remembered per upstream
+    min_samples: int = Field(20, ge=1)  # below this, no watchdog: the attempt timeout decides
+    hedge: bool = True  # non-streaming calls, and streams before their first content
+    hedge_budget_ratio: float = Field(0.05, ge=0.0, le=1.0)
+    hedge_burst: int = Field(10, ge=0)
+    # a probe of a latency-ejected upstream gives up after probe_multiplier × the threshold
+    # (capped by the probe timeout); every 4th consecutive failed probe waits the full timeout,
+    # so an upstream that became slower for good is not ejected for ever
+    probe_multiplier: float = Field(4.0, ge=1.0)
+
+    @model_validator(mode="after")
+    def _samples(self) -> "HangDetectionConfig":
+        if self.min_samples > self.window:
+            raise ValueError(f"min_samples: {self.min_samples} is more than window {self.window}")
+        return self
+
+
 class UpstreamGpu(_Model):
     device: int = Field(ge=0)
 
@@ -195,6 +224,7 @@ class GatewayConfig(_Model):
     limits: LimitsConfig = LimitsConfig()
     auth: AuthConfig  # required: a gateway without keys would serve anyone
     breaker: BreakerConfig = BreakerConfig()
+    hang_detection: HangDetectionConfig = HangDetectionConfig()
     # GPU telemetry (gateway.gpu): simulated | nvml | injectable (+ control_file) | auto
     gpu: GpuTelemetryConfig = GpuTelemetryConfig(source="simulated")
     upstreams: tuple[UpstreamConfig, ...] = ()

@@ -11,6 +11,11 @@ Names (all prefixed ``govchaos_gateway_``):
 - ``policy_decision_seconds``                       histogram of policy decision latency
 - ``gpu_health{device}``                            0 healthy, 1 degraded, 2 lost
 - ``upstream_in_rotation{upstream}``                1 when usable right now (scrape time)
+- ``slow_attempts_total{upstream}``                 attempts that passed their slow threshold
+- ``upstream_ejections_total{upstream,reason}``     breakers opened by the watchdog (``latency``)
+- ``hedges_total{route}``                           hedges started
+- ``hedges_denied_total{route}``                    hedges the hedge budget refused
+- ``hedge_budget_tokens``                           hedges the budget allows now
 - ``audit_available``                               1 while audit records can be made durable
 - ``audit_write_failures_total{errno}``             times the audit log became unavailable
 - ``audit_refused_total``                           requests refused (503 audit_unavailable)
@@ -48,6 +53,11 @@ class GatewayMetrics:
         self.decision = Histogram(p + "policy_decision_seconds", "Policy decision latency", buckets=_FAST, registry=r)
         self.gpu = Gauge(p + "gpu_health", "GPU health (0 healthy, 1 degraded, 2 lost)", ["device"], registry=r)
         self.in_rotation = Gauge(p + "upstream_in_rotation", "Upstream usable now (1) or not (0)", ["upstream"], registry=r)
+        self.slow_attempts = Counter(p + "slow_attempts", "Attempts that passed their upstream's slow threshold", ["upstream"], registry=r)
+        self.ejections = Counter(p + "upstream_ejections", "Upstreams ejected (breaker opened) as outliers", ["upstream", "reason"], registry=r)
+        self.hedges = Counter(p + "hedges", "Hedged attempts started", ["route"], registry=r)
+        self.hedges_denied = Counter(p + "hedges_denied", "Hedges refused by the hedge budget", ["route"], registry=r)
+        self.hedge_budget = Gauge(p + "hedge_budget_tokens", "Hedges the hedge budget allows now", registry=r)
         self.audit_available = Gauge(p + "audit_available", "Audit records can be made durable (1) or not (0)", registry=r)
         self.audit_available.set(1)
         self.audit_failures = Counter(p + "audit_write_failures", "Times the audit log became unavailable", ["errno"], registry=r)

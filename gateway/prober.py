@@ -5,6 +5,11 @@ never pays for finding out whether an upstream is back. Probes carry no client d
 one-word prompt, ``max_tokens`` 1, and the markers below, so an upstream's request log can tell
 them from client traffic (they are not requests any policy decided on). Each is audited as
 ``kind: probe``.
+
+A probe is judged like an attempt. For an upstream the hang watchdog ejected as slow
+(:mod:`gateway.watchdog`), ``probe_timeout`` shortens its timeout to a multiple of its slow
+threshold, so a still-hanging upstream fails its probe quickly and a restored one is back within
+about one open period.
 """
 
 from __future__ import annotations
@@ -35,13 +40,15 @@ class BreakerProber:
 
     def __init__(self, upstreams: Mapping[str, Upstream], transport: Transport,
                  timeouts_s: Mapping[str, float], *, audit: AuditSink, metrics: GatewayMetrics,
-                 clock: Callable[[], float]) -> None:
+                 clock: Callable[[], float],
+                 probe_timeout: Callable[[Upstream, float], float] | None = None) -> None:
         self.upstreams = upstreams
         self.transport = transport
         self.timeouts_s = dict(timeouts_s)
         self.audit = audit
         self.metrics = metrics
         self.clock = clock
+        self.probe_timeout = probe_timeout  # (upstream, configured timeout) -> timeout to use
         self._wakeup: asyncio.Event | None = None
         self._task: asyncio.Task[None] | None = None
         self._probes: set[asyncio.Task[None]] = set()
@@ -102,12 +109,14 @@ class BreakerProber:
             "max_tokens": 1, "stream": False, "user": PROBE_USER,
         })
         headers = {**up.headers, "X-Govchaos-Request-Id": request_id, PROBE_HEADER: "1"}
+        timeout_s = self.timeouts_s.get(up.name, DEFAULT_PROBE_TIMEOUT_S)
+        if self.probe_timeout is not None:
+            timeout_s = self.probe_timeout(up, timeout_s)
         t = time.perf_counter()
         status: int | None = 200
         reason: str | None = None
         try:
-            await complete(self.transport, up, body, headers,
-                           self.timeouts_s.get(up.name, DEFAULT_PROBE_TIMEOUT_S), None)
+            await complete(self.transport, up, body, headers, timeout_s, None)
         except AttemptFailure as f:
             status, reason = f.status, f.reason
             if f.reason == "http_429" or f.retry_after_s is not None:
@@ -121,9 +130,13 @@ class BreakerProber:
             status, reason = None, f"probe_error: {type(exc).__name__}"
         seconds = time.perf_counter() - t
         if reason is None or reason == "http_429":  # 429: alive, rate-limited (Retry-After set)
+            up.failed_probes = 0
+            if reason is None and up.latency is not None:
+                up.latency.add(seconds * 1000.0)  # a slower-but-alive upstream lifts its threshold
             up.breaker.record_success()
             outcome = "ok"
         else:
+            up.failed_probes += 1
             up.breaker.record_failure(timeout=reason == "timeout")
             outcome = "failure"
         self.metrics.attempt(up.name, "probe_" + outcome, seconds, failover=False)

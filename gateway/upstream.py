@@ -1,4 +1,4 @@
-"""One upstream's runtime state: breaker, latency EWMA, Retry-After window, GPU health.
+"""One upstream's runtime state: breaker, latency EWMA and window, Retry-After window, GPU health.
 
 The router ranks :class:`Upstream` objects and only ever sends to those whose ``model`` is in the
 current decision's ``allowed`` list; this module holds no policy logic.
@@ -18,6 +18,7 @@ from pydantic import SecretStr
 
 from gateway.breaker import CircuitBreaker
 from gateway.config import BreakerConfig, UpstreamConfig
+from gateway.watchdog import LatencyWindow
 from governance.decision import Candidate
 
 EWMA_ALPHA = 0.2  # weight of the newest sample; ~5 samples of memory
@@ -27,7 +28,7 @@ MAX_SKIP_S = 300.0  # cap a hostile or buggy Retry-After
 
 class Upstream:
     __slots__ = ("cfg", "name", "model", "url", "headers", "breaker", "ewma_ms", "skip_until",
-                 "gpu_state", "candidate_up", "candidate_down", "candidate_dict_up",
+                 "gpu_state", "latency", "ejected_slow", "failed_probes", "candidate_up", "candidate_down", "candidate_dict_up",
                  "candidate_dict_down")
 
     def __init__(
@@ -38,6 +39,7 @@ class Upstream:
         api_key: SecretStr | None = None,
         clock: Callable[[], float] = time.monotonic,
         on_breaker_change: Callable[[str], None] | None = None,
+        latency: LatencyWindow | None = None,
     ) -> None:
         self.cfg = cfg
         self.name = cfg.name
@@ -57,6 +59,11 @@ class Upstream:
         self.ewma_ms: float | None = None
         self.skip_until = 0.0
         self.gpu_state = "healthy"  # healthy | degraded | lost, pushed by the GPU monitor
+        # hang detection (gateway.watchdog): recent latencies; ejected as slow (breaker opened
+        # by the watchdog, not by errors) and the consecutive failed probes since
+        self.latency = latency
+        self.ejected_slow = False
+        self.failed_probes = 0
         # Built (and validated) once; requests reuse them instead of validating per call.
         base = dict(
             id=cfg.model,
@@ -92,6 +99,8 @@ class Upstream:
 
     def observe_latency(self, ms: float) -> None:
         self.ewma_ms = ms if self.ewma_ms is None else self.ewma_ms + EWMA_ALPHA * (ms - self.ewma_ms)
+        if self.latency is not None:
+            self.latency.add(ms)
 
 
 def rank(upstreams: list[Upstream], strategy: str, preferred_model: str | None = None) -> list[Upstream]:

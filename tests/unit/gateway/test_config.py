@@ -39,6 +39,9 @@ def test_shipped_example_loads_and_resolves_paths() -> None:
     ("auth: {keys_env: K, keys_file: k.yaml}", "auth"),
     ("auth: {keys_env: K}\nbreaker: {failure_threshold: 0}", "breaker.failure_threshold"),
     ("auth: {keys_env: K}\ngpu: {source: nvlm}", "gpu.source"),
+    ("auth: {keys_env: K}\nhang_detection: {quantile: 1.5}", "hang_detection.quantile"),
+    ("auth: {keys_env: K}\nhang_detection: {hedge_budget_ratio: -0.1}", "hang_detection.hedge_budget_ratio"),
+    ("auth: {keys_env: K}\nhang_detection: {window: 32, min_samples: 64}", "hang_detection.min_samples"),
     ("auth: {keys_env: K}\nsurprise: 1", "surprise"),
 ])
 def test_invalid_fields_are_located(tmp_path: Path, text: str, field: str) -> None:

@@ -61,14 +61,15 @@ def ok_handler(req: TransportRequest) -> MockResponse:
     return MockResponse.completion("hi", model=req.model or "m")
 
 
-def config(models: list[tuple[str, str]], *, breaker: dict | None = None, **route: Any
-           ) -> GatewayConfig:
+def config(models: list[tuple[str, str]], *, breaker: dict | None = None,
+           hang_detection: dict | None = None, **route: Any) -> GatewayConfig:
     """Upstreams as (name, model) with base_url http://<name>/v1; one route ``r``."""
     route.setdefault("strategy", "priority")
     route.setdefault("attempt_timeout_ms", 1000)
     return GatewayConfig.model_validate({
         "auth": {"keys_env": "UNUSED"},
         "breaker": breaker or {"failure_threshold": 5, "open_ms": 2000, "probe": "request"},
+        "hang_detection": hang_detection or {},
         "upstreams": [{"name": n, "base_url": f"http://{n}/v1", "model": m} for n, m in models],
         "routes": {"r": route},
         "default_route": "r",
