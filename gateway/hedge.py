@@ -141,8 +141,13 @@ class HedgedAttempts:
         """Cancel what is still in flight; returns every attempt not handed out (to be booked
         as cancelled)."""
         left = [*self._pending.values(), *self._settled]
-        for task in self._pending:
-            task.cancel()
+        for task, attempt in self._pending.items():
+            if not task.done():
+                task.cancel()
+            elif not task.cancelled():  # ended since the last wait: keep its result to release
+                attempt.error = task.exception()
+                if attempt.error is None:
+                    attempt.result = task.result()
         self._pending.clear()
         self._settled.clear()
         return left
