@@ -388,8 +388,9 @@ async def bench(args: argparse.Namespace) -> dict[str, Any]:
             extra = {k + "_timeout5s": v for k, v in
                      (await run_fault("hang", load, upstreams["primary"], args)).items()}
             detail = extra["detail_hang_timeout5s"]
-            extra["p99_ms_before_hang_timeout5s"] = detail["p99_ms_before"]
-            extra["p99_ms_during_hang_timeout5s"] = detail["p99_ms_during"]
+            for when in ("before", "during"):
+                p99 = detail[f"p99_ms_{when}"]
+                extra[f"p99_ms_{when}_hang_timeout5s"] = None if p99 is None else round(p99, 3)
             results.update(extra)
             print("  " + ", ".join(f"{k}={v}" for k, v in extra.items() if not k.startswith("detail")),
                   file=sys.stderr)
