@@ -165,7 +165,10 @@ class GpuHealthMonitor:
         loop = asyncio.get_running_loop()
         future = loop.run_in_executor(self._executor, self.telemetry.read, device)
         try:
-            return await asyncio.wait_for(asyncio.shield(future), self.stall_after_s)
+            # asyncio.timeout, not wait_for: on Python 3.11 wait_for swallows a cancellation that
+            # arrives as the read completes, and the poll task then never stopped (stop() hung).
+            async with asyncio.timeout(self.stall_after_s):
+                return await asyncio.shield(future)
         except TimeoutError:
             self._apply(self._error_health(device, f"telemetry read stalled for over {self.stall_after_s:g} s"))
             return await future

@@ -99,6 +99,7 @@ async def test_read_errors_become_degraded_and_polling_continues() -> None:
 
 async def test_blocking_reads_run_off_loop_and_a_stall_is_reported() -> None:
     release = threading.Event()
+    in_read = threading.Event()  # a read is blocked in its thread right now
     loop_threads: set[str] = set()
 
     class Slow(SimulatedTelemetry):
@@ -108,6 +109,7 @@ async def test_blocking_reads_run_off_loop_and_a_stall_is_reported() -> None:
         def read(self, device: int) -> GpuHealth:
             loop_threads.add(threading.current_thread().name)
             if self.stall:
+                in_read.set()
                 release.wait(5)
             return super().read(device)
 
@@ -115,15 +117,15 @@ async def test_blocking_reads_run_off_loop_and_a_stall_is_reported() -> None:
     monitor = GpuHealthMonitor(slow, [0, 1], poll_ms=5, stall_after_s=0.1)
     async with monitor:
         slow.stall = True
-        h = await monitor.wait_for(0, "degraded", timeout_s=2)
+        h = await monitor.wait_for(0, "degraded", timeout_s=10)
         assert "stalled" in h.reason
-        # the event loop stayed responsive while the read was stuck
-        t0 = time.monotonic()
-        await asyncio.sleep(0.01)
-        assert time.monotonic() - t0 < 0.1
+        # The event loop reported the stall and runs this line while the read is still stuck
+        # in its thread (nothing released it): reads never block the loop. Checked by state,
+        # not by timing the loop, which a busy CI machine makes flaky.
+        assert in_read.is_set() and not release.is_set()
         slow.stall = False
         release.set()
-        await monitor.wait_for(0, "healthy", timeout_s=2)
+        await monitor.wait_for(0, "healthy", timeout_s=10)
     assert all(name.startswith("gpu-telemetry") for name in loop_threads)
 
 
@@ -156,3 +158,30 @@ async def test_control_file_loss_is_detected_within_budget(tmp_path: Path) -> No
     assert max(latencies) < 0.25, latencies
     assert statistics.median(latencies) < 0.1, latencies
     assert max(recoveries) < 0.25, recoveries
+
+
+async def test_stop_never_hangs_when_it_cancels_a_read_that_is_just_completing() -> None:
+    """Regression: with asyncio.wait_for around the read, a cancellation arriving as the read
+    completed was swallowed (Python 3.11), the poll task kept polling and stop() waited for it
+    forever (1 in ~17 stop()s here). Many stops in the race window, each one bounded."""
+    for _ in range(60):
+        release = threading.Event()
+
+        class Slow(SimulatedTelemetry):
+            reads_block = True
+            stall = False
+
+            def read(self, device: int) -> GpuHealth:
+                if self.stall:
+                    release.wait(1)
+                return super().read(device)
+
+        slow = Slow()
+        monitor = GpuHealthMonitor(slow, [0, 1], poll_ms=1, stall_after_s=0.02)
+        await monitor.start()
+        slow.stall = True
+        await monitor.wait_for(0, "degraded", timeout_s=10)
+        slow.stall = False
+        release.set()  # the stuck reads complete now; stop() comes while others are in flight
+        await monitor.wait_for(0, "healthy", timeout_s=10)
+        await asyncio.wait_for(monitor.stop(), timeout=5)  # TimeoutError = the hang
