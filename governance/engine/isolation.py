@@ -194,8 +194,10 @@ class EvaluationPool:
         self._queue.append(pending)
         self._dispatch()
         try:
-            op, body = await asyncio.wait_for(asyncio.shield(pending.future),
-                                              self.decision_timeout_s)
+            # asyncio.timeout, not wait_for: on Python 3.11 wait_for can swallow a cancellation
+            # (a client gone) that arrives as the decision does.
+            async with asyncio.timeout(self.decision_timeout_s):
+                op, body = await asyncio.shield(pending.future)
         except TimeoutError:
             if pending.proc is None:
                 self._queue.remove(pending)
