@@ -4,9 +4,10 @@
     rank (gateway.upstream)        the plan's upstreams usable now, in the route's strategy order
     attempt loop (here)            admit (retry budget, breakers) → try → book, until one serves;
                                    when to start attempts is a schedule (gateway.hedge)
-    hang watchdog (gateway.watchdog) an attempt past its upstream's slow threshold ejects that
-                                   upstream and may start a hedge (hedge budget), both only
-                                   within the plan
+    schedule (gateway.scheduling)  serial, the route's fixed hedge, or the hang watchdog
+                                   (gateway.watchdog): an attempt past its upstream's slow
+                                   threshold ejects it and may start a hedge (hedge budget),
+                                   both only within the plan
     book (gateway.ledger)          breaker, latency EWMA, metrics and audit for every attempt
 
 Invariant (DESIGN.md §5.1): the only upstreams ever attempted for a request are those of its
@@ -24,21 +25,21 @@ from typing import Any
 import orjson
 
 from gateway.attempt import complete
-from gateway.breaker import CLOSED, OPEN
+from gateway.breaker import OPEN
 from gateway.config import GatewayConfig
 from gateway.credentials import ResolvedSecrets
 from gateway.failures import AttemptFailure, ClientFault
-from gateway.hedge import Attempt, Call, HedgedAttempts, SerialAttempts
+from gateway.hedge import Attempt, Call
 from gateway.ledger import AttemptLedger, AuditSink, Outcome
 from gateway.metrics import GatewayMetrics
 from gateway.policy_gate import PolicyGate
 from gateway.prober import DEFAULT_PROBE_TIMEOUT_S, BreakerProber
 from gateway.request import ChatRequest  # validated before it gets here (gateway.request)
 from gateway.route import RouteRuntime
+from gateway.scheduling import AttemptScheduler
 from gateway.sse import UpstreamStream
 from gateway.transport.base import Transport
 from gateway.upstream import Upstream, rank
-from gateway.watchdog import HangDetector, HedgeBudget
 from governance.engine.protocol import PolicyEngine
 
 
@@ -63,11 +64,7 @@ class Router:
         self.metrics = metrics = metrics or GatewayMetrics()
         self.clock = clock
         keys = secrets.upstream_keys if secrets else {}
-        hang = cfg.hang_detection
-        self.hang = HangDetector(hang) if hang.enabled else None
-        self.hedge_budget = HedgeBudget(hang.hedge_budget_ratio if hang.hedge else 0.0,
-                                        burst=hang.hedge_burst if hang.hedge else 0)
-        metrics.hedge_budget.set_function(lambda: self.hedge_budget.tokens)
+        self.scheduler = scheduler = AttemptScheduler(cfg.hang_detection, metrics, clock)
         self._discards: set[asyncio.Future[Any]] = set()
         self.upstreams: dict[str, Upstream] = {}
         for ucfg in cfg.upstreams:
@@ -75,7 +72,7 @@ class Router:
             self.upstreams[name] = Upstream(
                 ucfg, cfg.breaker, api_key=keys.get(name), clock=clock,
                 on_breaker_change=lambda state, n=name: self._breaker_changed(n, state),
-                latency=self.hang.window() if self.hang is not None else None,
+                latency=scheduler.window(),
             )
             metrics.breaker_changed(name, "closed")
         self.routes = {
@@ -93,7 +90,7 @@ class Router:
             enforce_decision_timeout=enforce_decision_timeout)
         self.prober = BreakerProber(self.upstreams, transport, self._probe_timeouts(),
                                     audit=audit, metrics=metrics, clock=clock,
-                                    probe_timeout=self._probe_timeout)
+                                    probe_timeout=scheduler.probe_timeout)
 
     def _probe_timeouts(self) -> dict[str, float]:
         """Per upstream: ``breaker.probe_timeout_ms``, else its shortest route attempt timeout."""
@@ -104,21 +101,13 @@ class Router:
                           default=DEFAULT_PROBE_TIMEOUT_S)
                 for name in self.upstreams}
 
-    def _probe_timeout(self, up: Upstream, base_s: float) -> float:
-        if self.hang is None or not up.ejected_slow or up.latency is None:
-            return base_s
-        return self.hang.probe_timeout_s(up.latency, base_s, up.failed_probes)
-
     # -- lifecycle, breakers, GPU health ------------------------------------------------------
     def _breaker_changed(self, name: str, state: str) -> None:
         self.metrics.breaker_changed(name, state)
         if state == OPEN:
             self.prober.wake()
-        elif state == CLOSED:
-            up = self.upstreams.get(name)
-            if up is not None:  # None only while the upstreams are being built
-                up.ejected_slow = False
-                up.failed_probes = 0
+        elif name in self.upstreams:  # absent only while the upstreams are being built
+            self.scheduler.breaker_changed(self.upstreams[name], state)
 
     def start(self) -> None:
         """Start the background prober (needs a running loop); :meth:`close` stops it."""
@@ -166,57 +155,6 @@ class Router:
             out.attempts += 1
             yield up, out.attempts
 
-    def _schedule(self, rt: RouteRuntime, plan: list[Upstream], admitted: Iterator[tuple[Upstream, int]],
-                  call: Call, out: Outcome, *, hedge: bool) -> SerialAttempts | HedgedAttempts:
-        """The route's fixed hedging (``hedge_after_ms``, non-streaming), else the hang
-        watchdog with adaptive hedging (``hang_detection``), else one attempt at a time."""
-        def room() -> bool:
-            return out.attempts < rt.max_attempts
-
-        if hedge and rt.hedge_s is not None:
-            hedge_s = rt.hedge_s
-            return HedgedAttempts(admitted, call, lambda up: hedge_s, room,
-                                  on_hedge=lambda a: self.metrics.hedges.labels(rt.name).inc())
-        hang = self.hang
-        if hang is None:
-            return SerialAttempts(admitted, call)
-        timeout_s = rt.timeout_s
-        budget = self.hedge_budget
-        metrics = self.metrics
-
-        def delay(up: Upstream) -> float | None:
-            return hang.threshold_s(up.latency, timeout_s) if up.latency is not None else None
-
-        def can_hedge() -> bool:
-            if not room():
-                return False
-            if budget.available():
-                return True
-            metrics.hedges_denied.labels(rt.name).inc()
-            return False
-
-        def on_hedge(attempt: Any) -> None:
-            budget.try_spend()
-            metrics.hedges.labels(rt.name).inc()
-
-        return HedgedAttempts(admitted, call, delay, can_hedge,
-                              on_slow=lambda attempt: self._slow(attempt.up, plan),
-                              on_hedge=on_hedge)
-
-    def _slow(self, up: Upstream, plan: list[Upstream]) -> None:
-        """An attempt on ``up`` passed its slow threshold: eject ``up`` (breaker open now; new
-        requests avoid it, the half-open probe brings it back) — unless no other upstream of
-        this request's plan is usable, where ejecting would only turn slowness into errors."""
-        self.metrics.slow_attempts.labels(up.name).inc()
-        if up.breaker.state != CLOSED:
-            return
-        now = self.clock()
-        if any(other is not up and other.usable(now) for other in plan):
-            up.breaker.eject()
-            up.ejected_slow = True
-            up.failed_probes = 0
-            self.metrics.ejections.labels(up.name, "latency").inc()
-
     async def _attempt_loop(self, req: ChatRequest, out: Outcome, call: Call, *, hedge: bool,
                             served: Callable[[Attempt, float], None],
                             discard: Callable[[Any], Awaitable[None]] | None = None) -> None:
@@ -233,10 +171,10 @@ class Router:
         """
         rt = self.routes[req.route]
         _, plan = await self.gate.decide(req, out)
-        self.hedge_budget.request()
         ranked = rank([u for u in plan if u.usable(self.clock())], rt.cfg.strategy,
                       req.body.get("model"))
-        schedule = self._schedule(rt, plan, self._admit(rt, ranked, out), call, out, hedge=hedge)
+        schedule = self.scheduler.schedule(rt, plan, self._admit(rt, ranked, out), call, out,
+                                           hedge=hedge)
         ledger = self.ledger
         won = False
         try:

@@ -103,7 +103,7 @@ async def test_the_hedge_budget_caps_hedges(harness) -> None:
     assert sorted(o.upstream.name for o in outs) == ["a", "b"]  # type: ignore[union-attr]
     assert metric(h, "hedges_total", route="r") == 1
     assert h.tried().count("b") == 1
-    assert h.router.hedge_budget.tokens == 0.0
+    assert h.router.scheduler.budget.tokens == 0.0
 
 
 async def test_the_half_open_probe_restores_an_ejected_upstream(harness) -> None:
@@ -120,7 +120,7 @@ async def test_the_half_open_probe_restores_an_ejected_upstream(harness) -> None
     assert a.breaker.try_probe()
     await h.router.prober.probe(a)
     probe = h.transport.requests[-1]
-    threshold = h.router.hang.threshold_s(a.latency, 5.0)  # type: ignore[union-attr,arg-type]
+    threshold = h.router.scheduler.hang.threshold_s(a.latency, 5.0)  # type: ignore[union-attr,arg-type]
     assert threshold is not None and threshold < 5.0 / 4
     assert probe.headers.get("X-Govchaos-Probe") == "1"
     assert probe.timeout_s == pytest.approx(4 * threshold)
