@@ -85,9 +85,12 @@ async def exchange(
     *,
     stream: bool,
     timeout: aiohttp.ClientTimeout,
+    content: list[str] | None = None,
 ) -> Outcome:
     """POST and read the whole answer. Never raises for HTTP or transport failures (they become
-    the outcome's ``error_kind``); ``asyncio.CancelledError`` propagates."""
+    the outcome's ``error_kind``); ``asyncio.CancelledError`` propagates. With ``content``, the
+    answer's message content is appended to it (a stream's deltas, piece by piece), and a 200
+    without string content is ``invalid_response``."""
     outcome = Outcome()
     try:
         async with session.post(url, data=body, headers=headers, timeout=timeout) as response:
@@ -97,9 +100,16 @@ async def exchange(
                 await response.read()
                 outcome.error_kind = f"http_{response.status}"
             elif stream:
-                outcome.error_kind = await _read_stream(response, outcome)
+                outcome.error_kind = await _read_stream(response, outcome, content)
             else:
-                outcome.error_kind = _check_completion(await response.read())
+                raw = await response.read()
+                outcome.error_kind = _check_completion(raw)
+                if content is not None and outcome.error_kind is None:
+                    text = _message_content(raw)
+                    if text is None:
+                        outcome.error_kind = "invalid_response"
+                    else:
+                        content.append(text)
     except (TimeoutError, asyncio.TimeoutError):
         outcome.error_kind = "timeout"
     except aiohttp.ClientConnectorError:
@@ -109,6 +119,26 @@ async def exchange(
     except aiohttp.ClientError:
         outcome.error_kind = "transport_error"
     return outcome
+
+
+async def exchange_content(
+    session: aiohttp.ClientSession, url: str, headers: dict[str, str], body: bytes, *,
+    stream: bool, timeout: aiohttp.ClientTimeout,
+) -> tuple[Outcome, str | None]:
+    """:func:`exchange`, also returning the answer's message content (None unless it succeeded):
+    the workflow generator builds later steps from earlier answers."""
+    pieces: list[str] = []
+    outcome = await exchange(session, url, headers, body, stream=stream, timeout=timeout,
+                             content=pieces)
+    return outcome, "".join(pieces) if outcome.error_kind is None else None
+
+
+def _message_content(raw: bytes) -> str | None:
+    try:
+        text = orjson.loads(raw)["choices"][0]["message"]["content"]
+    except (orjson.JSONDecodeError, KeyError, IndexError, TypeError):
+        return None
+    return text if isinstance(text, str) else None
 
 
 def _read_headers(response: aiohttp.ClientResponse, outcome: Outcome) -> None:
@@ -145,7 +175,8 @@ def _check_completion(raw: bytes) -> str | None:
     return None
 
 
-async def _read_stream(response: aiohttp.ClientResponse, outcome: Outcome) -> str | None:
+async def _read_stream(response: aiohttp.ClientResponse, outcome: Outcome,
+                       content: list[str] | None = None) -> str | None:
     saw_done = False
     error: str | None = None
     event_name = ""
@@ -177,6 +208,13 @@ async def _read_stream(response: aiohttp.ClientResponse, outcome: Outcome) -> st
             continue
         if isinstance(payload, dict) and "error" in payload:
             error = error or "stream_error"
+        elif content is not None and isinstance(payload, dict):
+            try:
+                piece = payload["choices"][0]["delta"].get("content")
+            except (KeyError, IndexError, TypeError, AttributeError):
+                piece = None
+            if isinstance(piece, str):
+                content.append(piece)
     if error:
         return error
     return None if saw_done else "stream_incomplete"

@@ -32,9 +32,8 @@ import orjson
 
 from chaos.load.arrivals import arrival_process
 from chaos.load.client import (
-    DATA_CLASSES, REGION, REQUEST_ID, ROUTE, Outcome,
+    DATA_CLASSES, REGION, REQUEST_ID, ROUTE, Outcome, exchange_content,
 )
-from chaos.load.content import exchange_content
 from chaos.load.models import LoadRecord, LoadResult, LoadStats
 from chaos.load.open_loop import OpenLoop
 from chaos.load.workflow_models import StepRun, WorkflowLoad, WorkflowRun
