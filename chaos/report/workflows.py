@@ -209,3 +209,21 @@ def workflows_markdown(report: Report) -> list[str]:
         lines.append(f"- … {flow.count - 10} more in report.json")
     lines.append("")
     return lines
+
+
+def workflow_summary(report: Report) -> str | None:
+    """One line for the console: how the workflows fared and the data-flow violations."""
+    w = report.workflows
+    if w is None:
+        return None
+    f = w.overall
+    text = (f"workflows: {f.workflows} ended, {_pct(f.success_rate)} succeeded, {f.fallback} "
+            f"finished on fallback, {f.abandoned} abandoned, {f.steps_retried} steps retried; "
+            f"p95 {_ms(f.latency_p95_ms)} ms")
+    if w.data_flow is None:
+        return text + "; data-flow violations: not computed"
+    text += (f"; data-flow violations: {w.data_flow.count} (of {w.data_flow.checked} upstream "
+             "requests carrying earlier steps' data)")
+    if w.data_flow.violations:
+        text += f"\n  first: {' -> '.join(w.data_flow.violations[0].path)}"
+    return text

@@ -354,6 +354,11 @@ def _print_summary(report: Any, run_dir: Path, out: Any) -> None:
         probes = probes_summary(v)  # the same sentence as report.html, report.md, report show
         if probes:
             print(f"  {probes}", file=out)
+    from chaos.report.workflows import workflow_summary
+
+    workflows = workflow_summary(report)
+    if workflows:
+        print(workflows, file=out)
     print(f"report: {run_dir / 'report.json'}" + (" (PARTIAL)" if report.partial else ""),
           file=out)
     print(f"verdict: {report.verdict.upper()}" + ("" if not report.verdict_reasons else

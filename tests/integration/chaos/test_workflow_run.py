@@ -38,6 +38,12 @@ def test_workflows_survive_gpu_loss_without_leaks(tmp_path: Path) -> None:
     assert rows and all(r["workflow_id"] and r["step"] and r["workflow"] == "claims"
                         for r in rows)
     assert {r["step"] for r in rows} == {"intake", "assess", "draft", "validate", "file"}
+    from governance.audit import iter_events
+
+    labelled = [e["workflow"] for e in iter_events(out / "audit")
+                if e.get("kind") in ("decision", "attempt") and "workflow" in e]
+    assert labelled and all(w["workflow_id"].endswith(tuple("0123456789")) for w in labelled)
+    assert {w["step"] for w in labelled} >= {"claims/intake", "claims/file"}
     html = (out / "report.html").read_text()
     assert "Agent workflows" in html and "Completion rate over time" in html
     assert "**Agent workflows**" in (out / "report.md").read_text()
@@ -55,5 +61,6 @@ def test_laundered_pii_is_caught_and_named(tmp_path: Path) -> None:
     assert first["step"] == "draft" and first["carried"] == ["pii"]
     assert first["path"] == ["claims/intake", "claims/assess", "claims/draft", "gpt-4o-cloud-eu"]
     assert report["policy_violations"]["count"] == 0  # per-request policy cannot see it
+    assert "first: claims/intake -> claims/assess -> claims/draft -> gpt-4o-cloud-eu" in result.stdout
     html = (out / "report.html").read_text()
     assert "claims/intake -&gt; claims/assess -&gt; claims/draft -&gt; gpt-4o-cloud-eu" in html
