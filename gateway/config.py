@@ -296,11 +296,12 @@ def load_config(path: str | Path) -> GatewayConfig:
                 field = f"{field}.{sub}" if field != "<root>" else sub
         more = f" (and {len(exc.errors()) - 1} more)" if len(exc.errors()) > 1 else ""
         raise ConfigError(f"{msg}{more}", location=Location(str(path), field=field)) from exc
-    return resolve_paths(cfg, path.resolve().parent)
+    return resolve_paths(cfg, path.resolve().parent, source=path)
 
 
-def resolve_paths(cfg: GatewayConfig, base: Path) -> GatewayConfig:
-    """Make every relative path in ``cfg`` absolute against ``base``; JSON Schema files loaded."""
+def resolve_paths(cfg: GatewayConfig, base: Path, *, source: Path | None = None) -> GatewayConfig:
+    """Make every relative path in ``cfg`` absolute against ``base``; JSON Schema files loaded.
+    ``source`` (the config file) locates an error about a path the config names."""
     routes = {}
     for name, rc in cfg.routes.items():
         schema = rc.response_schema
@@ -312,7 +313,8 @@ def resolve_paths(cfg: GatewayConfig, base: Path) -> GatewayConfig:
             except OSError as exc:
                 raise ConfigError(
                     f"cannot load JSON Schema {schema_path}: {exc.strerror}",
-                    location=Location(field=f"routes.{name}.response_schema"),
+                    location=Location(str(source) if source is not None else None,
+                                      field=f"routes.{name}.response_schema"),
                 ) from exc
             if not isinstance(schema, dict):
                 raise ConfigError(

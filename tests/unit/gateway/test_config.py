@@ -70,6 +70,15 @@ def test_schema_file_is_loaded_relative_to_config(tmp_path: Path) -> None:
     assert cfg.routes["r"].response_schema == {"type": "object"}
 
 
+def test_a_missing_schema_file_is_located_in_the_config_that_names_it(tmp_path: Path) -> None:
+    # found by tests/unit/gateway/test_fuzz_config_loading.py: the error had no file
+    with pytest.raises(ConfigError, match="cannot load JSON Schema") as exc:
+        load_config(write(tmp_path, f"auth: {{keys_env: K}}\nupstreams: [{UP}]\n"
+                                    "routes: {r: {response_schema: missing.json}}"))
+    assert exc.value.location.file == str(tmp_path / "gw.yaml")
+    assert exc.value.location.field == "routes.r.response_schema"
+
+
 def test_env_keys_and_errors_never_echo_secrets(tmp_path: Path) -> None:
     cfg = load_config(write(tmp_path, "auth: {keys_env: K}"))
     s = resolve_secrets(cfg, {"K": "sk-1=acme, sk-2=globex"})
