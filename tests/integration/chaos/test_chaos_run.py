@@ -27,6 +27,10 @@ def _run(scenario: str, out: Path, *extra: str, timeout: float = 90,
     )
 
 
+def _sigint_default() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def _report(out: Path) -> dict:
     return json.loads((out / "report.json").read_text())
 
@@ -168,6 +172,9 @@ def test_ctrl_c_tears_down_and_writes_partial_report(tmp_path: Path) -> None:
         [sys.executable, "-m", "govchaos", "chaos", "run", str(SCENARIOS / "quick.yaml"),
          "--out", str(out)],
         cwd=REPO, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True,
+        # Ctrl-C as a terminal delivers it: a shell running this suite in the background
+        # (``make test &``) hands its children SIGINT ignored, and the run rightly ignores it.
+        preexec_fn=_sigint_default,
     )
     try:
         deadline = time.monotonic() + 40
