@@ -3,9 +3,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
-import statistics
 import threading
-import time
 from pathlib import Path
 
 import pytest
@@ -129,35 +127,37 @@ async def test_blocking_reads_run_off_loop_and_a_stall_is_reported() -> None:
     assert all(name.startswith("gpu-telemetry") for name in loop_threads)
 
 
-async def test_control_file_loss_is_detected_within_budget(tmp_path: Path) -> None:
-    """GPU marked lost in the control file → visible in monitor.state() within 250 ms.
-
-    Real time, N trials; also checks the return to healthy after clear()."""
+async def test_control_file_loss_is_detected_on_the_next_poll(tmp_path: Path) -> None:
+    """GPU marked lost in the control file → visible in monitor.state() by the next poll of
+    that device (at most two reads after the write: one may have been in flight), and back to
+    healthy the same way after clear(). Counted in reads, not timed: the detection latency
+    (≤ one poll interval) follows from the cadence, and a busy CI machine stretches wall time."""
     path = tmp_path / "gpu.json"
     ctl = GpuControlFile(path)
-    telemetry = InjectableTelemetry(SimulatedTelemetry(), path)
-    latencies: list[float] = []
-    recoveries: list[float] = []
+    reads: dict[int, int] = {0: 0, 1: 0}
+
+    class Counting(InjectableTelemetry):
+        def read(self, device: int) -> GpuHealth:
+            h = super().read(device)
+            reads[device] += 1
+            return h
+
+    telemetry = Counting(SimulatedTelemetry(), path)
     rng = random.Random(1234)  # random phase against the poll cadence, as a real fault has
-    async with GpuHealthMonitor(telemetry, [0, 1], poll_ms=50) as monitor:
+    async with GpuHealthMonitor(telemetry, [0, 1], poll_ms=20) as monitor:
         for trial in range(12):
             device = trial % 2
-            await asyncio.sleep(rng.uniform(0, 0.05))
-            t0 = time.monotonic()
+            await asyncio.sleep(rng.uniform(0, 0.02))
+            before = reads[device]
             ctl.set(device, "lost", xid=79, reason=f"trial {trial}")
-            h = await monitor.wait_for(device, "lost", timeout_s=1.0)
-            latencies.append(time.monotonic() - t0)
+            h = await monitor.wait_for(device, "lost", timeout_s=10.0)
+            assert reads[device] - before <= 2, (trial, reads[device] - before)
             assert h.xid == 79 and monitor.state(device).state == "lost"
             assert monitor.state(1 - device).state == "healthy"
-            t0 = time.monotonic()
+            before = reads[device]
             ctl.clear(device)
-            await monitor.wait_for(device, "healthy", timeout_s=1.0)
-            recoveries.append(time.monotonic() - t0)
-    print(f"GPU loss detection: n={len(latencies)} median={statistics.median(latencies) * 1000:.1f} ms "
-          f"max={max(latencies) * 1000:.1f} ms")
-    assert max(latencies) < 0.25, latencies
-    assert statistics.median(latencies) < 0.1, latencies
-    assert max(recoveries) < 0.25, recoveries
+            await monitor.wait_for(device, "healthy", timeout_s=10.0)
+            assert reads[device] - before <= 2, (trial, reads[device] - before)
 
 
 async def test_stop_never_hangs_when_it_cancels_a_read_that_is_just_completing() -> None:
