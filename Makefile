@@ -34,6 +34,7 @@ bench: venv
 	$(PY) bench/failover.py --json reports/bench/failover.json
 	$(PY) bench/harness.py --json reports/bench/harness.json
 	$(PY) bench/report.py --json reports/bench/report.json
+	$(PY) bench/gpu_detection.py --json reports/bench/gpu_detection.json
 
 # LiteLLM in a venv of its own (its pins clash with ours), then the PII outage scenario against
 # it: examples/external/litellm/README.md. litellm 1.109.1 pins certifi and
