@@ -8,9 +8,11 @@ Public API:
 - :class:`FleetProcess` / :class:`FleetControl` - a fleet in a child process, driven over HTTP.
 - :data:`FAULTS` - the registry of fault kinds (see :mod:`chaos.providers.faults`).
 - Models: :class:`MockUpstreamSpec`, :class:`LatencyProfile`, :class:`FaultSpec`,
-  :class:`FleetSpec`, :class:`RequestLogEntry`, :class:`UpstreamInfo`, :class:`FleetReady`.
+  :class:`FleetSpec`, :class:`RequestLogEntry`, :class:`UsageEntry`, :class:`UpstreamInfo`,
+  :class:`FleetReady`.
 - :func:`read_request_log` / :func:`read_request_logs` - read one JSONL request log / a
-  fleet's log directory, merged in arrival order.
+  fleet's log directory, merged in arrival order; :func:`read_usage_log` /
+  :func:`usage_log_path` - an upstream's usage log (tokens it answered with).
 """
 
 from __future__ import annotations
@@ -34,8 +36,11 @@ from chaos.providers.models import (
     MockUpstreamSpec,
     RequestLogEntry,
     UpstreamInfo,
+    UsageEntry,
 )
-from chaos.providers.request_log import RequestLog, read_request_log, read_request_logs
+from chaos.providers.request_log import (
+    RequestLog, read_request_log, read_request_logs, read_usage_log, usage_log_path,
+)
 from chaos.providers.upstream import REQUEST_ID_HEADER, SimulatedUpstream
 
 __all__ = [
@@ -60,6 +65,9 @@ __all__ = [
     "UpstreamFaultRegistry",
     "UpstreamFleet",
     "UpstreamInfo",
+    "UsageEntry",
     "read_request_log",
     "read_request_logs",
+    "read_usage_log",
+    "usage_log_path",
 ]

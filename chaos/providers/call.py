@@ -4,7 +4,12 @@ A fault behaviour receives an :class:`UpstreamCall` and produces the response, u
 calling :meth:`UpstreamCall.answer` with a twist (other content, slower tokens, a cut stream) or
 :meth:`UpstreamCall.error`. Keeping the healthy answer here means every fault that still
 "answers" shares the exact OpenAI shapes and the upstream's latency profile.
+
+Every answer with content reports its tokens once to ``usage_sink`` (the upstream's usage log,
+the ground truth of cost): :meth:`UpstreamCall.answer` does it itself, a behaviour that sends
+content its own way calls :meth:`UpstreamCall.record_usage`.
 """
+
 
 from __future__ import annotations
 
@@ -13,6 +18,7 @@ import random
 import socket
 import struct
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,6 +28,9 @@ from chaos.providers import openai_shape
 from chaos.providers.models import LatencyProfile
 
 _LINGER_RST = struct.pack("ii", 1, 0)
+
+UsageSink = Callable[[int, int, bool, bool], None]
+"""Where an answer reports (prompt_tokens, completion_tokens, usage_sent, complete)."""
 
 
 def abort_with_reset(transport: Any) -> None:
@@ -53,6 +62,15 @@ class UpstreamCall:
     sequence: int
     # Set when the fault that was active at arrival is cleared or replaced (ends a ``hang``).
     released: asyncio.Event
+    usage_sink: UsageSink | None = None
+
+    def record_usage(self, completion_tokens: int, *, usage_sent: bool, complete: bool) -> None:
+        """Report what this answer generated (``completion_tokens``) and whether the caller got
+        a ``usage`` object for it. Called once per answer; later calls are ignored."""
+        sink, self.usage_sink = self.usage_sink, None
+        if sink is not None:
+            sink(openai_shape.count_prompt_tokens(self.body), completion_tokens, usage_sent,
+                 complete)
 
     @property
     def completion_id(self) -> str:
@@ -85,7 +103,9 @@ class UpstreamCall:
             prompt_tokens=openai_shape.count_prompt_tokens(self.body),
         )
         if cut_after_chunks is not None:
+            self.record_usage(len(pieces), usage_sent=False, complete=False)
             return await self._cut_body(body)
+        self.record_usage(len(pieces), usage_sent=True, complete=True)
         return web.Response(body=body, content_type="application/json")
 
     async def error(
@@ -137,23 +157,36 @@ class UpstreamCall:
     async def _stream(
         self, text: str, token_ms: float, cut_after_chunks: int | None
     ) -> web.StreamResponse:
-        response = await self._open_stream()
-        await response.write(self.chunk({"role": "assistant", "content": "", "refusal": None}))
-        for index, piece in enumerate(openai_shape.split_tokens(text)):
-            if cut_after_chunks is not None and index >= cut_after_chunks:
+        sent = 0
+        try:
+            response = await self._open_stream()
+            await response.write(self.chunk({"role": "assistant", "content": "", "refusal": None}))
+            for index, piece in enumerate(openai_shape.split_tokens(text)):
+                if cut_after_chunks is not None and index >= cut_after_chunks:
+                    abort_with_reset(self.request.transport)
+                    return response
+                if token_ms and index:
+                    await asyncio.sleep(token_ms / 1000.0)
+                await response.write(self.chunk({"content": piece}))
+                sent += 1
+            if cut_after_chunks is not None and cut_after_chunks >= 0:
+                # Fewer pieces than the cut point: die right before the end of the stream.
                 abort_with_reset(self.request.transport)
                 return response
-            if token_ms and index:
-                await asyncio.sleep(token_ms / 1000.0)
-            await response.write(self.chunk({"content": piece}))
-        if cut_after_chunks is not None and cut_after_chunks >= 0:
-            # Fewer pieces than the cut point: die right before the end of the stream.
-            abort_with_reset(self.request.transport)
+            await response.write(self.chunk({}, finish_reason="stop"))
+            with_usage = openai_shape.include_usage(self.body)
+            if with_usage:
+                await response.write(openai_shape.usage_chunk(
+                    completion_id=self.completion_id, model=self.model, created=int(time.time()),
+                    prompt_tokens=openai_shape.count_prompt_tokens(self.body),
+                    completion_tokens=sent))
+            await response.write(openai_shape.DONE)
+            await response.write_eof()
+            self.record_usage(sent, usage_sent=with_usage, complete=True)
             return response
-        await response.write(self.chunk({}, finish_reason="stop"))
-        await response.write(openai_shape.DONE)
-        await response.write_eof()
-        return response
+        finally:
+            # Cut by a fault, or the caller hung up (a hedge's loser): what was generated so far.
+            self.record_usage(sent, usage_sent=False, complete=False)
 
     async def _cut_body(self, body: bytes) -> web.StreamResponse:
         # Promise the full length, send half, then drop the connection.

@@ -9,6 +9,7 @@ DELETE   /_govchaos/upstreams/{name}/fault      clear → ``{"fault": null}``
 POST     /_govchaos/upstreams/{name}/kill       close listener, reset connections → info
 POST     /_govchaos/upstreams/{name}/restart    listen again on the same port → info
 GET      /_govchaos/upstreams/{name}/requests   ``{"requests": [RequestLogEntry, ...]}``
+GET      /_govchaos/upstreams/{name}/usage      ``{"usage": [UsageEntry, ...]}``
 =======  =====================================  ===========================================
 
 The control server has its own port, so it still answers while an upstream is killed.
@@ -71,6 +72,10 @@ async def _requests(request: web.Request, upstream: SimulatedUpstream) -> tuple[
     return 200, {"requests": [entry.model_dump() for entry in upstream.request_log]}
 
 
+async def _usage(request: web.Request, upstream: SimulatedUpstream) -> tuple[int, dict[str, Any]]:
+    return 200, {"usage": [entry.model_dump() for entry in upstream.usage_log]}
+
+
 def control_app(fleet: UpstreamFleet) -> web.Application:
     """The aiohttp application that controls ``fleet``."""
     app = web.Application()
@@ -85,4 +90,5 @@ def control_app(fleet: UpstreamFleet) -> web.Application:
     app.router.add_post(f"{base}/kill", _per_upstream(fleet, _kill))
     app.router.add_post(f"{base}/restart", _per_upstream(fleet, _restart))
     app.router.add_get(f"{base}/requests", _per_upstream(fleet, _requests))
+    app.router.add_get(f"{base}/usage", _per_upstream(fleet, _usage))
     return app

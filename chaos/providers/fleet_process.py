@@ -29,7 +29,9 @@ import httpx
 import orjson
 
 from chaos.providers.errors import FleetProcessError
-from chaos.providers.models import FaultSpec, FleetReady, FleetSpec, RequestLogEntry, UpstreamInfo
+from chaos.providers.models import (
+    FaultSpec, FleetReady, FleetSpec, RequestLogEntry, UpstreamInfo, UsageEntry,
+)
 
 
 class FleetControl:
@@ -82,6 +84,11 @@ class FleetControl:
     async def requests(self, name: str) -> list[RequestLogEntry]:
         payload = await self._call("GET", f"/_govchaos/upstreams/{name}/requests")
         return [RequestLogEntry.model_validate(entry) for entry in payload["requests"]]
+
+    async def usage(self, name: str) -> list[UsageEntry]:
+        """What ``name`` answered, in tokens (its usage log)."""
+        payload = await self._call("GET", f"/_govchaos/upstreams/{name}/usage")
+        return [UsageEntry.model_validate(entry) for entry in payload["usage"]]
 
     async def aclose(self) -> None:
         await self._client.aclose()

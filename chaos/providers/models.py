@@ -122,6 +122,31 @@ class RequestLogEntry(BaseModel):
         return None
 
 
+class UsageEntry(BaseModel):
+    """What one upstream answered a chat completion with, in tokens: the ground truth of cost.
+
+    Written when the answer has been sent (or cut off by a fault), beside the request's
+    :class:`RequestLogEntry` (same ``upstream`` and ``received_mono``). An answer that carried no
+    content (an error, a 429, a body that is not JSON) has no usage entry: nothing was generated.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    received_at: float  # time.time() when the request arrived (its RequestLogEntry's)
+    received_mono: float  # links this entry to its RequestLogEntry
+    answered_at: float  # time.time() when the answer was sent (or cut)
+    upstream: str
+    served_model: str
+    request_id: str | None = None  # the load generator's request id (govchaos_request_id)
+    stream: bool = False
+    prompt_tokens: int = Field(ge=0)
+    completion_tokens: int = Field(ge=0)  # content pieces the upstream actually sent
+    # The answer carried an OpenAI ``usage`` object the caller could read: the body of a whole
+    # non-streaming answer, or a stream's final usage chunk (``stream_options.include_usage``).
+    usage_sent: bool
+    complete: bool  # the whole answer went out (false: cut or truncated by a fault)
+
+
 class UpstreamInfo(BaseModel):
     """Where a running upstream listens and what it is doing (ready file, control API)."""
 

@@ -2,8 +2,9 @@
 
 Non-streaming answers are ``chat.completion`` objects; streams are Server-Sent Events whose
 ``data:`` lines are ``chat.completion.chunk`` objects (first chunk carries the role, then one
-chunk per content piece, then a chunk with ``finish_reason`` and an empty delta), closed by
-``data: [DONE]``. Errors use OpenAI's ``{"error": {"message", "type", "param", "code"}}`` body.
+chunk per content piece, then a chunk with ``finish_reason`` and an empty delta; when the
+request asked ``stream_options: {"include_usage": true}``, a last chunk with empty ``choices``
+and the ``usage``, as OpenAI sends it), closed by ``data: [DONE]``. Errors use OpenAI's ``{"error": {"message", "type", "param", "code"}}`` body.
 """
 
 from __future__ import annotations
@@ -42,6 +43,22 @@ def count_prompt_tokens(body: dict[str, Any]) -> int:
     return total
 
 
+def include_usage(body: dict[str, Any]) -> bool:
+    """Whether a streaming request asked for the final usage chunk
+    (``stream_options: {"include_usage": true}``)."""
+    options = body.get("stream_options")
+    return isinstance(options, dict) and options.get("include_usage") is True
+
+
+def usage(prompt_tokens: int, completion_tokens: int) -> dict[str, int]:
+    """OpenAI's ``usage`` object."""
+    return {
+        "prompt_tokens": prompt_tokens,
+        "completion_tokens": completion_tokens,
+        "total_tokens": prompt_tokens + completion_tokens,
+    }
+
+
 def completion(
     *, completion_id: str, model: str, content: str, prompt_tokens: int, created: int | None = None
 ) -> bytes:
@@ -61,11 +78,7 @@ def completion(
                     "finish_reason": "stop",
                 }
             ],
-            "usage": {
-                "prompt_tokens": prompt_tokens,
-                "completion_tokens": completion_tokens,
-                "total_tokens": prompt_tokens + completion_tokens,
-            },
+            "usage": usage(prompt_tokens, completion_tokens),
             "system_fingerprint": SYSTEM_FINGERPRINT,
         }
     )
@@ -90,6 +103,24 @@ def chunk(
             "choices": [
                 {"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish_reason}
             ],
+        }
+    )
+    return b"data: " + payload + b"\n\n"
+
+
+def usage_chunk(
+    *, completion_id: str, model: str, created: int, prompt_tokens: int, completion_tokens: int
+) -> bytes:
+    """The stream's last chunk under ``include_usage``: no choices, the whole stream's usage."""
+    payload = orjson.dumps(
+        {
+            "id": completion_id,
+            "object": "chat.completion.chunk",
+            "created": created,
+            "model": model,
+            "system_fingerprint": SYSTEM_FINGERPRINT,
+            "choices": [],
+            "usage": usage(prompt_tokens, completion_tokens),
         }
     )
     return b"data: " + payload + b"\n\n"

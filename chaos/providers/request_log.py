@@ -1,7 +1,9 @@
 """The ground-truth request log of one upstream: in memory, optionally appended to JSONL.
 
 Each line of the JSONL file is one :class:`~chaos.providers.models.RequestLogEntry` (its JSON
-field names). Lines are flushed as they are written (not fsynced: the log has to survive the
+field names). The same append-only log, typed :class:`~chaos.providers.models.UsageEntry`, is the
+upstream's usage log (what it answered, in tokens), kept in ``usage/<name>.jsonl`` beside the
+request log (:func:`usage_log_path`), out of the way of :func:`read_request_logs`. Lines are flushed as they are written (not fsynced: the log has to survive the
 fleet process being stopped, not the machine crashing), so another process can read the file
 while the upstream runs, and a killed fleet process leaves every entry it logged.
 """
@@ -11,13 +13,16 @@ from __future__ import annotations
 import collections
 from collections.abc import Iterator
 from pathlib import Path
-from typing import IO
+from typing import IO, Generic, TypeVar
 
 import orjson
+from pydantic import BaseModel
 
 from chaos.jsonl import read_jsonl
 from chaos.providers.errors import ProviderError
-from chaos.providers.models import RequestLogEntry
+from chaos.providers.models import RequestLogEntry, UsageEntry
+
+E = TypeVar("E", bound=BaseModel)
 
 
 # With a file, memory keeps only the most recent entries (the file has them all): a fleet
@@ -25,7 +30,7 @@ from chaos.providers.models import RequestLogEntry
 FILE_BACKED_MEMORY_ENTRIES = 200_000
 
 
-class RequestLog:
+class RequestLog(Generic[E]):
     """Append-only log of entries, mirrored to a JSONL file when ``path`` is given.
 
     Without a file every entry stays in memory; with one, memory holds the most recent
@@ -36,11 +41,15 @@ class RequestLog:
         ProviderError: the file cannot be opened for appending.
     """
 
-    def __init__(self, path: str | Path | None = None, *, max_in_memory: int | None = None) -> None:
+    def __init__(
+        self, path: str | Path | None = None, *, max_in_memory: int | None = None,
+        entry_type: type[E] = RequestLogEntry,  # type: ignore[assignment]
+    ) -> None:
         self.path = Path(path) if path is not None else None
+        self._entry_type = entry_type
         if max_in_memory is None and self.path is not None:
             max_in_memory = FILE_BACKED_MEMORY_ENTRIES
-        self._entries: collections.deque[RequestLogEntry] = collections.deque(
+        self._entries: collections.deque[E] = collections.deque(
             maxlen=max_in_memory
         )
         self._count = 0
@@ -55,14 +64,14 @@ class RequestLog:
             except OSError as exc:
                 raise ProviderError(f"{self.path}: cannot open request log: {exc}") from exc
 
-    def append(self, entry: RequestLogEntry) -> None:
+    def append(self, entry: E) -> None:
         self._entries.append(entry)
         self._count += 1
         if self._file is not None:
             self._file.write(orjson.dumps(entry.model_dump()) + b"\n")
 
     @property
-    def entries(self) -> list[RequestLogEntry]:
+    def entries(self) -> list[E]:
         """Every entry so far (a copy: safe to keep while the upstream keeps logging).
 
         Served from memory, or from the file once memory no longer holds them all.
@@ -71,14 +80,14 @@ class RequestLog:
             ProviderError: memory is incomplete and the file cannot be read back.
         """
         if self._count > len(self._entries) and self.path is not None:
-            return read_request_log(self.path)
+            return _read(self.path, self._entry_type)
         return list(self._entries)
 
     def __len__(self) -> int:
         """How many entries were ever appended (memory may hold fewer; the file holds all)."""
         return self._count
 
-    def __iter__(self) -> Iterator[RequestLogEntry]:
+    def __iter__(self) -> Iterator[E]:
         return iter(self.entries)
 
     def close(self) -> None:
@@ -110,8 +119,29 @@ def read_request_log(path: str | Path) -> list[RequestLogEntry]:
     Raises:
         ProviderError: the file cannot be read, or a line is not a valid entry (names the line).
     """
+    return _read(path, RequestLogEntry)
+
+
+def usage_log_path(request_log: str | Path) -> Path:
+    """Where the usage log of the upstream whose request log is ``request_log`` lives:
+    ``<dir>/usage/<name>.jsonl``."""
+    path = Path(request_log)
+    return path.parent / "usage" / path.name
+
+
+def read_usage_log(path: str | Path) -> list[UsageEntry]:
+    """Read a JSONL usage log (same rules as :func:`read_request_log`).
+
+    Raises:
+        ProviderError: the file cannot be read, or a line is not a valid entry (names the line).
+    """
+    return _read(path, UsageEntry)
+
+
+def _read(path: str | Path, entry_type: type[E]) -> list[E]:
+    what = "usage log" if entry_type is UsageEntry else "request log"
     return read_jsonl(
-        path, RequestLogEntry, what="request log entry", source="request log",
+        path, entry_type, what=f"{what} entry", source=what,
         error=ProviderError, torn_tail=True,  # a cut-short last line is not a corrupt log
     )
 

@@ -6,7 +6,8 @@
 
 Endpoints: ``POST /v1/chat/completions`` (JSON or ``stream: true`` SSE), ``GET /v1/models``,
 ``GET /health``, and the control API ``GET|POST|DELETE /_govchaos/fault`` (POST body
-``{"kind": "...", "params": {...}}``), ``GET /_govchaos/requests`` (the request log) and
+``{"kind": "...", "params": {...}}``), ``GET /_govchaos/requests`` (the request log),
+``GET /_govchaos/usage`` (the usage log: tokens of every answer with content) and
 ``GET|POST /_govchaos/ping[?bytes=N]`` (N bytes back, a POST body read and counted; not logged,
 never faulted): the witness the harness sends through the fault proxy to see a network fault
 bite (``chaos.faults.witness``).
@@ -40,8 +41,10 @@ from chaos.providers import openai_shape
 from chaos.providers.call import UpstreamCall, abort_with_reset
 from chaos.providers.errors import FaultParamsError, ProviderError, UnknownFaultError
 from chaos.providers.faults import FAULTS, ActiveFault, UpstreamFaultRegistry
-from chaos.providers.models import FaultSpec, MockUpstreamSpec, RequestLogEntry, UpstreamInfo
-from chaos.providers.request_log import RequestLog
+from chaos.providers.models import (
+    FaultSpec, MockUpstreamSpec, RequestLogEntry, UpstreamInfo, UsageEntry,
+)
+from chaos.providers.request_log import RequestLog, usage_log_path
 
 REQUEST_ID_HEADER = "X-Govchaos-Request-Id"
 CONTROL_PREFIX = "/_govchaos/"
@@ -66,6 +69,9 @@ class SimulatedUpstream:
         self._registry = registry
         self._rng = random.Random(spec.seed)
         self._log = log if log is not None else RequestLog(spec.log_file)
+        self._usage: RequestLog[UsageEntry] = RequestLog(
+            usage_log_path(self._log.path) if self._log.path is not None else None,
+            entry_type=UsageEntry)
         self._fault: ActiveFault | None = None
         self._released = asyncio.Event()
         self._sequence = 0
@@ -108,6 +114,7 @@ class SimulatedUpstream:
             app.router.add_post("/_govchaos/fault", self._post_fault)
             app.router.add_delete("/_govchaos/fault", self._delete_fault)
             app.router.add_get("/_govchaos/requests", self._get_requests)
+            app.router.add_get("/_govchaos/usage", self._get_usage)
             app.router.add_get("/_govchaos/ping", self._ping)
             app.router.add_post("/_govchaos/ping", self._ping)
             # handler_cancellation: a handler whose client went away (or whose connection the
@@ -190,6 +197,7 @@ class SimulatedUpstream:
             await self._runner.cleanup()
             self._runner = None
         self._log.close()
+        self._usage.close()
         self._state = "stopped"
 
     async def __aenter__(self) -> SimulatedUpstream:
@@ -233,6 +241,11 @@ class SimulatedUpstream:
     def request_log(self) -> list[RequestLogEntry]:
         return self._log.entries
 
+    @property
+    def usage_log(self) -> list[UsageEntry]:
+        """What this upstream answered, in tokens (one entry per answer with content)."""
+        return self._usage.entries
+
     def info(self) -> UpstreamInfo:
         return UpstreamInfo(
             name=self.name,
@@ -252,7 +265,7 @@ class SimulatedUpstream:
         stream: bool,
         outcome: str,
         raw: bytes = b"",
-    ) -> None:
+    ) -> RequestLogEntry:
         # Client request ids are searched in the whole raw body (message content, whatever its
         # shape, and any other field a gateway copied the prompt into): the ground truth of
         # which client's data reached this model, whatever the headers claim.
@@ -261,25 +274,36 @@ class SimulatedUpstream:
         body = body or {}
         model = body.get("model")
         user = body.get("user")
-        self._log.append(
-            RequestLogEntry(
-                received_at=time.time(),
-                received_mono=time.monotonic(),
-                upstream=self.name,
-                served_model=self.model,
-                body_model=model if isinstance(model, str) else None,
-                request_id=request.headers.get(REQUEST_ID_HEADER),
-                user=user if isinstance(user, str) else None,
-                content_request_ids=find_request_ids(text),
-                content_carried_ids=find_carried_ids(text),
-                content_excerpt=excerpt[:EXCERPT_CHARS] or None,
-                probe_header=request.headers.get(PROBE_HEADER),
-                stream=stream,
-                method=request.method,
-                path=request.path,
-                outcome=outcome,
-            )
+        entry = RequestLogEntry(
+            received_at=time.time(),
+            received_mono=time.monotonic(),
+            upstream=self.name,
+            served_model=self.model,
+            body_model=model if isinstance(model, str) else None,
+            request_id=request.headers.get(REQUEST_ID_HEADER),
+            user=user if isinstance(user, str) else None,
+            content_request_ids=find_request_ids(text),
+            content_carried_ids=find_carried_ids(text),
+            content_excerpt=excerpt[:EXCERPT_CHARS] or None,
+            probe_header=request.headers.get(PROBE_HEADER),
+            stream=stream,
+            method=request.method,
+            path=request.path,
+            outcome=outcome,
         )
+        self._log.append(entry)
+        return entry
+
+    def _usage_sink(self, entry: RequestLogEntry) -> Any:
+        def sink(prompt: int, completion: int, usage_sent: bool, complete: bool) -> None:
+            self._usage.append(UsageEntry(
+                received_at=entry.received_at, received_mono=entry.received_mono,
+                answered_at=time.time(), upstream=self.name, served_model=self.model,
+                request_id=entry.govchaos_request_id, stream=entry.stream,
+                prompt_tokens=prompt, completion_tokens=completion, usage_sent=usage_sent,
+                complete=complete))
+
+        return sink
 
     # ----------------------------------------------------------------- handlers
 
@@ -301,7 +325,7 @@ class SimulatedUpstream:
         stream = body.get("stream") is True
         fault = self._fault
         affected = fault is not None and fault.applies(self._rng)
-        self._record(request, body, stream, fault.kind if affected and fault else "ok", raw)
+        entry = self._record(request, body, stream, fault.kind if affected and fault else "ok", raw)
         self._sequence += 1
         call = UpstreamCall(
             request=request,
@@ -316,6 +340,7 @@ class SimulatedUpstream:
             rng=self._rng,
             sequence=self._sequence,
             released=self._released,
+            usage_sink=self._usage_sink(entry),
         )
         if affected and fault is not None:
             return await fault.behaviour.respond(call)
@@ -359,6 +384,9 @@ class SimulatedUpstream:
 
     async def _get_requests(self, request: web.Request) -> web.Response:
         return _json(200, {"requests": [entry.model_dump() for entry in self._log.entries]})
+
+    async def _get_usage(self, request: web.Request) -> web.Response:
+        return _json(200, {"usage": [entry.model_dump() for entry in self._usage.entries]})
 
 
 def apply_fault_command(upstream: SimulatedUpstream, raw: bytes) -> tuple[int, dict[str, Any]]:

@@ -23,6 +23,7 @@ class TruncatedJson:
             events += [call.chunk({"content": p}) for p in openai_shape.split_tokens(call.content)]
             last = call.chunk({}, finish_reason="stop")
             events.append(last[: len(last) // 2] + b"\n\n")
+            call.record_usage(len(events) - 2, usage_sent=False, complete=False)
             return await call.sse(events)
         body = openai_shape.completion(
             completion_id=call.completion_id,
@@ -30,4 +31,7 @@ class TruncatedJson:
             content=call.content,
             prompt_tokens=openai_shape.count_prompt_tokens(call.body),
         )
+        # The whole answer was generated; the caller got half of it (its usage unreadable).
+        call.record_usage(len(openai_shape.split_tokens(call.content)), usage_sent=False,
+                          complete=False)
         return await call.raw(body[: len(body) // 2])
