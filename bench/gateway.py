@@ -9,7 +9,10 @@ interleaved in the same run, repeated — and prints a table.
                                       [--upstream-client fast|aiohttp]
 
 JSON keys: overhead_p50_ms_cN, overhead_p99_ms_cN (gateway − direct latency percentiles),
-gateway_rps_cN, direct_rps_cN, throughput_ratio_cN (gateway/direct) for N in 1, 8, 32.
+gateway_rps_cN, direct_rps_cN, throughput_ratio_cN (gateway/direct) for N in 1, 8, 32;
+gateway_cpu_us_per_request (and _cN): CPU time of the gateway process and its children (the
+policy workers), from /proc, over the requests it served in the gateway windows — a figure much
+less noisy than latency on a shared machine.
 Targets (DESIGN.md §6): overhead p50 ≤ 0.5 ms and p99 ≤ 1.5 ms at c1; ratio ≥ 0.4 at c32.
 """
 
@@ -96,12 +99,34 @@ async def closed_loop(session, url: str, headers: dict, body: bytes, clients: in
     return lat, errors, time.perf_counter() - t0
 
 
+def tree_cpu_s(pid: int) -> float | None:
+    """User + system CPU seconds of ``pid`` and its descendants (Linux /proc; None elsewhere)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0
+    todo = [pid]
+    try:
+        while todo:
+            p = todo.pop()
+            with open(f"/proc/{p}/stat", "rb") as f:
+                fields = f.read().rsplit(b")", 1)[1].split()
+            total += int(fields[11]) + int(fields[12])  # utime, stime (fields 14, 15)
+            try:
+                with open(f"/proc/{p}/task/{p}/children", "rb") as f:
+                    todo += [int(c) for c in f.read().split()]
+            except OSError:
+                pass
+    except (OSError, ValueError, IndexError):
+        return None
+    return total / tick
+
+
 def pct(xs: list[float], q: float) -> float:
     xs = sorted(xs)
     return xs[min(len(xs) - 1, int(q * len(xs)))] if xs else float("nan")
 
 
-async def measure(direct_url: str, gateway_url: str, seconds: float, repeats: int) -> dict:
+async def measure(direct_url: str, gateway_url: str, seconds: float, repeats: int,
+                  gateway_pid: int | None = None) -> dict:
     import aiohttp
     import orjson
 
@@ -121,9 +146,16 @@ async def measure(direct_url: str, gateway_url: str, seconds: float, repeats: in
                 if rep % 2:
                     order.reverse()  # interleave: neither side always goes first
                 for name, url, h in order:
+                    cpu0 = tree_cpu_s(gateway_pid) if gateway_pid else None
                     lat, err, elapsed = await closed_loop(session, url, h, body, c, seconds)
+                    cpu1 = tree_cpu_s(gateway_pid) if gateway_pid else None
                     r = results.setdefault((name, c), {"lat": [], "n": 0, "errors": 0, "t": 0.0,
-                                                       "p50s": [], "p99s": []})
+                                                       "p50s": [], "p99s": [], "cpu": 0.0,
+                                                       "cpu_ok": True})
+                    if cpu0 is None or cpu1 is None:
+                        r["cpu_ok"] = False
+                    else:
+                        r["cpu"] += cpu1 - cpu0
                     r["lat"] += lat
                     r["n"] += len(lat)
                     r["errors"] += err
@@ -146,6 +178,12 @@ async def measure(direct_url: str, gateway_url: str, seconds: float, repeats: in
         out[f"gateway_rps_c{c}"] = g["n"] / g["t"]
         out[f"throughput_ratio_c{c}"] = out[f"gateway_rps_c{c}"] / out[f"direct_rps_c{c}"]
         out[f"errors_c{c}"] = d["errors"] + g["errors"]
+        if g["cpu_ok"] and g["n"] + g["errors"]:
+            out[f"gateway_cpu_us_per_request_c{c}"] = g["cpu"] / (g["n"] + g["errors"]) * 1e6
+    gw = [results[("gateway", c)] for c in LEVELS]
+    served = sum(g["n"] + g["errors"] for g in gw)
+    if all(g["cpu_ok"] for g in gw) and served:
+        out["gateway_cpu_us_per_request"] = sum(g["cpu"] for g in gw) / served * 1e6
     return out
 
 
@@ -213,11 +251,11 @@ def main(argv: list[str] | None = None) -> int:
                 import uvloop
                 res = uvloop.run(measure(f"{upstream}/chat/completions",
                                          f"{gateway_url}/v1/chat/completions",
-                                         args.seconds, args.repeats))
+                                         args.seconds, args.repeats, gw.pid))
             except ImportError:
                 res = asyncio.run(measure(f"{upstream}/chat/completions",
                                           f"{gateway_url}/v1/chat/completions",
-                                          args.seconds, args.repeats))
+                                          args.seconds, args.repeats, gw.pid))
         finally:
             for p in reversed(procs):
                 p.send_signal(signal.SIGTERM)
@@ -228,15 +266,17 @@ def main(argv: list[str] | None = None) -> int:
                     p.kill()
 
     print(f"{'clients':>7} | {'direct p50':>10} {'p99':>7} {'rps':>7} | {'gateway p50':>11} "
-          f"{'p99':>7} {'rps':>7} | {'+p50 ms':>7} {'+p99 ms':>7} {'ratio':>6}")
+          f"{'p99':>7} {'rps':>7} | {'+p50 ms':>7} {'+p99 ms':>7} {'ratio':>6} {'cpu µs/req':>10}")
     for c in LEVELS:
         print(f"{c:>7} | {res[f'direct_p50_ms_c{c}']:>10.3f} {res[f'direct_p99_ms_c{c}']:>7.3f} "
               f"{res[f'direct_rps_c{c}']:>7.0f} | {res[f'gateway_p50_ms_c{c}']:>11.3f} "
               f"{res[f'gateway_p99_ms_c{c}']:>7.3f} {res[f'gateway_rps_c{c}']:>7.0f} | "
               f"{res[f'overhead_p50_ms_c{c}']:>7.3f} {res[f'overhead_p99_ms_c{c}']:>7.3f} "
-              f"{res[f'throughput_ratio_c{c}']:>6.2f}")
+              f"{res[f'throughput_ratio_c{c}']:>6.2f} "
+              f"{res.get(f'gateway_cpu_us_per_request_c{c}', float('nan')):>10.0f}")
     print(f"targets: +p50 ≤ 0.5 ms and +p99 ≤ 1.5 ms at 1 client; ratio ≥ 0.40 at 32 clients; "
-          f"errors: {sum(res[f'errors_c{c}'] for c in LEVELS)}")
+          f"errors: {sum(res[f'errors_c{c}'] for c in LEVELS)}; gateway CPU per request: "
+          f"{res.get('gateway_cpu_us_per_request', float('nan')):.0f} µs")
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps({k: round(v, 4) if isinstance(v, float) else v

@@ -4,14 +4,24 @@ The router's attempt loop (:meth:`gateway.router.Router._attempt_loop`) asks a s
 next settled :class:`Attempt` and books it; the schedule decides when to start attempts:
 
 - :class:`SerialAttempts`: the next admitted upstream once the previous attempt failed;
-- :class:`HedgedAttempts`: attempts as tasks with a watchdog. An attempt unanswered for its
-  delay is *slow*: ``on_slow`` is told (hang detection ejects the upstream), and a hedge on the
-  next admitted upstream starts when ``can_hedge`` allows it (retry budget, hedge budget). The
+- :class:`HedgedAttempts`: the same, with a watchdog. An attempt unanswered for its delay is
+  *slow*: the :class:`HedgePolicy` is told (hang detection ejects the upstream), and a hedge on
+  the next admitted upstream starts when the policy allows it (retry budget, hedge budget). The
   delay is the route's fixed ``hedge_after_ms`` or, adaptively, the upstream's slow threshold
   (:mod:`gateway.watchdog`); None means no watchdog for that attempt.
 
 Either way attempts come from the same admitted sequence (rank order, retry budget, breakers),
 so a hedge never goes outside the request's plan.
+
+Cost: the common request has one attempt that answers before its delay, so
+:class:`HedgedAttempts` awaits an attempt *inline* in the request's own task, with one loop
+timer (``call_later``) as its watchdog — no task, no ``asyncio.wait``. Only a hedge runs as a
+task. A hedge that answers (or ends the request: a 400/422, a bug) while the inline attempt is
+still in flight interrupts it the way ``asyncio.timeout`` does — the request's task is
+cancelled and uncancelled — so the inline attempt is cancelled in flight and handed back by
+:meth:`HedgedAttempts.abandon`. A hedge that fails (fail over) does not interrupt the inline
+attempt: the loop gets that failure once the inline attempt has settled (it would only have
+gone back to waiting for it).
 """
 
 from __future__ import annotations
@@ -20,13 +30,13 @@ import asyncio
 import time
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
+from gateway.failures import AttemptFailure
 from gateway.upstream import Upstream
 
 Admitted = Iterator[tuple[Upstream, int]]  # (upstream, attempt number), see Router._admit
 Call = Callable[[Upstream], Awaitable[Any]]  # one attempt on one upstream
-Delay = Callable[[Upstream], "float | None"]  # seconds until an attempt there is slow
 
 
 @dataclass(slots=True)
@@ -40,6 +50,23 @@ class Attempt:
     error: BaseException | None = None
     due: float | None = None  # perf_counter() time at which it is slow (None: never)
     slow: bool = False  # it passed ``due`` unanswered
+    timer: asyncio.TimerHandle | None = None  # the watchdog, while in flight
+
+
+class HedgePolicy(Protocol):
+    """What a route's hedging decides (built once per route, see :mod:`gateway.scheduling`)."""
+
+    def delay(self, up: Upstream) -> float | None:
+        """Seconds until an attempt on ``up`` is slow (None: never)."""
+
+    def slow(self, attempt: Attempt, plan: list[Upstream]) -> None:
+        """``attempt`` (of a request with this ``plan``) passed its delay unanswered."""
+
+    def can_hedge(self, attempts: int) -> bool:
+        """Room for another attempt, ``attempts`` having started so far (budgets)."""
+
+    def hedged(self, attempt: Attempt) -> None:
+        """A hedge started (``attempt``): spend the budget."""
 
 
 class SerialAttempts:
@@ -68,86 +95,159 @@ class SerialAttempts:
         return []
 
 
+class Counted(Protocol):
+    attempts: int  # attempts started so far (gateway.ledger.Outcome)
+
+
 class HedgedAttempts:
-    """Attempts as tasks; one that passes its delay unanswered is slow, and may be hedged."""
+    """Attempts with a watchdog; one that passes its delay unanswered is slow, and may be
+    hedged (within ``plan``, the request's allowed upstreams; ``out`` counts its attempts)."""
 
-    __slots__ = ("_admitted", "_call", "_delay", "_can_hedge", "_on_slow", "_on_hedge",
-                 "_pending", "_settled", "_started")
+    __slots__ = ("_admitted", "_call", "_policy", "_plan", "_out", "_loop", "_task", "_inline",
+                 "_interrupting", "_pending", "_settled", "_left", "_waiter")
 
-    def __init__(self, admitted: Admitted, call: Call, delay: Delay,
-                 can_hedge: Callable[[], bool], *,
-                 on_slow: Callable[[Attempt], None] | None = None,
-                 on_hedge: Callable[[Attempt], None] | None = None) -> None:
+    def __init__(self, admitted: Admitted, call: Call, policy: HedgePolicy,
+                 plan: list[Upstream], out: Counted) -> None:
         self._admitted = admitted
         self._call = call
-        self._delay = delay
-        self._can_hedge = can_hedge  # room for another attempt (retry budget, hedge budget)
-        self._on_slow = on_slow
-        self._on_hedge = on_hedge  # a hedge started (the new attempt): spend the budget
-        self._pending: dict[asyncio.Future[Any], Attempt] = {}
-        self._settled: list[Attempt] = []
-        self._started = False
+        self._policy = policy
+        self._plan = plan
+        self._out = out
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._task: asyncio.Task[Any] | None = None  # the request's task (awaits inline)
+        self._inline: Attempt | None = None  # the attempt awaited in the request's task
+        self._interrupting = False  # a hedge ended the request: the inline attempt is cancelled
+        self._pending: dict[asyncio.Future[Any], Attempt] = {}  # hedges in flight (tasks)
+        self._settled: list[Attempt] = []  # ended, not handed out yet (in order)
+        self._left: list[Attempt] = []  # cancelled in flight (lost to a hedge, the client left)
+        self._waiter: asyncio.Future[None] | None = None  # woken when a hedge settles
 
-    def _start_next(self) -> Attempt | None:
+    def _new(self) -> Attempt | None:
+        """The next admitted attempt, with its watchdog armed (not started yet)."""
         nxt = next(self._admitted, None)
         if nxt is None:
             return None
-        up, n = nxt
-        t0 = time.perf_counter()
-        delay = self._delay(up)
-        attempt = Attempt(up, n, t0, due=None if delay is None else t0 + delay)
-        self._pending[asyncio.ensure_future(self._call(up))] = attempt
+        up = nxt[0]
+        attempt = Attempt(up, nxt[1], time.perf_counter())
+        delay = self._policy.delay(up)
+        if delay is not None:
+            attempt.due = attempt.t0 + delay
+            attempt.timer = self._loop.call_later(delay, self._due, attempt)  # type: ignore[union-attr]
         return attempt
 
-    def _timeout(self) -> float | None:
-        dues = [a.due for a in self._pending.values() if a.due is not None and not a.slow]
-        return max(0.0, min(dues) - time.perf_counter()) if dues else None
+    def _due(self, attempt: Attempt) -> None:
+        """The watchdog (a loop callback): ``attempt`` is slow; hedge once if allowed."""
+        attempt.timer = None
+        attempt.slow = True
+        policy = self._policy
+        policy.slow(attempt, self._plan)
+        if not policy.can_hedge(self._out.attempts):
+            return
+        hedge = self._new()  # the hedge: the next admitted (allowed) upstream
+        if hedge is None:
+            return
+        policy.hedged(hedge)
+        task = asyncio.ensure_future(self._call(hedge.up))
+        self._pending[task] = hedge
+        task.add_done_callback(self._hedge_done)
 
-    def _watchdog(self) -> None:
-        """Mark the attempts past their due time slow; hedge once if any was."""
-        now = time.perf_counter()
-        slow = False
-        for attempt in list(self._pending.values()):
-            if attempt.due is not None and not attempt.slow and attempt.due <= now:
-                attempt.slow = slow = True
-                if self._on_slow is not None:
-                    self._on_slow(attempt)
-        if slow and self._can_hedge():
-            hedge = self._start_next()  # the hedge: the next admitted (allowed) upstream
-            if hedge is not None and self._on_hedge is not None:
-                self._on_hedge(hedge)
+    def _hedge_done(self, task: asyncio.Future[Any]) -> None:
+        attempt = self._pending.pop(task, None)
+        if attempt is None:  # abandoned: booked by then
+            return
+        _settle(attempt, task)
+        self._settled.append(attempt)
+        if self._inline is not None:
+            if not isinstance(attempt.error, AttemptFailure) and not self._interrupting:
+                self._interrupting = True  # it ends the request: stop waiting for the inline one
+                self._task.cancel()  # type: ignore[union-attr]
+        elif self._waiter is not None and not self._waiter.done():
+            self._waiter.set_result(None)
+
+    async def _run_inline(self, attempt: Attempt) -> Attempt | None:
+        """Await ``attempt`` in the request's task; the attempt to hand out next (None: look
+        again)."""
+        task = self._task
+        assert task is not None
+        cancelling = task.cancelling()
+        self._inline = attempt
+        try:
+            attempt.result = await self._call(attempt.up)
+        except BaseException as exc:
+            attempt.error = exc
+        finally:
+            self._inline = None
+            if attempt.timer is not None:
+                attempt.timer.cancel()
+                attempt.timer = None
+        cancelled = isinstance(attempt.error, asyncio.CancelledError)
+        if cancelled:
+            attempt.error = None  # cancelled in flight: booked as cancelled (abandon)
+        if self._interrupting:
+            self._interrupting = False
+            if task.uncancel() <= cancelling:  # only the hedge's interruption: carry on
+                # in flight it is cancelled; one that ended on its own meanwhile comes after
+                # the hedge that interrupted it
+                (self._left if cancelled else self._settled).append(attempt)
+                return None
+            cancelled = True  # the request was cancelled as well
+        if cancelled:  # the request itself was cancelled
+            (self._left if attempt.error is None and attempt.result is None
+             else self._settled).append(attempt)
+            raise asyncio.CancelledError()
+        if self._settled:  # hedges that failed meanwhile go first
+            self._settled.append(attempt)
+            return None
+        return attempt
 
     async def next_settled(self) -> Attempt | None:
-        if not self._started or not (self._pending or self._settled):
-            self._started = True
-            self._start_next()  # the first attempt, or the next after a failure left none in flight
-        while not self._settled:
+        """The next settled attempt; None when none is in flight and no upstream is admitted
+        any more. Starts an attempt only when none is in flight."""
+        if self._task is None:
+            self._loop = asyncio.get_running_loop()
+            self._task = asyncio.current_task()
+        while True:
+            if self._settled:
+                return self._settled.pop(0)
             if not self._pending:
-                return None
-            done, _ = await asyncio.wait(self._pending, timeout=self._timeout(),
-                                         return_when=asyncio.FIRST_COMPLETED)
-            if not done:
-                self._watchdog()
+                attempt = self._new()
+                if attempt is None:
+                    return None
+                settled = await self._run_inline(attempt)
+                if settled is not None:
+                    return settled
                 continue
-            for task in done:
-                attempt = self._pending.pop(task)
-                attempt.error = task.exception()
-                if attempt.error is None:
-                    attempt.result = task.result()
-                self._settled.append(attempt)
-        return self._settled.pop(0)
+            waiter = self._waiter = self._loop.create_future()  # type: ignore[union-attr]
+            try:
+                await waiter
+            finally:
+                self._waiter = None
 
     def abandon(self) -> list[Attempt]:
         """Cancel what is still in flight; returns every attempt not handed out (to be booked
         as cancelled)."""
-        left = [*self._pending.values(), *self._settled]
+        left = [*self._left, *self._pending.values(), *self._settled]
         for task, attempt in self._pending.items():
+            if attempt.timer is not None:
+                attempt.timer.cancel()
+                attempt.timer = None
             if not task.done():
                 task.cancel()
-            elif not task.cancelled():  # ended since the last wait: keep its result to release
-                attempt.error = task.exception()
-                if attempt.error is None:
-                    attempt.result = task.result()
+            elif not task.cancelled():  # ended since its callback was scheduled: keep its result
+                _settle(attempt, task)
         self._pending.clear()
         self._settled.clear()
+        self._left.clear()
         return left
+
+
+def _settle(attempt: Attempt, task: asyncio.Future[Any]) -> None:
+    if attempt.timer is not None:
+        attempt.timer.cancel()
+        attempt.timer = None
+    if task.cancelled():
+        attempt.error = asyncio.CancelledError()
+        return
+    attempt.error = task.exception()
+    if attempt.error is None:
+        attempt.result = task.result()

@@ -15,7 +15,7 @@ from typing import Any
 
 from gateway.breaker import CLOSED
 from gateway.config import HangDetectionConfig
-from gateway.hedge import Call, HedgedAttempts, SerialAttempts
+from gateway.hedge import Attempt, Call, HedgedAttempts, SerialAttempts
 from gateway.ledger import Outcome
 from gateway.metrics import GatewayMetrics
 from gateway.route import RouteRuntime
@@ -34,6 +34,8 @@ class AttemptScheduler:
                                   burst=cfg.hedge_burst if cfg.hedge else 0)
         self.metrics = metrics
         self.clock = clock
+        # per route, built on its first request: (fixed hedge, adaptive hedge)
+        self._policies: dict[str, tuple[FixedHedge | None, AdaptiveHedge | None]] = {}
         metrics.hedge_budget.set_function(lambda: self.budget.tokens)
 
     def window(self) -> LatencyWindow | None:
@@ -59,39 +61,17 @@ class AttemptScheduler:
         """The route's fixed hedging (``hedge_after_ms``, non-streaming), else the hang
         watchdog with adaptive hedging (``hang_detection``), else one attempt at a time."""
         self.budget.request()
-
-        def room() -> bool:
-            return out.attempts < rt.max_attempts
-
-        metrics = self.metrics
-        if hedge and rt.hedge_s is not None:
-            hedge_s = rt.hedge_s
-            return HedgedAttempts(admitted, call, lambda up: hedge_s, room,
-                                  on_hedge=lambda a: metrics.hedges.labels(rt.name).inc())
-        hang = self.hang
-        if hang is None:
+        policies = self._policies.get(rt.name)
+        if policies is None:
+            policies = self._policies[rt.name] = (
+                FixedHedge(rt, self.metrics) if rt.hedge_s is not None else None,
+                AdaptiveHedge(rt, self) if self.hang is not None else None)
+        fixed, adaptive = policies
+        if hedge and fixed is not None:
+            return HedgedAttempts(admitted, call, fixed, plan, out)
+        if adaptive is None:
             return SerialAttempts(admitted, call)
-        timeout_s = rt.timeout_s
-        budget = self.budget
-
-        def delay(up: Upstream) -> float | None:
-            return hang.threshold_s(up.latency, timeout_s) if up.latency is not None else None
-
-        def can_hedge() -> bool:
-            if not room():
-                return False
-            if budget.available():
-                return True
-            metrics.hedges_denied.labels(rt.name).inc()
-            return False
-
-        def on_hedge(attempt: Any) -> None:
-            budget.try_spend()
-            metrics.hedges.labels(rt.name).inc()
-
-        return HedgedAttempts(admitted, call, delay, can_hedge,
-                              on_slow=lambda attempt: self._slow(attempt.up, plan),
-                              on_hedge=on_hedge)
+        return HedgedAttempts(admitted, call, adaptive, plan, out)
 
     def _slow(self, up: Upstream, plan: list[Upstream]) -> None:
         """An attempt on ``up`` passed its slow threshold: eject ``up`` — unless no other
@@ -106,3 +86,73 @@ class AttemptScheduler:
             up.ejected_slow = True
             up.failed_probes = 0
             self.metrics.ejections.labels(up.name, "latency").inc()
+
+
+class FixedHedge:
+    """The route's ``hedge_after_ms``: hedge an attempt unanswered that long, within the retry
+    budget (no hedge budget, no ejection)."""
+
+    __slots__ = ("delay_s", "max_attempts", "_route", "_metrics", "_hedges")
+
+    def __init__(self, rt: RouteRuntime, metrics: GatewayMetrics) -> None:
+        assert rt.hedge_s is not None
+        self.delay_s = rt.hedge_s
+        self.max_attempts = rt.max_attempts
+        self._route = rt.name
+        self._metrics = metrics
+        self._hedges: Any = None  # the labelled counter, once a hedge happened
+
+    def delay(self, up: Upstream) -> float | None:
+        return self.delay_s
+
+    def slow(self, attempt: Attempt, plan: list[Upstream]) -> None:
+        pass
+
+    def can_hedge(self, attempts: int) -> bool:
+        return attempts < self.max_attempts
+
+    def hedged(self, attempt: Attempt) -> None:
+        if self._hedges is None:
+            self._hedges = self._metrics.hedges.labels(self._route)
+        self._hedges.inc()
+
+
+class AdaptiveHedge:
+    """Hang detection on one route: an attempt is slow past its upstream's slow threshold; the
+    scheduler ejects that upstream; a hedge needs the retry budget and the hedge budget."""
+
+    __slots__ = ("_scheduler", "_hang", "timeout_s", "max_attempts", "_route", "_hedges",
+                 "_denied")
+
+    def __init__(self, rt: RouteRuntime, scheduler: AttemptScheduler) -> None:
+        assert scheduler.hang is not None
+        self._scheduler = scheduler
+        self._hang = scheduler.hang
+        self.timeout_s = rt.timeout_s
+        self.max_attempts = rt.max_attempts
+        self._route = rt.name
+        self._hedges: Any = None  # labelled counters, on first use
+        self._denied: Any = None
+
+    def delay(self, up: Upstream) -> float | None:
+        latency = up.latency
+        return self._hang.threshold_s(latency, self.timeout_s) if latency is not None else None
+
+    def slow(self, attempt: Attempt, plan: list[Upstream]) -> None:
+        self._scheduler._slow(attempt.up, plan)
+
+    def can_hedge(self, attempts: int) -> bool:
+        if attempts >= self.max_attempts:
+            return False
+        if self._scheduler.budget.available():
+            return True
+        if self._denied is None:
+            self._denied = self._scheduler.metrics.hedges_denied.labels(self._route)
+        self._denied.inc()
+        return False
+
+    def hedged(self, attempt: Attempt) -> None:
+        self._scheduler.budget.try_spend()
+        if self._hedges is None:
+            self._hedges = self._scheduler.metrics.hedges.labels(self._route)
+        self._hedges.inc()

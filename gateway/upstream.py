@@ -107,6 +107,9 @@ def rank(upstreams: list[Upstream], strategy: str, preferred_model: str | None =
     """Order usable upstreams for one request: preferred model first, degraded GPUs last, then
     by the route's strategy (latency EWMA — unmeasured first so they get measured —, cost, or
     the route's declared order for ``priority``). Stable for ties."""
+    if len(upstreams) < 2:
+        return list(upstreams)
+
     def key(item: tuple[int, Upstream]) -> tuple:
         i, up = item
         if strategy == "latency":

@@ -26,47 +26,50 @@ True
 
 from __future__ import annotations
 
+from bisect import bisect_left, insort
+
 from gateway.config import HangDetectionConfig
 
-RECOMPUTE_EVERY = 8  # samples between two quantile computations (a sort of ``window`` floats)
 FULL_PROBE_EVERY = 4  # every 4th consecutive failed probe of a latency-ejected upstream: full timeout
 
 
 class LatencyWindow:
-    """The last ``size`` latencies (ms) of one upstream and one quantile of them."""
+    """The last ``size`` latencies (ms) of one upstream and one quantile of them.
 
-    __slots__ = ("_samples", "_next", "_count", "_quantile", "_min_samples", "_value", "_stale")
+    Kept twice: in arrival order (a ring, to know which sample leaves) and sorted (``bisect``:
+    a binary search and a memmove per sample), so the quantile is exact and costs an index."""
+
+    __slots__ = ("_samples", "_sorted", "_next", "_count", "_quantile", "_min_samples")
 
     def __init__(self, size: int, quantile: float, *, min_samples: int) -> None:
         self._samples: list[float] = []
+        self._sorted: list[float] = []
         self._next = 0
         self._count = size
         self._quantile = quantile
         self._min_samples = min_samples
-        self._value: float | None = None
-        self._stale = 0
 
     def __len__(self) -> int:
         return len(self._samples)
 
     def add(self, ms: float) -> None:
+        ordered = self._sorted
         if len(self._samples) < self._count:
             self._samples.append(ms)
         else:
+            old = self._samples[self._next]
             self._samples[self._next] = ms
             self._next = (self._next + 1) % self._count
-        self._stale += 1
+            del ordered[bisect_left(ordered, old)]
+        insort(ordered, ms)
 
     def value(self) -> float | None:
-        """The quantile in ms (None below ``min_samples``); recomputed every few samples."""
-        n = len(self._samples)
+        """The quantile in ms (None below ``min_samples``)."""
+        ordered = self._sorted
+        n = len(ordered)
         if n < self._min_samples:
             return None
-        if self._value is None or self._stale >= RECOMPUTE_EVERY:
-            ordered = sorted(self._samples)
-            self._value = ordered[min(n - 1, int(self._quantile * n))]
-            self._stale = 0
-        return self._value
+        return ordered[min(n - 1, int(self._quantile * n))]
 
 
 class HangDetector:

@@ -56,3 +56,15 @@ def test_hedges_stay_within_ratio_times_requests_plus_burst(ratio: float, burst:
         elif budget.try_spend():
             hedges += 1
     assert hedges <= ratio * requests + burst + 1e-9
+
+
+@given(size=st.integers(1, 40), q=st.floats(0.51, 0.99),
+       samples=st.lists(st.floats(0.0, 1e6), max_size=200))
+def test_the_quantile_is_always_that_of_the_last_samples(size: int, q: float,
+                                                         samples: list[float]) -> None:
+    w = LatencyWindow(size, q, min_samples=1)
+    for i, ms in enumerate(samples):
+        w.add(ms)
+        last = sorted(samples[max(0, i + 1 - size):i + 1])
+        assert len(w) == len(last)
+        assert w.value() == last[min(len(last) - 1, int(q * len(last)))]
