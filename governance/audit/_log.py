@@ -250,7 +250,7 @@ class AuditLog:
         self._next_seq = seq + 1
         self._prev_hash = digest
         self._seg_bytes += len(line)
-        self._writer.enqueue(line, AuditHead.model_construct(seq=seq, hash=digest))
+        self._writer.enqueue(line, seq, digest)
         return seq
 
     async def append(self, event: dict[str, Any]) -> int:

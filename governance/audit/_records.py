@@ -81,10 +81,32 @@ def record_line(body: bytes, digest: str) -> bytes:
     return b"".join((body[:-1], _HASH_PREFIX, digest.encode("ascii"), _HASH_SUFFIX))
 
 
+# (whole second, its "YYYY-MM-DDTHH:MM:SS"), replaced as one tuple (threads share it)
+_second: tuple[int, str] = (-1, "")
+
+
+def _set_second(whole: int, prefix: str) -> None:
+    global _second
+    _second = (whole, prefix)
+
+
 def utc_timestamp(epoch_s: float) -> str:
-    """RFC 3339 UTC with microseconds, e.g. ``2025-01-01T00:00:00.000000Z``."""
+    """RFC 3339 UTC with microseconds, e.g. ``2025-01-01T00:00:00.000000Z``.
+
+    The same string as ``datetime.fromtimestamp(epoch_s, UTC)`` formats (microseconds rounded
+    half to even, as it rounds), with the second's part formatted once per second."""
+    if epoch_s >= 0:
+        whole = int(epoch_s)
+        us = round((epoch_s - whole) * 1e6)  # exact subtraction, then datetime's rounding
+        if us >= 1_000_000:
+            whole += 1
+            us -= 1_000_000
+        sec, prefix = _second
+        if sec != whole:
+            prefix = datetime.fromtimestamp(whole, UTC).isoformat()[:-6]
+            _set_second(whole, prefix)
+        return f"{prefix}.{us:06d}Z"
     dt = datetime.fromtimestamp(epoch_s, UTC)
     if dt.year < 1000:  # strftime does not zero-pad such years on every platform
         return dt.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-    # isoformat is several times cheaper than strftime (every record pays it)
     return dt.isoformat(timespec="microseconds")[:-6] + "Z"

@@ -77,7 +77,7 @@ class BatchWriter:
         # Shared with the loop thread, under _lock.
         self._lock = threading.Lock()
         self._pending: list[Any] = []
-        self._pending_end: AuditHead = head
+        self._pending_end: tuple[int, str] = (head.seq, head.hash)  # the last line's head
         self._rung = False
         self._stopping = False
         self._waiters: list[tuple[int, asyncio.Future[None]]] = []
@@ -98,10 +98,11 @@ class BatchWriter:
 
     # -- loop-thread side ---------------------------------------------------------------------
 
-    def enqueue(self, line: bytes, head: AuditHead) -> None:
+    def enqueue(self, line: bytes, seq: int, digest: str) -> None:
+        """Queue record ``seq`` (its line, its hash); the writer builds the head once a batch."""
         with self._lock:
             self._pending.append(line)
-            self._pending_end = head
+            self._pending_end = (seq, digest)
             ring = not self._rung
             self._rung = True
         if ring:
@@ -162,11 +163,12 @@ class BatchWriter:
                     self._gather()
             with self._lock:
                 items = self._backlog + self._pending if self._backlog else self._pending
-                end, stop = self._pending_end, self._stopping
+                (end_seq, end_hash), stop = self._pending_end, self._stopping
                 self._pending = []
                 self._rung = False
             self._backlog = []
             if items:
+                end = AuditHead.model_construct(seq=end_seq, hash=end_hash)
                 failed_at, exc = self._write(items, end)
                 if exc is not None:
                     self._backlog = items[failed_at:]
