@@ -102,6 +102,7 @@ class GatewayApp:
             for up in self.router.upstreams.values():
                 m.in_rotation.labels(up.name).set(1 if up.usable(now) else 0)
                 m.breaker_changed(up.name, up.breaker.state)
+            self.router.budgets.export(m)
             await send_bytes(send, 200, m.render(), m.content_type.encode())
         elif path == "/v1/models":
             self._tenant(read_head(scope["headers"]))

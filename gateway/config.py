@@ -218,6 +218,14 @@ class RouteConfig(_Model):
     hedge_after_ms: float | None = Field(None, gt=0)
 
 
+class BudgetConfig(_Model):
+    """A spend budget (gateway.budget): US dollars per sliding hour for one tenant or route."""
+
+    scope: Literal["tenant", "route"]
+    name: str = Field(min_length=1)
+    usd_per_hour: float = Field(gt=0, allow_inf_nan=False)
+
+
 class GatewayConfig(_Model):
     policy: PolicyConfig = PolicyConfig()
     audit: AuditConfig = AuditConfig()
@@ -232,6 +240,7 @@ class GatewayConfig(_Model):
     default_route: str | None = None
     # HTTP client to upstreams: fast (gateway.http1; measured faster) or aiohttp
     upstream_client: Literal["fast", "aiohttp"] = "fast"
+    budgets: tuple[BudgetConfig, ...] = ()
 
     @model_validator(mode="after")
     def _references(self) -> "GatewayConfig":
@@ -250,6 +259,15 @@ class GatewayConfig(_Model):
                     )
         if self.default_route is not None and self.default_route not in self.routes:
             raise ValueError(f"default_route: unknown route {self.default_route!r}")
+        budgets: dict[tuple[str, str], int] = {}
+        for i, b in enumerate(self.budgets):
+            first = budgets.setdefault((b.scope, b.name), i)
+            if first != i:
+                raise ValueError(f"budgets.{i}: duplicate budget for {b.scope} {b.name!r}"
+                                 f" (budgets.{first} already sets one)")
+            if b.scope == "route" and b.name not in self.routes:
+                raise ValueError(f"budgets.{i}.name: unknown route {b.name!r}"
+                                 f" (known: {', '.join(sorted(self.routes)) or 'none'})")
         return self
 
 

@@ -9,6 +9,7 @@
                │                   :func:`gateway.responses.error_body`, in one place
                ├── AuthenticationFailed   401 missing or unknown API key
                ├── PolicyDenied           403 the policy allowed no candidate (reasons attached)
+               ├── BudgetExceeded         429 + Retry-After: the policy denied for a spent budget
                ├── UpstreamRejected       400/422 the upstream rejected the request; its body is
                │                          passed back unchanged (``status``, ``upstream_body``)
                ├── BadRequest             400 body is not JSON / headers malformed / unknown route
@@ -94,6 +95,15 @@ class PolicyDenied(RequestError):
     status = 403
     type = "permission_error"
     code = "policy_denied"
+
+
+class BudgetExceeded(RequestError):
+    """The policy denied with a ``budget_exceeded:`` reason; Retry-After says when the budget's
+    sliding window will have freed enough (gateway.budget)."""
+
+    status = 429
+    type = "rate_limit_error"
+    code = "budget_exceeded"
 
 
 class UpstreamRejected(RequestError):

@@ -20,6 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from gateway.accounting import Usage
 from gateway.config import AuditConfig
 from gateway.errors import AuditUnavailable, NoUpstreamAvailable, UpstreamRejected
 from gateway.failures import AttemptFailure, ClientFault
@@ -139,14 +140,21 @@ class AttemptLedger:
         return status
 
     def _attempt(self, req: ChatRequest, out: Outcome, up: Upstream, n: int, outcome: str,
-                 status: int | None, seconds: float, reason: str | None) -> None:
-        self.record({
+                 status: int | None, seconds: float, reason: str | None,
+                 usage: Usage | None = None) -> None:
+        event = {
             "kind": "attempt", "request_id": req.request_id, "decision_id": out.decision_id,
             "upstream": up.name, "model": up.model, "attempt": n, "outcome": outcome,
             "status": status, "latency_ms": round(seconds * 1000, 3), "failover_reason": reason,
-            **({"workflow": {"workflow_id": req.workflow_id, "step": req.step}}
-               if req.workflow_id is not None or req.step is not None else {}),
-        }, out)
+        }
+        if req.workflow_id is not None or req.step is not None:
+            event["workflow"] = {"workflow_id": req.workflow_id, "step": req.step}
+        if usage is not None:  # tokens and cost of a served attempt (gateway.accounting)
+            event["tokens"] = {"prompt": usage.prompt_tokens,
+                               "completion": usage.completion_tokens,
+                               "estimated": usage.estimated}
+            event["cost_usd"] = usage.cost_usd
+        self.record(event, out)
 
     # -- how an attempt ended ---------------------------------------------------------------------
     def failed(self, req: ChatRequest, out: Outcome, up: Upstream, n: int, f: AttemptFailure,
@@ -164,13 +172,13 @@ class AttemptLedger:
         self._attempt(req, out, up, n, "failure", f.status, seconds, f.reason)
 
     def succeeded(self, req: ChatRequest, out: Outcome, up: Upstream, n: int,
-                  seconds: float) -> None:
+                  seconds: float, *, usage: Usage | None = None) -> None:
         out.upstream_s += seconds
         up.breaker.record_success()
         up.observe_latency(seconds * 1000.0)
         out.upstream = up
         self.metrics.attempt(up.name, "ok", seconds, failover=False)
-        self._attempt(req, out, up, n, "ok", 200, seconds, None)
+        self._attempt(req, out, up, n, "ok", 200, seconds, None, usage)
 
     def client_fault(self, req: ChatRequest, out: Outcome, up: Upstream, n: int,
                      fault: ClientFault, seconds: float) -> UpstreamRejected:
@@ -183,7 +191,8 @@ class AttemptLedger:
         return UpstreamRejected(fault.status, fault.body, headers=out.header_dict())
 
     def cancelled(self, req: ChatRequest, out: Outcome, up: Upstream, n: int, seconds: float,
-                  *, slow: bool = False, status: int | None = None) -> None:
+                  *, slow: bool = False, status: int | None = None,
+                  usage: Usage | None = None) -> None:
         """Abandoned: lost a hedge race, or the client went away. ``slow``: it lost the race
         after leaving it unanswered for hedge_after_ms — counted against the breaker, or a
         hanging upstream would never open and every request would wait hedge_after_ms for it."""
@@ -192,16 +201,18 @@ class AttemptLedger:
         else:
             up.breaker.release()
         self.metrics.attempt(up.name, "cancelled", seconds, failover=False)
-        self._attempt(req, out, up, n, "cancelled", status, seconds, "slow" if slow else None)
+        self._attempt(req, out, up, n, "cancelled", status, seconds, "slow" if slow else None,
+                      usage)
 
     def stream_cut(self, req: ChatRequest, out: Outcome, up: Upstream, n: int,
-                   failure: AttemptFailure, seconds: float) -> None:
+                   failure: AttemptFailure, seconds: float, *,
+                   usage: Usage | None = None) -> None:
         """Failed after the first token: too late to fail over (the client has content), so
         count it against the upstream and record why the stream was cut."""
         out.upstream_s += seconds
         up.breaker.record_failure()
         self.metrics.attempt(up.name, failure.reason, seconds, failover=False)
-        self._attempt(req, out, up, n, "stream_error", 200, seconds, failure.reason)
+        self._attempt(req, out, up, n, "stream_error", 200, seconds, failure.reason, usage)
 
     def exhausted(self, out: Outcome, plan: list[Upstream]) -> NoUpstreamAvailable:
         """The error once every admitted attempt failed (or none was admitted)."""

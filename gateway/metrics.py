@@ -23,6 +23,12 @@ Names (all prefixed ``govchaos_gateway_``):
 - ``audit_segments_sealed_total``                   segments compressed and given a manifest
 - ``audit_segments_shipped_total{sink}``            segments shipped and verified, per sink
 - ``audit_ship_failures_total{sink}``               failed or unverified shipments, per sink
+
+Accounting and budgets, named as issue 11 names them (no ``gateway_`` infix):
+``govchaos_tokens_total{route,tenant,model,kind}``, ``govchaos_cost_usd_total{route,tenant,model}``
+(:mod:`gateway.accounting`), ``govchaos_budget_spent_usd{scope,name}``,
+``govchaos_budget_limit_usd{scope,name}`` and ``govchaos_budget_remaining_ratio{scope,name}``
+(:mod:`gateway.budget`, set at scrape time).
 """
 
 from __future__ import annotations
@@ -30,6 +36,7 @@ from __future__ import annotations
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
+from gateway.accounting import AccountingMetrics
 from gateway.breaker import STATE_VALUE
 
 GPU_VALUE = {"healthy": 0, "degraded": 1, "lost": 2}
@@ -68,8 +75,13 @@ class GatewayMetrics:
         self.audit_ship_failures = Counter(p + "audit_ship_failures", "Audit segment shipments that failed or did not verify", ["sink"], registry=r)
         # Outcome counts per agent-workflow step (X-Govchaos-Step, ``<workflow>/<step>``);
         # at most MAX_STEP_LABELS distinct steps, later ones count as "other".
+        self.budget_spent = Gauge("govchaos_budget_spent_usd", "US dollars spent in the budget's sliding hour", ["scope", "name"], registry=r)
+        self.budget_limit = Gauge("govchaos_budget_limit_usd", "The budget's limit per sliding hour", ["scope", "name"], registry=r)
+        self.budget_remaining = Gauge("govchaos_budget_remaining_ratio", "Share of the budget left (exact, not the policy input's quantised value)", ["scope", "name"], registry=r)
         self.workflow_steps = Counter(p + "workflow_step_requests", "Chat completion requests per agent-workflow step", ["step", "status"], registry=r)
         self._step_children: dict[tuple[str, str], object] = {}
+        # govchaos_tokens_total / govchaos_cost_usd_total (gateway.accounting)
+        self.accounting = AccountingMetrics(r)
         self._attempt_children: dict[tuple[str, str], object] = {}
         self._request_children: dict[tuple[str, str, str], object] = {}
         self._latency_children: dict[str, object] = {}

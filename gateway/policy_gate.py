@@ -17,7 +17,8 @@ import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from gateway.errors import NoUpstreamAvailable, PolicyDenied, PolicyUnavailable
+from gateway.budget import BudgetBook
+from gateway.errors import BudgetExceeded, NoUpstreamAvailable, PolicyDenied, PolicyUnavailable
 from gateway.ids import new_id, now_iso
 from gateway.ledger import AttemptLedger, Outcome, retry_after_s
 from gateway.metrics import GatewayMetrics
@@ -35,12 +36,17 @@ from governance.engine.protocol import (
 )
 
 
+BUDGET_EXCEEDED = "budget_exceeded:"  # the reason prefix the gateway answers with 429
+
+
 class PolicyGate:
     def __init__(self, engine: PolicyEngine, routes: Mapping[str, RouteRuntime], *,
                  ledger: AttemptLedger, metrics: GatewayMetrics, clock: Callable[[], float],
                  engine_name: str, decision_timeout_s: float,
-                 enforce_decision_timeout: bool = True) -> None:
+                 enforce_decision_timeout: bool = True,
+                 budgets: BudgetBook | None = None) -> None:
         self.engine = engine
+        self.budgets = budgets
         self.routes = routes
         self.ledger = ledger
         self.metrics = metrics
@@ -124,10 +130,12 @@ class PolicyGate:
         if requested not in rt.by_model:
             requested = None
         max_tokens = body.get("max_tokens")
+        budgets = self.budgets
+        budget = budgets.state(req.tenant, req.route) if budgets is not None else None
         inp = DecisionInput.model_construct(
             route=req.route, tenant=req.tenant, data_classes=req.data_classes, region=req.region,
             requested_model=requested, candidates=tuple(cands), max_tokens=max_tokens,
-            stream=req.stream,
+            stream=req.stream, budget=budget,
         )
         out.decision_id = decision_id = new_id()
         decision, failure, dt = await self._ask(inp)
@@ -143,6 +151,8 @@ class PolicyGate:
             "policy": self._policy_info(),
             "decision_latency_ms": round(dt * 1000, 4),
         }
+        if budget is not None:
+            event["input"]["budget"] = {scope: dict(b.__dict__) for scope, b in budget.items()}
         if req.workflow_id is not None or req.step is not None:
             event["workflow"] = {"workflow_id": req.workflow_id, "step": req.step}
         if decision.obligations.log_prompts:
@@ -156,6 +166,14 @@ class PolicyGate:
             raise PolicyUnavailable(
                 "the policy engine gave no usable decision; failing closed",
                 reasons=decision.reasons, retry_after_s=1.0, headers=out.header_dict(),
+            )
+        if budget is not None and not decision.allow and any(
+                r.startswith(BUDGET_EXCEEDED) for r in decision.reasons):
+            raise BudgetExceeded(
+                "the spend budget for this request is exhausted for now",
+                reasons=decision.reasons,
+                retry_after_s=budgets.retry_after_s(req.tenant, req.route),  # type: ignore[union-attr]
+                headers=out.header_dict(),
             )
         allowed = decision.allowed if decision.allow else ()
         plan = [up for up in rt.upstreams if up.model in allowed]

@@ -24,8 +24,10 @@ from typing import Any
 
 import orjson
 
+from gateway.accounting import Accountant, Usage, answer_chars, prompt_chars
 from gateway.attempt import complete
 from gateway.breaker import OPEN
+from gateway.budget import BudgetBook
 from gateway.config import GatewayConfig
 from gateway.credentials import ResolvedSecrets
 from gateway.failures import AttemptFailure, ClientFault
@@ -57,7 +59,10 @@ class Router:
         metrics: GatewayMetrics | None = None,
         clock: Callable[[], float] = time.monotonic,
         enforce_decision_timeout: bool = True,
+        budgets: BudgetBook | None = None,
     ) -> None:
+        """``budgets``: the spend state to keep (a config reload passes the old router's,
+        :meth:`BudgetBook.carry`); default: a fresh book for ``cfg.budgets``."""
         self.cfg = cfg
         self.audit = audit
         self.transport = transport
@@ -83,11 +88,17 @@ class Router:
             for name, rc in cfg.routes.items()
         }
         self.ledger = AttemptLedger(audit, cfg.audit, metrics, clock)
+        self.budgets = budgets.carry(cfg.budgets) if budgets is not None else BudgetBook(
+            cfg.budgets, clock)
+        self.accountant = Accountant.for_models(
+            metrics.accounting, [(u.model, u.cost_per_1k_tokens) for u in cfg.upstreams],
+            getattr(engine, "bundle", None), self.budgets.charge)
         self.gate = PolicyGate(
             engine, self.routes, ledger=self.ledger, metrics=metrics, clock=clock,
             engine_name=cfg.policy.engine,
             decision_timeout_s=cfg.policy.decision_timeout_ms / 1000.0,
-            enforce_decision_timeout=enforce_decision_timeout)
+            enforce_decision_timeout=enforce_decision_timeout,
+            budgets=self.budgets if self.budgets.active else None)
         self.prober = BreakerProber(self.upstreams, transport, self._probe_timeouts(),
                                     audit=audit, metrics=metrics, clock=clock,
                                     probe_timeout=scheduler.probe_timeout)
@@ -212,14 +223,14 @@ class Router:
         out = Outcome(request_id=req.request_id)
         rt = self.routes[req.route]
 
-        async def call(up: Upstream) -> bytes:
+        async def call(up: Upstream) -> tuple[bytes, Any]:
             body, headers = self._upstream_body(req, up)
-            raw, _ = await complete(self.transport, up, body, headers, rt.timeout_s, rt.validator)
-            return raw
+            return await complete(self.transport, up, body, headers, rt.timeout_s, rt.validator)
 
         def served(attempt: Attempt, seconds: float) -> None:
-            out.raw = attempt.result
-            self.ledger.succeeded(req, out, attempt.up, attempt.n, seconds)
+            out.raw, doc = attempt.result
+            usage = self._charge(req, attempt.up, doc.get("usage"), answer_chars(doc))
+            self.ledger.succeeded(req, out, attempt.up, attempt.n, seconds, usage=usage)
 
         await self._attempt_loop(req, out, call, hedge=True, served=served)
         return out
@@ -232,10 +243,12 @@ class Router:
         """
         out = Outcome(request_id=req.request_id)
         rt = self.routes[req.route]
+        strip_usage = _ask_for_usage(req.body)
 
         async def call(up: Upstream) -> tuple[UpstreamStream, list[bytes]]:
             body, headers = self._upstream_body(req, up)
-            stream = UpstreamStream(self.transport, up, body, headers, rt.timeout_s, rt.validator)
+            stream = UpstreamStream(self.transport, up, body, headers, rt.timeout_s, rt.validator,
+                                    strip_usage=strip_usage)
             return stream, await stream.open()  # open() closes the stream when it raises
 
         def served(attempt: Attempt, seconds: float) -> None:
@@ -252,14 +265,42 @@ class Router:
 
     def finish_stream(self, req: ChatRequest, out: Outcome, failure: AttemptFailure | None,
                       *, cancelled: bool = False) -> None:
-        """Record the streamed attempt once the stream has ended (well or not)."""
+        """Record the streamed attempt once the stream has ended (well or not); what it
+        carried is charged in every case (a cut or abandoned stream was still generated)."""
         up = out.upstream
         assert up is not None
         seconds = time.perf_counter() - out.attempt_t0
         n = out.attempts
+        stream = out.stream
+        usage = self._charge(req, up, stream.usage if stream else None,
+                             stream.content_chars if stream else 0)
         if cancelled:
-            self.ledger.cancelled(req, out, up, n, seconds, status=200)
+            self.ledger.cancelled(req, out, up, n, seconds, status=200, usage=usage)
         elif failure is None:
-            self.ledger.succeeded(req, out, up, n, seconds)
+            self.ledger.succeeded(req, out, up, n, seconds, usage=usage)
         else:
-            self.ledger.stream_cut(req, out, up, n, failure, seconds)
+            self.ledger.stream_cut(req, out, up, n, failure, seconds, usage=usage)
+
+    def _charge(self, req: ChatRequest, up: Upstream, usage: Any, completion_chars: int) -> Usage:
+        """Tokens and cost of a served attempt, booked (gateway.accounting)."""
+        # the prompt is measured only when the upstream reported no usable usage
+        chars = prompt_chars(req.body) if not _has_usage(usage) else 0
+        return self.accountant.charge(req.route, req.tenant, up.model, usage,
+                                      prompt_chars=chars, completion_chars=completion_chars)
+
+
+def _has_usage(usage: Any) -> bool:
+    return isinstance(usage, dict) and type(usage.get("prompt_tokens")) is int and type(
+        usage.get("completion_tokens")) is int
+
+
+def _ask_for_usage(body: dict[str, Any]) -> bool:
+    """Ask the upstream for the usage chunk of a stream (``stream_options.include_usage``);
+    True when the client did not ask for it itself (the gateway then keeps it to itself)."""
+    options = body.get("stream_options")
+    if isinstance(options, dict) and options.get("include_usage") is True:
+        return False
+    if options is not None and not isinstance(options, dict):
+        return False  # the client's own (invalid) value goes to the upstream as it is
+    body["stream_options"] = {**(options or {}), "include_usage": True}
+    return True

@@ -39,7 +39,7 @@ class UpstreamStream:
 
     def __init__(self, transport: Transport, up: Upstream, body: bytes,
                  headers: dict[str, str], timeout_s: float,
-                 validator: Draft202012Validator | None) -> None:
+                 validator: Draft202012Validator | None, *, strip_usage: bool = False) -> None:
         self._transport = transport
         self._up = up
         self._body = body
@@ -49,6 +49,12 @@ class UpstreamStream:
         self._resp: StreamedResponse | None = None
         self._lines: AsyncIterator[bytes] | None = None
         self._done = False
+        # accounting (gateway.accounting): the upstream's usage chunk, if any, and the
+        # characters of text content streamed (for an estimate without one); the usage chunk
+        # is not forwarded when the gateway asked for it and the client did not
+        self._strip_usage = strip_usage
+        self.usage: object = None
+        self.content_chars = 0
 
     async def open(self) -> list[bytes]:
         """Raises AttemptFailure / ClientFault like :func:`gateway.attempt.complete`."""
@@ -117,6 +123,14 @@ class UpstreamStream:
             content = chunk_content(doc)
             if content is None:
                 raise AttemptFailure(MALFORMED, status=200, detail="chunk is not a completion chunk")
+            if content:
+                self.content_chars += len(content)
+            else:
+                usage = doc.get("usage")
+                if usage is not None:
+                    self.usage = usage
+                    if self._strip_usage and not doc["choices"]:
+                        continue
             yield b"data: " + data + b"\n\n", content
         raise AttemptFailure(STREAM_ERROR, status=200, detail="stream ended without [DONE]")
 

@@ -36,6 +36,20 @@ class Candidate(BaseModel):
     tags: tuple[str, ...] = ()
 
 
+class BudgetState(BaseModel):
+    """One spend budget that applies to a request (docs/authoring-policies.md, "Budgets"):
+    dollars spent in the sliding hour, the hourly limit, and the share of it left (0..1)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    spent_usd: float
+    limit_usd: float
+    remaining_ratio: float
+
+
+BudgetScope = Literal["tenant", "route"]
+
+
 class DecisionInput(BaseModel):
     """One request, as the policy sees it."""
 
@@ -49,6 +63,8 @@ class DecisionInput(BaseModel):
     candidates: tuple[Candidate, ...] = ()
     max_tokens: int | None = None
     stream: bool = False
+    # the budgets that apply, by scope (absent scopes have none); None: no budget applies
+    budget: dict[BudgetScope, BudgetState] | None = None
 
 
 def _whole_number(value: Any) -> Any:

@@ -33,6 +33,10 @@ class MockUpstream:
         self.mode = "ok"
         self.retry_after = "2"
         self.delay_s = 0.0
+        # the answer's usage (non-streaming body, and the usage chunk of a stream asked for with
+        # stream_options.include_usage); None: answers carry no usage
+        self.usage: dict[str, int] | None = {"prompt_tokens": 1, "completion_tokens": 1,
+                                             "total_tokens": 2}
         self.log: list[Received] = []
         self.port = 0
         self._runner: web.AppRunner | None = None
@@ -84,12 +88,14 @@ class MockUpstream:
                             content_type="application/json")
 
     def _completion(self, model: str, content: str) -> dict[str, Any]:
-        return {
+        doc: dict[str, Any] = {
             "id": f"cmpl-{self.name}", "object": "chat.completion", "created": 0, "model": model,
             "choices": [{"index": 0, "message": {"role": "assistant", "content": content},
                          "finish_reason": "stop"}],
-            "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2},
         }
+        if self.usage is not None:
+            doc["usage"] = self.usage
+        return doc
 
     async def _stream(self, request: web.Request, body: dict, content: str, *,
                       midstream: bool) -> web.StreamResponse:
@@ -112,6 +118,11 @@ class MockUpstream:
                 request.transport.close()  # type: ignore[union-attr]
                 return resp
         await resp.write(chunk({}, "stop"))
+        options = body.get("stream_options") or {}
+        if options.get("include_usage") and self.usage is not None:
+            await resp.write(b"data: " + orjson.dumps({
+                "id": f"cmpl-{self.name}", "object": "chat.completion.chunk", "created": 0,
+                "model": body["model"], "choices": [], "usage": self.usage}) + b"\n\n")
         await resp.write(b"data: [DONE]\n\n")
         await resp.write_eof()
         return resp

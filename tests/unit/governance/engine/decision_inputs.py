@@ -70,6 +70,32 @@ def candidate(catalog: Mapping[str, Mapping[str, Any]]) -> st.SearchStrategy[Any
     return st.one_of(faithful(), faithful(), tampered(), tampered(), junk)
 
 
+_RATIOS = st.sampled_from([0.0, 0.01, 0.05, 0.19, 0.2, 0.5, 1.0])
+
+
+@st.composite
+def budget_state(draw: Any) -> Any:
+    """A budget state as the gateway sends it, a damaged one, or junk."""
+    ratio = draw(_RATIOS)
+    state: dict[str, Any] = {"spent_usd": round(2.0 * (1 - ratio), 6), "limit_usd": 2.0,
+                             "remaining_ratio": ratio}
+    how = draw(st.sampled_from(["faithful", "faithful", "faithful", "drop", "odd", "junk"]))
+    if how == "drop":
+        state.pop(draw(st.sampled_from(sorted(state))))
+    elif how == "odd":
+        state[draw(st.sampled_from(sorted(state)))] = draw(_ODD_SCALARS)
+    elif how == "junk":
+        return draw(_ODD_SCALARS)
+    return state
+
+
+def budgets() -> st.SearchStrategy[Any]:
+    """``input.budget``: absent (mostly), per scope, an unknown scope, or junk."""
+    scopes = st.dictionaries(st.sampled_from(["tenant", "route", "tenant", "route", "team"]),
+                             budget_state(), max_size=2)
+    return st.one_of(st.just(MISSING), st.just(MISSING), scopes, scopes, _ODD_SCALARS)
+
+
 @st.composite
 def raw_inputs(draw: Any, data: Mapping[str, Any]) -> dict[str, Any]:
     """One raw decision input for a bundle whose data is ``data``."""
@@ -96,6 +122,7 @@ def raw_inputs(draw: Any, data: Mapping[str, Any]) -> dict[str, Any]:
         )),
         "max_tokens": draw(st.one_of(st.just(MISSING), st.integers(-5, 5000), _ODD_SCALARS)),
         "stream": draw(st.one_of(st.just(MISSING), st.booleans(), _ODD_SCALARS)),
+        "budget": draw(budgets()),
     }
     if draw(st.booleans()):
         doc["extra_field"] = draw(_ODD_SCALARS)
