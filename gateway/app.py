@@ -44,20 +44,25 @@ _SSE_HEADERS = [(b"content-type", b"text/event-stream"), (b"cache-control", b"no
 
 class GatewayApp:
     def __init__(self, cfg: GatewayConfig, router: Router, keys: KeyStore) -> None:
-        self.cfg = cfg
-        self.router = router
-        self.keys = keys
         self.max_body = cfg.limits.max_body_bytes
-        self.parser = ChatRequestParser(cfg.limits, router.routes, cfg.default_route, new_id)
         self.ready = False  # set by the server once everything is started; cleared on drain
+        self.install(cfg, router, keys)
+
+    def install(self, cfg: GatewayConfig, router: Router, keys: KeyStore) -> None:
+        """Serve with this config, router and keys from the next request on (a config reload,
+        gateway.reload). Nothing here awaits, so no request sees half of the swap; requests
+        already running keep the router they started with."""
+        parser = ChatRequestParser(cfg.limits, router.routes, cfg.default_route, new_id)
         seen: dict[str, str] = {}
         for up in cfg.upstreams:
             seen.setdefault(up.model, up.provider)
-        self._models = orjson.dumps({
+        models = orjson.dumps({
             "object": "list",
             "data": [{"id": m, "object": "model", "created": 0, "owned_by": p}
                      for m, p in seen.items()],
         })
+        self.cfg, self.router, self.keys, self.parser, self._models = (
+            cfg, router, keys, parser, models)
 
     async def __call__(self, scope: dict[str, Any], receive: Receive, send: Send) -> None:
         kind = scope["type"]
@@ -136,18 +141,19 @@ class GatewayApp:
 
     async def _chat(self, scope: dict[str, Any], receive: Receive, send: Send) -> None:
         t0 = time.perf_counter()
+        router, parser = self.router, self.parser  # one config for the whole request (reload)
         head = read_head(scope["headers"])
         tenant = self._tenant(head)
         raw = await self._read_body(head, receive)
-        req = self.parser.parse(head, raw, tenant)
+        req = parser.parse(head, raw, tenant)
         req.t0 = t0
-        metrics = self.router.metrics
+        metrics = router.metrics
         try:
             if req.stream:
-                await self._stream(req, send)
+                await self._stream(router, req, send)
                 return
-            out = await self.router.complete(req)
-            await self.router.audit_durable(out)  # never an answer whose records are not durable
+            out = await router.complete(req)
+            await router.audit_durable(out)  # never an answer whose records are not durable
         except RequestError as err:
             metrics.request(req.route, "none", str(err.status), req.step)
             raise
@@ -156,15 +162,15 @@ class GatewayApp:
         metrics.request(req.route, out.upstream.model, "200", req.step)  # type: ignore[union-attr]
         metrics.overhead.observe(max(0.0, time.perf_counter() - t0 - out.upstream_s))
 
-    async def _stream(self, req: ChatRequest, send: Send) -> None:
-        out: Outcome = await self.router.open_stream(req)
+    async def _stream(self, router: Router, req: ChatRequest, send: Send) -> None:
+        out: Outcome = await router.open_stream(req)
         stream = out.stream
         assert stream is not None and out.upstream is not None
         failure: AttemptFailure | None = None
         finished = False
         try:
             # the decision and first attempt must be durable before the first token is sent
-            await self.router.audit_durable(out)
+            await router.audit_durable(out)
             await send({"type": "http.response.start", "status": 200,
                         "headers": _SSE_HEADERS + out.headers()})
             for frame in out.first_events:
@@ -179,11 +185,11 @@ class GatewayApp:
                     f"upstream {out.upstream.name} failed mid-stream ({f.reason}); the answer is incomplete",
                 )})
             await send({"type": "http.response.body", "body": b"", "more_body": False})
-            self.router.finish_stream(req, out, failure)
+            router.finish_stream(req, out, failure)
             finished = True
         finally:
             await stream.close()
             if not finished:
-                self.router.finish_stream(req, out, None, cancelled=True)
+                router.finish_stream(req, out, None, cancelled=True)
         status = "200" if failure is None else "200_stream_error"
-        self.router.metrics.request(req.route, out.upstream.model, status, req.step)
+        router.metrics.request(req.route, out.upstream.model, status, req.step)

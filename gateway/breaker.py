@@ -64,6 +64,15 @@ class CircuitBreaker:
         self._probe_out = False
         self.on_change = on_change
 
+    def adopt(self, other: "CircuitBreaker") -> None:
+        """Take over ``other``'s state (a config reload keeping an unchanged upstream); a probe
+        ``other`` had handed out is not carried: the new prober sends its own."""
+        self._state = other._state
+        self._failures = other._failures
+        self._timeouts = other._timeouts
+        self._opened_at = other._opened_at
+        self._probe_out = False
+
     def _set(self, state: str) -> None:
         if state != self._state:
             self._state = state

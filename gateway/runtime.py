@@ -10,9 +10,11 @@ bundle or an audit file.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 from gateway.app import GatewayApp
@@ -22,6 +24,7 @@ from gateway.credentials import ResolvedSecrets
 from gateway.errors import StartupError
 from gateway.metrics import GatewayMetrics
 from gateway.ledger import AuditSink
+from gateway.reload import RETIRE_AFTER_S, carry_upstream_state, check_reloadable
 from gateway.router import Router
 from gateway.transport import new_transport
 from governance.engine.protocol import PolicyEngine
@@ -141,6 +144,76 @@ class GatewayRuntime:
         self.app = app
         self.router = router
         self.monitor: Any = None
+        # what a reload (gateway.reload) reuses or replaces
+        self.cfg: GatewayConfig = router.cfg
+        self.engine: Any = None
+        self.owns_engine = False  # built here from cfg (a reload builds the next one)
+        self.audit: Any = None
+        self.transport: Any = None
+        self._engines: list[Any] = []  # engines built here, not yet closed
+        self._retiring: set[asyncio.Task[None]] = set()
+        self._reload_lock = asyncio.Lock()
+
+    async def reload(self, cfg: GatewayConfig, secrets: ResolvedSecrets, *,
+                     source: Path | None = None) -> list[str]:
+        """Swap in ``cfg`` (and, with an engine built here, its policy bundle) atomically;
+        returns the upstreams whose breaker state was carried over (gateway.reload).
+
+        Raises:
+            ConfigError: ``cfg`` changes a field that needs a restart (located).
+            GovchaosError: the new policy bundle does not load or compile (located).
+            Nothing has changed when it raises: the old config keeps serving.
+        """
+        async with self._reload_lock:
+            check_reloadable(self.cfg, cfg, source)
+            engine = self.engine
+            if self.owns_engine:
+                engine = build_engine(cfg)
+            try:
+                router = Router(cfg, engine=engine, audit=self.audit, transport=self.transport,
+                                secrets=secrets, metrics=self.router.metrics,
+                                enforce_decision_timeout=cfg.policy.engine not in EMBEDDED_ENGINES,
+                                budgets=self.router.budgets)
+                carried = carry_upstream_state(self.router, router)
+                keys = KeyStore(secrets.api_keys)
+            except BaseException:
+                if engine is not self.engine:
+                    await _close_engine(engine)
+                raise
+            router.start()
+            if self.monitor is not None:
+                for device, health in self.monitor.states().items():
+                    router.set_gpu_state(device, health.state)
+            old_router, old_engine = self.router, self.engine
+            # the swap: no await from here to the end of install
+            self.app.install(cfg, router, keys)
+            self.router, self.engine, self.cfg = router, engine, cfg
+            if engine is not old_engine:
+                self._engines.append(engine)
+                self._retire(old_engine)
+            await old_router.close()
+            return carried
+
+    def _retire(self, engine: Any) -> None:
+        """Close a replaced engine once decisions already asked of it have had time to end."""
+        async def later() -> None:
+            await asyncio.sleep(RETIRE_AFTER_S)
+            if engine in self._engines:
+                self._engines.remove(engine)
+                await _close_engine(engine)
+
+        task = asyncio.create_task(later())
+        self._retiring.add(task)
+        task.add_done_callback(self._retiring.discard)
+
+    async def _close_engines(self) -> None:
+        for task in list(self._retiring):
+            task.cancel()
+        await asyncio.gather(*self._retiring, return_exceptions=True)
+        engines = list(self._engines)
+        self._engines.clear()  # the list start() also closes from: empty now
+        for engine in engines:
+            await _close_engine(engine)
 
     @classmethod
     @contextlib.asynccontextmanager
@@ -159,11 +232,12 @@ class GatewayRuntime:
             GovchaosError: the engine, audit log or GPU telemetry could not start.
         """
         async with contextlib.AsyncExitStack() as stack:
+            owns_engine = engine is None
+            engines: list[Any] = []  # the runtime's (reloads add to it); closed last
             if engine is None:
                 engine = build_engine(cfg)
-                close = getattr(engine, "close", None)
-                if close is not None:
-                    stack.push_async_callback(close)
+                engines.append(engine)
+            stack.push_async_callback(_close_all, engines)
             metrics = GatewayMetrics()
             if audit is None:
                 hooks = _AuditMetrics(metrics)
@@ -181,12 +255,16 @@ class GatewayRuntime:
                             metrics=metrics,
                             enforce_decision_timeout=cfg.policy.engine not in EMBEDDED_ENGINES)
             router.start()
-            stack.push_async_callback(router.close)
             app = GatewayApp(cfg, router, KeyStore(secrets.api_keys))
             rt = cls(app, router)
+            rt.engine, rt.owns_engine, rt.audit, rt.transport = engine, owns_engine, audit, transport
+            rt._engines = engines
+            stack.push_async_callback(rt._close_engines)
+            stack.push_async_callback(lambda: rt.router.close())  # the router in force at exit
             devices = sorted({u.gpu.device for u in cfg.upstreams if u.gpu is not None})
             if devices:
-                rt.monitor = await _start_monitor(cfg, router, devices, telemetry, audit, stack)
+                rt.monitor = await _start_monitor(cfg, lambda: rt.router, devices, telemetry,
+                                                  audit, stack)
                 stack.push_async_callback(rt.monitor.stop)
             app.ready = True
             try:
@@ -219,7 +297,20 @@ async def _start_shipper(cfg: GatewayConfig, secrets: ResolvedSecrets | None, lo
     return shipper
 
 
-async def _start_monitor(cfg: GatewayConfig, router: Router, devices: list[int], telemetry: Any,
+async def _close_engine(engine: Any) -> None:
+    close = getattr(engine, "close", None)
+    if close is not None:
+        with contextlib.suppress(Exception):
+            await close()
+
+
+async def _close_all(engines: list[Any]) -> None:
+    for engine in list(engines):
+        await _close_engine(engine)
+    engines.clear()
+
+
+async def _start_monitor(cfg: GatewayConfig, current: Any, devices: list[int], telemetry: Any,
                          audit: AuditSink, stack: contextlib.AsyncExitStack) -> Any:
     """Start the GPU health monitor. A telemetry source built here (not one a caller passed
     in) is closed on shutdown — after the monitor has stopped (NVML handles, file watchers)."""
@@ -238,7 +329,7 @@ async def _start_monitor(cfg: GatewayConfig, router: Router, devices: list[int],
     def on_change(old: Any, new: Any) -> None:
         # Runs inline in the monitor's polling task: the upstream leaves rotation before the
         # next request is ranked.
-        names = router.set_gpu_state(new.device, new.state)
+        names = current().set_gpu_state(new.device, new.state)
         with contextlib.suppress(Exception):
             audit.append_nowait({
                 "kind": "gpu", "device": new.device, "state": new.state,
@@ -249,5 +340,5 @@ async def _start_monitor(cfg: GatewayConfig, router: Router, devices: list[int],
     monitor.subscribe(on_change)
     await monitor.start()
     for device, health in monitor.states().items():
-        router.set_gpu_state(device, health.state)
+        current().set_gpu_state(device, health.state)
     return monitor

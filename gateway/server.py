@@ -7,7 +7,9 @@ Process contract (ARCHITECTURE.md): once listening, print exactly
 ``govchaos gateway listening on http://HOST:PORT`` (flushed) and, with ``ready_file``, write
 ``{"url": ..., "pid": ...}`` there atomically (temp file + ``os.replace``). SIGTERM/SIGINT stop
 accepting, let in-flight requests finish (up to ``drain_s``), flush and close the audit log,
-and return 0.
+and return 0. SIGHUP reloads the config and policy bundle (:mod:`gateway.reload`) and prints
+``govchaos gateway reloaded CONFIG`` or ``govchaos gateway reload rejected: FILE: FIELD: why;
+still serving the previous config`` to stderr.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ import os
 import signal
 import socket
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TextIO
 
@@ -30,6 +32,10 @@ from gateway.credentials import ResolvedSecrets
 from gateway.errors import StartupError
 from gateway.protocol import ReadLimits, bounded_protocol
 from gateway.runtime import GatewayRuntime
+from governance.errors import GovchaosError
+
+# Reads the config file again and resolves its secrets (the CLI's load_config + resolve_secrets).
+ConfigSource = Callable[[], tuple[GatewayConfig, ResolvedSecrets]]
 
 
 class _Server(uvicorn.Server):
@@ -73,6 +79,29 @@ def uvicorn_config(app: object, limits: LimitsConfig, *, drain_s: float = 5.0) -
     )
 
 
+async def reload_from(rt: GatewayRuntime, source: ConfigSource, *, path: Path | None = None,
+                      err: TextIO = sys.stderr) -> bool:
+    """One SIGHUP: load, validate and swap in the config; on any error keep serving the old
+    one and say why (located). Returns whether the new config is in force."""
+    try:
+        cfg, secrets = source()
+        carried = await rt.reload(cfg, secrets, source=path)
+    except GovchaosError as exc:
+        print(f"govchaos gateway reload rejected: {exc.diagnostics()}; still serving the"
+              " previous config", file=err, flush=True)
+        return False
+    except Exception as exc:  # a bug must not take the serving process down
+        print(f"govchaos gateway reload rejected: {type(exc).__name__}: {exc}; still serving"
+              " the previous config", file=err, flush=True)
+        return False
+    bundle = getattr(getattr(rt.engine, "bundle", None), "digest", None)
+    print(f"govchaos gateway reloaded {path or 'config'}"
+          + (f" (policy bundle {bundle})" if bundle else "")
+          + f"; state kept for upstreams: {', '.join(carried) or 'none'}; budgets:"
+          f" {len(rt.router.budgets.all())}", file=err, flush=True)
+    return True
+
+
 def write_ready_file(path: Path, url: str) -> None:
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     tmp.write_bytes(orjson.dumps({"url": url, "pid": os.getpid()}))
@@ -81,8 +110,10 @@ def write_ready_file(path: Path, url: str) -> None:
 
 async def serve(cfg: GatewayConfig, secrets: ResolvedSecrets, *, host: str = "127.0.0.1",
                 port: int = 8080, ready_file: Path | None = None, out: TextIO = sys.stdout,
-                drain_s: float = 5.0) -> int:
-    """Run until SIGTERM/SIGINT; returns the exit code (0 after a clean drain).
+                drain_s: float = 5.0, reload: ConfigSource | None = None,
+                config_path: Path | None = None) -> int:
+    """Run until SIGTERM/SIGINT; returns the exit code (0 after a clean drain). With
+    ``reload``, SIGHUP reloads the config (:func:`reload_from`).
 
     Raises:
         StartupError / GovchaosError: something could not start (port, engine, audit, GPU).
@@ -100,6 +131,15 @@ async def serve(cfg: GatewayConfig, secrets: ResolvedSecrets, *, host: str = "12
             for sig in (signal.SIGTERM, signal.SIGINT):
                 with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
                     loop.add_signal_handler(sig, stop)
+            reloads: set[asyncio.Task[bool]] = set()
+            if reload is not None:
+                def hup() -> None:
+                    t = asyncio.create_task(reload_from(rt, reload, path=config_path))
+                    reloads.add(t)
+                    t.add_done_callback(reloads.discard)
+
+                with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+                    loop.add_signal_handler(signal.SIGHUP, hup)
             task = asyncio.create_task(server.serve(sockets=[sock]))
             while not server.started and not task.done():
                 await asyncio.sleep(0.005)
@@ -114,7 +154,8 @@ async def serve(cfg: GatewayConfig, secrets: ResolvedSecrets, *, host: str = "12
                 write_ready_file(ready_file, url)
             print(f"govchaos gateway listening on {url}", file=out, flush=True)
             await task
-            for sig in (signal.SIGTERM, signal.SIGINT):
+            await asyncio.gather(*reloads, return_exceptions=True)
+            for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
                 with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
                     loop.remove_signal_handler(sig)
     finally:

@@ -15,7 +15,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         "serve",
         help="run the reference OpenAI-compatible gateway",
         description="Run the reference gateway. Prints 'govchaos gateway listening on URL' once "
-        "listening; SIGTERM drains, flushes the audit log and exits 0.",
+        "listening; SIGTERM drains, flushes the audit log and exits 0; SIGHUP reloads the config "
+        "and policy bundle (a bad one is rejected, located, and the old one keeps serving).",
     )
     serve.add_argument("--config", required=True, help="gateway config YAML")
     serve.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
@@ -40,4 +41,10 @@ def _serve(args: argparse.Namespace) -> int:
     cfg = load_config(args.config)
     secrets = resolve_secrets(cfg, os.environ)
     ready = Path(args.ready_file) if args.ready_file else None
-    return run(cfg, secrets, host=args.host, port=args.port, ready_file=ready)
+
+    def reload():  # SIGHUP: the same file, read again (gateway.server.reload_from)
+        new = load_config(args.config)
+        return new, resolve_secrets(new, os.environ)
+
+    return run(cfg, secrets, host=args.host, port=args.port, ready_file=ready, reload=reload,
+               config_path=Path(args.config))
