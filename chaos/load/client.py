@@ -41,6 +41,7 @@ class Outcome:
     attempts: int | None = None
     failovers: tuple[str, ...] = ()
     retry_after_s: float | None = None
+    error_code: str | None = None  # ``error.code`` of an error answer's OpenAI-style body
     first_event_at: float | None = None  # time.monotonic() of a stream's first data event
 
     @property
@@ -97,7 +98,7 @@ async def exchange(
             outcome.status = response.status
             _read_headers(response, outcome)
             if response.status != 200:
-                await response.read()
+                outcome.error_code = _error_code(await response.read())
                 outcome.error_kind = f"http_{response.status}"
             elif stream:
                 outcome.error_kind = await _read_stream(response, outcome, content)
@@ -152,6 +153,17 @@ def _read_headers(response: aiohttp.ClientResponse, outcome: Outcome) -> None:
     failovers = headers.get(FAILOVERS)
     if failovers:
         outcome.failovers = tuple(part.strip() for part in failovers.split(",") if part.strip())
+
+
+def _error_code(raw: bytes) -> str | None:
+    """``error.code`` of an OpenAI-style error body (e.g. ``budget_exceeded``), if it has one."""
+    try:
+        doc = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        return None
+    error = doc.get("error") if isinstance(doc, dict) else None
+    code = error.get("code") if isinstance(error, dict) else None
+    return code[:64] if isinstance(code, str) and code else None
 
 
 def _retry_after_s(value: str | None) -> float | None:

@@ -148,6 +148,7 @@ class LoadGenerator(OpenLoop[PlannedRequest]):
             attempts=outcome.attempts,
             failovers=outcome.failovers,
             retry_after_s=outcome.retry_after_s,
+            error_code=outcome.error_code,
             first_event_ms=(
                 (outcome.first_event_at - sent) * 1000.0 if outcome.first_event_at else None
             ),
@@ -166,6 +167,7 @@ class LoadGenerator(OpenLoop[PlannedRequest]):
         attempts: int | None = None,
         failovers: tuple[str, ...] = (),
         retry_after_s: float | None = None,
+        error_code: str | None = None,
         first_event_ms: float | None = None,
     ) -> None:
         done = time.monotonic()
@@ -190,6 +192,7 @@ class LoadGenerator(OpenLoop[PlannedRequest]):
             attempts=attempts,
             failovers=failovers,
             retry_after_s=retry_after_s,
+            error_code=error_code,
         )
 
     def _record(self, planned: PlannedRequest, **outcome: Any) -> LoadRecord:

@@ -116,6 +116,7 @@ class LoadRecord(BaseModel):
     attempts: int | None = None  # X-Govchaos-Attempts
     failovers: tuple[str, ...] = ()  # X-Govchaos-Failovers, "upstream:reason" each
     retry_after_s: float | None = None  # Retry-After (seconds form) of the response, if any
+    error_code: str | None = None  # ``error.code`` of an error answer (e.g. budget_exceeded)
     # Agent workflows (chaos.load.workflows): which workflow run, type and step sent it, and
     # which try of that step it was; None for independent requests.
     workflow_id: str | None = None

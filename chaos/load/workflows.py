@@ -290,7 +290,8 @@ class WorkflowGenerator(OpenLoop[tuple[int, int]]):
             if outcome.first_event_at else None,
             completed_at=self._wall0 + (done - self._mono0), served_by=outcome.served_by,
             upstream=outcome.upstream, attempts=outcome.attempts, failovers=outcome.failovers,
-            retry_after_s=outcome.retry_after_s, workflow_id=workflow_id, workflow=spec.name,
+            retry_after_s=outcome.retry_after_s, error_code=outcome.error_code,
+            workflow_id=workflow_id, workflow=spec.name,
             step=step.id, attempt=attempt,
         ))
 

@@ -41,6 +41,7 @@ class RequestRecord(BaseModel):
     retry_after: bool | None = None  # a Retry-After header came back (None: not recorded)
     retry_after_s: float | None = None  # its value in seconds, when it came back
     error: str | None = None  # transport error or a stream that ended with an error event
+    error_code: str | None = None  # ``error.code`` of the gateway's error answer, if any
     # Agent workflows (load.workflows): the workflow run, its type, the step and its try.
     workflow_id: str | None = None
     workflow: str | None = None

@@ -69,6 +69,9 @@ def evaluate(
     if check.metric in wm.WORKFLOW_METRICS or check.metric == "data_flow_violations":
         return _workflow_check(check, ctx, window, scope, phase)
     records = m.select(ctx.records, window, scope)
+    if scope is not None and scope.upstream is not None:
+        # ground truth: who served each request per the upstream logs (headers only mid-run)
+        records = [r for r in records if m.served_upstream(r, ctx) == scope.upstream]
     observed: float | None
     metric = check.metric
     if metric == "success_rate":

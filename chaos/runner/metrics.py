@@ -98,6 +98,8 @@ def in_scope(record: RequestRecord, scope: Scope | None) -> bool:
         return False
     if scope.step is not None and record.step != scope.step:
         return False
+    if scope.error_code is not None and record.error_code != scope.error_code:
+        return False
     return True
 
 

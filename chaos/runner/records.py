@@ -44,5 +44,6 @@ def from_load_record(raw: LoadRecord, *, wall0: float) -> RequestRecord:
         retry_after=raw.retry_after_s is not None,
         retry_after_s=raw.retry_after_s,
         error=raw.error_kind if not raw.ok else None,
+        error_code=raw.error_code,
         workflow_id=raw.workflow_id, workflow=raw.workflow, step=raw.step, attempt=raw.attempt,
     )

@@ -52,6 +52,12 @@ Metric = Literal[
 ]
 
 
+# Metrics over the selected requests themselves, which `where.upstream` can narrow to those one
+# upstream served (per its own log).
+UPSTREAM_SCOPED_METRICS = frozenset({
+    "requests", "throughput_rps", "latency_p50_ms", "latency_p95_ms", "latency_p99_ms"})
+
+
 class _Frozen(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -208,6 +214,12 @@ class Scope(_Frozen):
     data_class: str | None = None
     workflow: str | None = Field(None, description="workflow type (load.workflows)")
     step: str | None = Field(None, description="workflow step id")
+    error_code: str | None = Field(
+        None, description="requests the gateway refused with this `error.code` (e.g. "
+        "budget_exceeded), as the load generator saw the answer")
+    upstream: str | None = Field(
+        None, description="requests served by this upstream, per the upstreams' own logs "
+        "(ground truth); for request-counting metrics only")
 
 
 class Probe(_Frozen):
@@ -294,6 +306,14 @@ class Scenario(_Frozen):
                 )
             if check.metric in {"failover_time_ms", "recovery_time_s"} and check.during is None:
                 raise ValueError(f"assertions.{i}.during: {check.metric} needs a fault name")
+            if check.where is not None and check.where.upstream is not None:
+                if check.metric not in UPSTREAM_SCOPED_METRICS:
+                    raise ValueError(
+                        f"assertions.{i}.where.upstream: only for "
+                        f"{', '.join(sorted(UPSTREAM_SCOPED_METRICS))}, not {check.metric}")
+                if check.where.upstream not in names:
+                    raise ValueError(f"assertions.{i}.where.upstream: unknown upstream "
+                                     f"{check.where.upstream!r} (declared: {', '.join(names)})")
         if isinstance(self.target, ExternalTarget):
             routes = {r.route for r in self.load.routes} | {
                 s.route for w in self.load.workflows for s in w.steps}

@@ -75,3 +75,17 @@ def test_render_request_marks_the_prompt_with_the_request_id() -> None:
     assert content.startswith(entry.prompt)
     assert find_request_ids(content) == ("abc-3",)
     assert headers["X-Govchaos-Request-Id"] == "abc-3" and body["user"] == "govchaos:abc-3"
+
+
+@pytest.mark.parametrize("raw, expected", [
+    (b'{"error": {"message": "m", "type": "rate_limit_error", "code": "budget_exceeded"}}',
+     "budget_exceeded"),
+    (b'{"error": {"message": "m", "code": null}}', None),
+    (b'{"error": "flat"}', None),
+    (b'not json', None),
+    (b'[1]', None),
+])
+def test_error_code_of_an_error_body(raw: bytes, expected: str | None) -> None:
+    from chaos.load.client import _error_code
+
+    assert _error_code(raw) == expected

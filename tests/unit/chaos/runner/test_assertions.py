@@ -136,3 +136,26 @@ def test_phase_assertion_uses_the_phase_window() -> None:
 def test_compare_ops() -> None:
     assert compare(1.0, "==", 1.0) and compare(2, "!=", 1) and compare(1, "<", 2)
     assert not compare(None, ">=", 0)
+
+
+def test_where_error_code_selects_the_refusals_the_client_saw() -> None:
+    records = [rec(0, 0.0), RequestRecord(request_id="1", sent_at_s=0.1, ended_at_s=0.2,
+                                          route="r", tenant="t", status=429,
+                                          error_code="budget_exceeded", retry_after_s=60.0),
+               RequestRecord(request_id="2", sent_at_s=0.2, ended_at_s=0.3, route="r",
+                             tenant="t", status=429, error_code="other")]
+    where = Scope(error_code="budget_exceeded")
+    check = Probe(metric="requests", op="==", value=1, where=where)
+    assert evaluate(check, ctx_with(records)).observed == 1
+    graceful = Probe(metric="graceful_degradation_rate", op=">=", value=1, where=where)
+    assert evaluate(graceful, ctx_with(records)).passed
+
+
+def test_where_upstream_counts_what_the_upstream_logs_say_it_served() -> None:
+    from chaos.runner.attribution import Attribution
+
+    records = [rec(0, 0.0, upstream="a"), rec(1, 0.1, upstream="a"), rec(2, 0.2, upstream="b")]
+    # the gateway's headers say a, a, b; the upstream logs say b served request 1
+    truth = Attribution(served={"0": "a", "1": "b", "2": "b"})
+    check = Probe(metric="requests", op=">=", value=0, where=Scope(upstream="b"))
+    assert evaluate(check, ctx_with(records, attribution=truth)).observed == 2

@@ -174,3 +174,20 @@ def test_strict_yaml_errors_are_located(tmp_path, text, needle, line) -> None:
     with pytest.raises(ScenarioError) as info:
         load_scenario(path, faults=default_registry())
     assert needle in info.value.message and info.value.location.line == line
+
+
+@pytest.mark.parametrize("assertion, message", [
+    ("{metric: success_rate, op: '>=', value: 1, where: {upstream: a}}",
+     "assertions.0.where.upstream: only for"),
+    ("{metric: requests, op: '>=', value: 1, where: {upstream: nope}}",
+     "assertions.0.where.upstream: unknown upstream 'nope'"),
+])
+def test_where_upstream_is_checked(tmp_path, assertion: str, message: str) -> None:
+    path = tmp_path / "s.yaml"
+    path.write_text(
+        "name: s\nupstreams: [{name: a, model: m, hosting: private, region: eu}]\n"
+        "load: {rate_rps: 1, routes: [{route: r, tenant: t}]}\n"
+        f"assertions:\n  - {assertion}\n")
+    with pytest.raises(ScenarioError) as info:
+        load_scenario(path, faults=default_registry())
+    assert message in str(info.value)
