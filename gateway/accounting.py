@@ -58,14 +58,23 @@ def _estimate(chars: int) -> int:
     return -(-chars // CHARS_PER_TOKEN)
 
 
-def measure(usage: Any, *, prompt_chars: int, completion_chars: int) -> tuple[int, int, bool]:
-    """(prompt, completion, estimated) from an upstream ``usage`` object, or estimated from
-    character counts when it is missing or unusable."""
+def reported(usage: Any) -> tuple[int, int] | None:
+    """(prompt, completion) tokens of an upstream ``usage`` object; None when it is missing or
+    unusable (then the attempt is estimated)."""
     if isinstance(usage, dict):
         prompt = _count(usage.get("prompt_tokens"))
         completion = _count(usage.get("completion_tokens"))
         if prompt is not None and completion is not None:
-            return prompt, completion, False
+            return prompt, completion
+    return None
+
+
+def measure(usage: Any, *, prompt_chars: int, completion_chars: int) -> tuple[int, int, bool]:
+    """(prompt, completion, estimated) from an upstream ``usage`` object, or estimated from
+    character counts when it is missing or unusable."""
+    tokens = reported(usage)
+    if tokens is not None:
+        return tokens[0], tokens[1], False
     return _estimate(prompt_chars), _estimate(completion_chars), True
 
 

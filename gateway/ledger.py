@@ -150,10 +150,7 @@ class AttemptLedger:
         if req.workflow_id is not None or req.step is not None:
             event["workflow"] = {"workflow_id": req.workflow_id, "step": req.step}
         if usage is not None:  # tokens and cost of a served attempt (gateway.accounting)
-            event["tokens"] = {"prompt": usage.prompt_tokens,
-                               "completion": usage.completion_tokens,
-                               "estimated": usage.estimated}
-            event["cost_usd"] = usage.cost_usd
+            event.update(usage.audit())
         self.record(event, out)
 
     # -- how an attempt ended ---------------------------------------------------------------------

@@ -24,7 +24,7 @@ from typing import Any
 
 import orjson
 
-from gateway.accounting import Accountant, Usage, answer_chars, prompt_chars
+from gateway.accounting import Accountant, Usage, answer_chars, prompt_chars, reported
 from gateway.attempt import complete
 from gateway.breaker import OPEN
 from gateway.budget import BudgetBook
@@ -229,7 +229,9 @@ class Router:
 
         def served(attempt: Attempt, seconds: float) -> None:
             out.raw, doc = attempt.result
-            usage = self._charge(req, attempt.up, doc.get("usage"), answer_chars(doc))
+            reported_usage = doc.get("usage")
+            chars = answer_chars(doc) if reported(reported_usage) is None else 0
+            usage = self._charge(req, attempt.up, reported_usage, chars)
             self.ledger.succeeded(req, out, attempt.up, attempt.n, seconds, usage=usage)
 
         await self._attempt_loop(req, out, call, hedge=True, served=served)
@@ -284,14 +286,9 @@ class Router:
     def _charge(self, req: ChatRequest, up: Upstream, usage: Any, completion_chars: int) -> Usage:
         """Tokens and cost of a served attempt, booked (gateway.accounting)."""
         # the prompt is measured only when the upstream reported no usable usage
-        chars = prompt_chars(req.body) if not _has_usage(usage) else 0
+        chars = prompt_chars(req.body) if reported(usage) is None else 0
         return self.accountant.charge(req.route, req.tenant, up.model, usage,
                                       prompt_chars=chars, completion_chars=completion_chars)
-
-
-def _has_usage(usage: Any) -> bool:
-    return isinstance(usage, dict) and type(usage.get("prompt_tokens")) is int and type(
-        usage.get("completion_tokens")) is int
 
 
 def _ask_for_usage(body: dict[str, Any]) -> bool:

@@ -84,6 +84,21 @@ def completion(
     )
 
 
+def _chunk_event(completion_id: str, model: str, created: int, choices: list[dict[str, Any]],
+                 **extra: Any) -> bytes:
+    """One SSE event carrying a ``chat.completion.chunk`` (``data: {...}\\n\\n``)."""
+    payload = orjson.dumps({
+        "id": completion_id,
+        "object": "chat.completion.chunk",
+        "created": created,
+        "model": model,
+        "system_fingerprint": SYSTEM_FINGERPRINT,
+        "choices": choices,
+        **extra,
+    })
+    return b"data: " + payload + b"\n\n"
+
+
 def chunk(
     *,
     completion_id: str,
@@ -92,38 +107,17 @@ def chunk(
     delta: dict[str, Any],
     finish_reason: str | None = None,
 ) -> bytes:
-    """One SSE event carrying a ``chat.completion.chunk`` (``data: {...}\\n\\n``)."""
-    payload = orjson.dumps(
-        {
-            "id": completion_id,
-            "object": "chat.completion.chunk",
-            "created": created,
-            "model": model,
-            "system_fingerprint": SYSTEM_FINGERPRINT,
-            "choices": [
-                {"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish_reason}
-            ],
-        }
-    )
-    return b"data: " + payload + b"\n\n"
+    """One content chunk of a stream."""
+    return _chunk_event(completion_id, model, created, [
+        {"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish_reason}])
 
 
 def usage_chunk(
     *, completion_id: str, model: str, created: int, prompt_tokens: int, completion_tokens: int
 ) -> bytes:
     """The stream's last chunk under ``include_usage``: no choices, the whole stream's usage."""
-    payload = orjson.dumps(
-        {
-            "id": completion_id,
-            "object": "chat.completion.chunk",
-            "created": created,
-            "model": model,
-            "system_fingerprint": SYSTEM_FINGERPRINT,
-            "choices": [],
-            "usage": usage(prompt_tokens, completion_tokens),
-        }
-    )
-    return b"data: " + payload + b"\n\n"
+    return _chunk_event(completion_id, model, created, [],
+                        usage=usage(prompt_tokens, completion_tokens))
 
 
 DONE = b"data: [DONE]\n\n"

@@ -64,3 +64,16 @@ def test_charge_books_counters_and_spend() -> None:
     assert registry.get_sample_value(
         "govchaos_tokens_total", {**labels, "model": "unpriced", "kind": "completion_estimated"}) == 1
     assert spent == [("acme", "chat", 1.0)]  # an unpriced model costs nothing, books no spend
+
+
+def test_reported_usage_is_what_measure_trusts() -> None:
+    """The router decides whether to measure the prompt from the same check measure() uses:
+    negative or non-integer counts are not reported usage (they are estimated)."""
+    from gateway.accounting import measure, reported
+
+    for usage in ({"prompt_tokens": -1, "completion_tokens": 2}, {"prompt_tokens": 1.0,
+                  "completion_tokens": 2}, {"prompt_tokens": True, "completion_tokens": 2},
+                  None, [], {"completion_tokens": 2}):
+        assert reported(usage) is None
+        assert measure(usage, prompt_chars=8, completion_chars=4) == (2, 1, True)
+    assert reported({"prompt_tokens": 3, "completion_tokens": 0}) == (3, 0)
