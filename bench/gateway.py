@@ -13,7 +13,7 @@ gateway_rps_cN, direct_rps_cN, throughput_ratio_cN (gateway/direct) for N in 1, 
 gateway_cpu_us_per_request (and _cN): CPU time of the gateway process and its children (the
 policy workers), from /proc, over the requests it served in the gateway windows — a figure much
 less noisy than latency on a shared machine.
-Targets (DESIGN.md §6): overhead p50 ≤ 0.5 ms and p99 ≤ 1.5 ms at c1; ratio ≥ 0.4 at c32.
+Targets (DESIGN.md §6): overhead p50 ≤ 0.25 ms and p99 ≤ 0.5 ms at c1; ratio ≥ 0.7 at c32.
 """
 
 from __future__ import annotations
@@ -274,7 +274,7 @@ def main(argv: list[str] | None = None) -> int:
               f"{res[f'overhead_p50_ms_c{c}']:>7.3f} {res[f'overhead_p99_ms_c{c}']:>7.3f} "
               f"{res[f'throughput_ratio_c{c}']:>6.2f} "
               f"{res.get(f'gateway_cpu_us_per_request_c{c}', float('nan')):>10.0f}")
-    print(f"targets: +p50 ≤ 0.5 ms and +p99 ≤ 1.5 ms at 1 client; ratio ≥ 0.40 at 32 clients; "
+    print(f"targets: +p50 ≤ 0.25 ms and +p99 ≤ 0.5 ms at 1 client; ratio ≥ 0.70 at 32 clients; "
           f"errors: {sum(res[f'errors_c{c}'] for c in LEVELS)}; gateway CPU per request: "
           f"{res.get('gateway_cpu_us_per_request', float('nan')):.0f} µs")
     if args.json:

@@ -16,8 +16,9 @@ and ``fdatasync``-ed, so an acknowledged record survives ``kill -9`` and power l
 leaves it to the next group commit; ``wait_durable(seq)`` / ``flush`` wait for it.
 
 Group commit. One writer thread owns the file (:mod:`governance.audit._writer`): the first record
-after a commit rings its bell, more records join for at most ``group_commit_ms``, then the whole
-batch is written with one ``write`` and one ``fdatasync``.
+after a commit rings its bell, more records join for at most ``group_commit_ms`` — or until
+someone awaits durability — then the whole batch is written with one ``write`` and one
+``fdatasync``; what arrives meanwhile forms the next batch.
 
 Segments (``segments=SegmentPolicy(...)``; ``path`` is then a directory). Before a record is
 chained, a segment that reached ``max_segment_bytes`` or ``max_segment_age_s`` is closed and a new

@@ -82,6 +82,9 @@ class BatchWriter:
         self._stopping = False
         self._waiters: list[tuple[int, asyncio.Future[None]]] = []
         self._bell: queue.SimpleQueue[bool] = queue.SimpleQueue()
+        # Set while a waiter (or close) wants the queued records durable now; cleared when the
+        # writer takes a batch, set again by a waiter whose record the batch did not hold.
+        self._urgent = threading.Event()
         self._backlog: list[Any] = []
         self.unavailable: AuditLogUnavailable | None = None
         self.failure: AuditWriteError | None = None
@@ -129,6 +132,7 @@ class BatchWriter:
                 raise self.unavailable
             future: asyncio.Future[None] = self._loop.create_future()
             self._waiters.append((seq, future))
+            self._urgent.set()
         # shield: a cancelled waiter must not cancel what the writer thread resolves
         await asyncio.shield(future)
 
@@ -136,6 +140,7 @@ class BatchWriter:
         """Blocking (run in a thread): write what is queued, stop both threads, unlock."""
         with self._lock:
             self._stopping = True
+        self._urgent.set()
         self._bell.put(True)
         self._thread.join()
         if self._sealer is not None:
@@ -166,6 +171,8 @@ class BatchWriter:
                 (end_seq, end_hash), stop = self._pending_end, self._stopping
                 self._pending = []
                 self._rung = False
+                if not stop:  # every waiter so far awaits a record of this batch or an
+                    self._urgent.clear()  # earlier one; a later waiter sets it again
             self._backlog = []
             if items:
                 end = AuditHead.model_construct(seq=end_seq, hash=end_hash)
@@ -188,21 +195,12 @@ class BatchWriter:
                 return
 
     def _gather(self) -> None:
-        """Let more records join the batch, for at most ``group_commit_ms``. While someone
-        awaits durability, stop as soon as a short pause (which hands the GIL to the appenders)
-        added nothing; while nobody waits take the whole window (fewer, larger syncs)."""
-        deadline = time.monotonic() + self._group_commit_s
-        size = -1
-        while True:
-            left = deadline - time.monotonic()
-            if left <= 0:
-                return
-            with self._lock:
-                now, waited, stop = len(self._pending), bool(self._waiters), self._stopping
-            if stop or (waited and now == size):
-                return
-            size = now
-            time.sleep(min(left, 0.0001) if waited else min(left, 0.0005))
+        """Let more records join the batch for at most ``group_commit_ms`` — unless someone
+        awaits durability or the log closes: then write at once. The waiter wakes the writer
+        (an event, not a poll: polling in 0.5 ms steps and pausing 0.1 ms to see whether more
+        records came cost a lone durable request ~0.6 ms). Records that arrive during the write
+        and sync form the next batch, so batches grow with the load by themselves."""
+        self._urgent.wait(self._group_commit_s)
 
     def _write(self, items: list[Any], end: AuditHead) -> tuple[int, OSError | None]:
         """Write ``items`` in order; on failure return the index to resume from and the error."""

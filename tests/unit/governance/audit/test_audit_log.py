@@ -244,3 +244,17 @@ async def test_a_compacted_single_file_can_be_reopened_and_still_verifies(tmp_pa
     assert [e["input"]["candidates"][0]["id"] for e in events] == [
         "m", "new0", "m", "new1", "m", "new2"]
     assert summary.count == len(lines)
+
+
+async def test_a_durability_waiter_does_not_wait_out_the_group_commit_window(tmp_path: Path) -> None:
+    # The window only gathers records nobody awaits: a waiter has its record written at once
+    # (with a 60 s window, waiting it out would trip the 10 s bound), and so does close().
+    path = tmp_path / "audit.jsonl"
+    log = await AuditLog.open(path, group_commit_ms=60_000)
+    log.append_nowait({"kind": "decision", "i": 0})  # rings the writer, which starts its window
+    await asyncio.sleep(0.01)
+    seq = await asyncio.wait_for(log.append({"kind": "attempt", "i": 1}), 10)
+    assert seq == 1 and log.head.seq == 1
+    log.append_nowait({"kind": "attempt", "i": 2})
+    await asyncio.wait_for(log.close(), 10)
+    assert verify_audit_log(path).count == 3
