@@ -20,6 +20,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from chaos.report.cost_model import CostMetrics, FaultCost
 from chaos.report.records import AppliedFault, AttributionSummary, CheckResult, Violation
 from chaos.report.workflow_model import WorkflowSection
 
@@ -112,6 +113,9 @@ class FaultEffect(_Frozen):
 
 class FaultReport(AppliedFault):
     effect: FaultEffect | None = None
+    # Cost per 1k requests before and during the fault, over the effect's windows (None: a
+    # report written before cost accounting, or a fault never applied).
+    cost: FaultCost | None = None
 
 
 class TimePoint(_Frozen):
@@ -141,6 +145,9 @@ class Metrics(_Frozen):
     failovers_by_reason: dict[str, int] = {}
     attribution: AttributionSummary | None = None  # how served-by was established
     timeseries: tuple[TimePoint, ...] = ()
+    # What the measured phases cost, from the upstreams' usage logs x the catalog's prices
+    # (chaos.report.cost_model); None only in reports written before cost accounting.
+    cost: CostMetrics | None = None
 
 
 class SteadyStateResults(_Frozen):

@@ -121,6 +121,20 @@ def verify_effect(
     return effect.check(evidence)
 
 
+def effect_windows(fault: AppliedFault, records: Sequence[RequestRecord]
+                   ) -> tuple[Window, Window] | None:
+    """(before, during) of an applied fault: while it was in force (to the last request sent,
+    if never reverted), and the same span just before it; None if it was never applied."""
+    if fault.applied_at_s is None:
+        return None
+    end = fault.reverted_at_s
+    if end is None:
+        end = max((r.sent_at_s for r in records), default=fault.applied_at_s)
+    during = Window(fault.applied_at_s, max(end, fault.applied_at_s))
+    span = during.length_s or fault.planned_duration_s
+    return Window(max(0.0, fault.applied_at_s - span), fault.applied_at_s), during
+
+
 def fault_effect(
     fault: AppliedFault,
     ctx: MetricContext,
@@ -133,14 +147,10 @@ def fault_effect(
     ``hits`` are the target's own request-log entries, so the effect on the target is measured
     where it happened, not only as the client saw it.
     """
-    if fault.applied_at_s is None:
+    windows = effect_windows(fault, ctx.records)
+    if windows is None:
         return None
-    end = fault.reverted_at_s
-    if end is None:
-        end = max((r.sent_at_s for r in ctx.records), default=fault.applied_at_s)
-    during_w = Window(fault.applied_at_s, max(end, fault.applied_at_s))
-    span = during_w.length_s or fault.planned_duration_s
-    before_w = Window(max(0.0, fault.applied_at_s - span), fault.applied_at_s)
+    before_w, during_w = windows
     before = m.select(ctx.records, before_w, None)
     during = m.select(ctx.records, during_w, None)
 

@@ -5,6 +5,8 @@
 2. **attribution** — who served each request, from the upstreams' own logs;
 3. **checks** — steady state before and after, assertions (:mod:`chaos.runner.checks`);
 4. **faults** — each fault as applied and whether its declared effect was observed;
+   **cost** — what the measured requests cost, whole run and per fault, from the upstreams'
+   usage logs × the catalog's prices (:mod:`chaos.runner.cost`);
 5. **verdict** — broken > failed > passed, with reasons (:func:`chaos.runner.verdict.judge`);
 6. **artifacts** — the audit log verified, the files beside ``report.json`` written
    (:mod:`chaos.runner.artifacts`);
@@ -19,6 +21,7 @@ from __future__ import annotations
 import time
 
 from chaos.faults.effects import EffectResult, UpstreamHit
+from chaos.report.cost_model import CostCatalog
 from chaos.report.model import (
     FaultReport,
     GatewayInfo,
@@ -33,6 +36,16 @@ from chaos.runner.artifacts import collect_audit, copy_scenario, write_artifacts
 from chaos.runner.attribution import attribute
 from chaos.runner.checks import assertion_results, steady_state_results, why_not_run
 from chaos.runner.clock import iso_utc
+from chaos.runner.cost import (
+    CATALOG_PATH,
+    CostLedger,
+    cost_ledger,
+    fault_costs,
+    no_cost,
+    prices_from_catalog,
+    read_usage_logs,
+    write_usage_file,
+)
 from chaos.runner.environment import capture_environment
 from chaos.runner.metrics import MetricContext
 from chaos.runner.outcome import RunInputs, RunOutcome
@@ -75,6 +88,9 @@ async def assemble_report(run: RunOutcome, inputs: RunInputs, stack: RunStack) -
     # 4. faults
     hits = analysis.upstream_hits(entries, run.wall0, {r.request_id for r in records})
     faults = fault_results(run, inputs, ctx, hits)
+    cost = run_cost(run, inputs, stack, findings, ctx)
+    faults = fault_costs(faults, cost, ctx.records, {
+        f.name: w for f in faults if (w := analysis.effect_windows(f, ctx.records)) is not None})
 
     # 5. verdict
     exited = stack.gateway_exit
@@ -119,7 +135,8 @@ async def assemble_report(run: RunOutcome, inputs: RunInputs, stack: RunStack) -
         phases=run.phases,
         faults=faults,
         metrics=analysis.run_metrics(measured(records, run.measured_from_s), findings.by_model,
-                                     ctx, {u.name: u.model for u in scenario.upstreams}),
+                                     ctx, {u.name: u.model for u in scenario.upstreams}
+                                     ).model_copy(update={"cost": cost.metrics}),
         steady_state=steady,
         assertions=assertions,
         policy_violations=findings.violations,
@@ -136,6 +153,24 @@ async def assemble_report(run: RunOutcome, inputs: RunInputs, stack: RunStack) -
         files=files,
         partial=broken is not None or run.stop is not None or run.deviated_before,
     )
+
+
+def run_cost(run: RunOutcome, inputs: RunInputs, stack: RunStack, findings: PolicyFindings,
+             ctx: MetricContext) -> CostLedger:
+    """What the measured requests cost; writes ``upstream-usage.jsonl`` into the run directory
+    (before :func:`write_artifacts` lists its files)."""
+    scenario = inputs.loaded.scenario
+    logs = read_usage_logs(stack.work_dir / "upstream-logs", [u.name for u in scenario.upstreams])
+    usage_file = write_usage_file(inputs.run_dir, logs)
+    if findings.error is not None:
+        return no_cost(len(ctx.records), f"no catalog prices: {findings.error}")
+    prices = prices_from_catalog(findings.catalog)
+    served = {u.model for u in scenario.upstreams}
+    catalog = CostCatalog(source=f"{scenario.policy.bundle}: {CATALOG_PATH}",
+                          policy_sha256=findings.policy.sha256,
+                          usd_per_1k_tokens={m: p for m, p in sorted(prices.items()) if m in served})
+    return cost_ledger(ctx.records, {r.request_id for r in run.records}, run.upstream_entries,
+                       logs, prices, catalog=catalog, usage_file=usage_file)
 
 
 def workflow_report(ctx: MetricContext, inputs: RunInputs,

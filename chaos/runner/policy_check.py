@@ -11,7 +11,7 @@ broken.
 from __future__ import annotations
 
 import inspect
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -35,6 +35,8 @@ class PolicyFindings:
     matrix: DataClassMatrix | None = None
     by_model: dict[str, int] = field(default_factory=dict)  # upstream requests per served model
     data_flow: DataFlowSummary | None = None  # across workflow steps (chaos.runner.data_flow)
+    # data.govchaos.catalog.models of the bundle evaluated (its prices cost the run)
+    catalog: Mapping[str, Any] = field(default_factory=dict)
     error: str | None = None
 
     @property
@@ -100,6 +102,7 @@ async def _check(
         matrix=matrix,
         by_model=summary.by_model,
         data_flow=data_flow,
+        catalog=catalog,
     )
 
 
