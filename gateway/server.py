@@ -46,11 +46,15 @@ class _Server(uvicorn.Server):
         yield
 
 
-def bind(host: str, port: int) -> socket.socket:
-    """A listening TCP socket. Raises StartupError (e.g. port in use)."""
+def bind(host: str, port: int, *, reuse_port: bool = False) -> socket.socket:
+    """A listening TCP socket; with ``reuse_port`` (a worker of :mod:`gateway.supervisor`) one
+    of several on the same port, the kernel spreading connections over them. Raises
+    StartupError (e.g. port in use)."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    if reuse_port:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
     try:
         sock.bind((host, port))
         sock.listen(2048)
@@ -111,14 +115,15 @@ def write_ready_file(path: Path, url: str) -> None:
 async def serve(cfg: GatewayConfig, secrets: ResolvedSecrets, *, host: str = "127.0.0.1",
                 port: int = 8080, ready_file: Path | None = None, out: TextIO = sys.stdout,
                 drain_s: float = 5.0, reload: ConfigSource | None = None,
-                config_path: Path | None = None) -> int:
+                config_path: Path | None = None, reuse_port: bool = False) -> int:
     """Run until SIGTERM/SIGINT; returns the exit code (0 after a clean drain). With
-    ``reload``, SIGHUP reloads the config (:func:`reload_from`).
+    ``reload``, SIGHUP reloads the config (:func:`reload_from`); with ``reuse_port``, the
+    port is shared with the other workers of a supervisor (:mod:`gateway.supervisor`).
 
     Raises:
         StartupError / GovchaosError: something could not start (port, engine, audit, GPU).
     """
-    sock = bind(host, port)
+    sock = bind(host, port, reuse_port=reuse_port)
     try:
         async with GatewayRuntime.start(cfg, secrets) as rt:
             server = _Server(uvicorn_config(rt.app, cfg.limits, drain_s=drain_s))

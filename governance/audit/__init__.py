@@ -12,6 +12,8 @@ compressed, chained segments (ARCHITECTURE.md, "Audit log records"; docs/audit.m
   expected head; raises an :class:`~governance.errors.AuditChainError` subclass naming the first
   bad record or segment.
 - :func:`iter_events` — read events back with compacted parts resolved.
+- :func:`write_worker_set` / :func:`verify_worker_set` — one chain per gateway worker under
+  ``worker-<i>/`` and the ``workers.json`` manifest naming them; every named chain verified.
 - :func:`recover_audit_log` — cut a torn last line left by a killed writer, finish seals.
 - :class:`MaskingRules` — which fields are masked before hashing and writing (keyed digests).
 - :mod:`governance.audit.sinks` — shipping sealed segments (directory, S3, OTLP) and retention.
@@ -37,11 +39,23 @@ from governance.audit._read import EventReader, iter_events
 from governance.audit._records import GENESIS_HASH, AuditHead
 from governance.audit._segments import SegmentManifest
 from governance.audit._verify import ChainSummary, verify_audit_log
+from governance.audit._workers import (
+    MAX_WORKERS,
+    WORKERS_MANIFEST,
+    ChainVerdict,
+    WorkerSet,
+    read_worker_set,
+    verify_worker_set,
+    worker_chain_name,
+    write_worker_set,
+)
 
 __all__ = [
     "DEFAULT_SECRET_FIELDS",
     "GENESIS_HASH",
+    "MAX_WORKERS",
     "SECRET_MARKER",
+    "WORKERS_MANIFEST",
     "AuditChainError",
     "AuditEventError",
     "AuditHead",
@@ -57,11 +71,17 @@ __all__ = [
     "AuditSegmentError",
     "AuditWriteError",
     "ChainSummary",
+    "ChainVerdict",
     "EventReader",
     "MaskingRules",
     "SegmentManifest",
     "SegmentPolicy",
+    "WorkerSet",
     "iter_events",
+    "read_worker_set",
     "recover_audit_log",
     "verify_audit_log",
+    "verify_worker_set",
+    "worker_chain_name",
+    "write_worker_set",
 ]
