@@ -265,3 +265,56 @@ def bars_svg(values: Mapping[str, float], *, unit: str = "", colour: str = "#0ea
         parts.append(f'<text x="{label_w + w + 6:.1f}" y="{y + 14}">{escape(_fmt(value) + unit)}</text>')
     parts.append("</svg>")
     return "".join(parts)
+
+
+_COST = "#0f766e"
+
+
+def cost_svg(points: Sequence[tuple[int, float | None, int]], spans: Sequence[FaultSpan] = (),
+             phases: Sequence[PhaseSpan] = (), marks: Sequence[Any] = (),
+             average: float | None = None) -> str:
+    """US dollars per 1,000 requests, per second by send time (``(t_s, usd_per_1k, requests)``;
+    None: a second whose cost is unknown), the run's average dashed, on the same timeline as the
+    other charts: phases as a band, fault windows shaded, fault applies/reverts as lines."""
+    height = _PANEL_H + 18 + 80
+    head = (f'<svg viewBox="0 0 {_W} {height}" role="img" '
+            f'aria-label="cost per 1000 requests over time" class="chart">')
+    known = [(t, v) for t, v, _ in points if v is not None]
+    if not known:
+        return (f'{head}<text x="{_W / 2}" y="{height / 2}" text-anchor="middle" '
+                f'fill="#64748b">no cost figures were recorded</text></svg>')
+    t_max = max(max(t for t, _, _ in points) + 1, max((s.end_s for s in spans), default=0.0),
+                max((b for _, _, b in phases), default=0.0), 1.0)
+    plot_w = _W - _PAD_L - _PAD_R
+
+    def x(t: float) -> float:
+        return _PAD_L + plot_w * min(max(t, 0.0), t_max) / t_max
+
+    top = 30 + 18
+    y_top = _nice_max(max([v for _, v in known] + [average or 0.0]))
+
+    def y(v: float) -> float:
+        return top + _PANEL_H * (1 - min(v / y_top, 1.0))
+
+    parts = [head, "<style>text{font:11px sans-serif;fill:#334155}</style>",
+             f'<text x="{_PAD_L}" y="{top - 26}" style="font-weight:bold">US dollars per 1,000 '
+             "requests, per second (solid); the measured run's average (dashed)</text>"]
+    _phase_strip(parts, x, phases, top - 18)
+    parts.append(f'<rect x="{_PAD_L}" y="{top}" width="{plot_w}" height="{_PANEL_H}" fill="#fff" stroke="#cbd5e1"/>')
+    for frac in (0, 0.25, 0.5, 0.75, 1):
+        yy = top + _PANEL_H * (1 - frac)
+        parts.append(f'<line x1="{_PAD_L}" x2="{_PAD_L + plot_w}" y1="{yy:.1f}" y2="{yy:.1f}" stroke="#e2e8f0"/>')
+        parts.append(f'<text x="{_PAD_L - 6}" y="{yy + 4:.1f}" text-anchor="end">${y_top * frac:.3g}</text>')
+    _shade_faults(parts, x, spans, top, _PANEL_H, label=True)
+    _marks(parts, x, marks, top, _PANEL_H, label=False)
+    if average is not None:
+        parts.append(_polyline([(x(0), y(average)), (x(t_max), y(average))], "#64748b", "6,4"))
+    parts.append(_polyline([(x(t + 0.5), y(v)) for t, v in known], _COST))
+    for t, v, n in points:
+        if v is not None:
+            parts.append(f'<circle cx="{x(t + 0.5):.1f}" cy="{y(v):.1f}" r="2" fill="{_COST}">'
+                         f'<title>{escape(f"{t}–{t + 1} s: ${v:.6g} per 1k requests ({n} requests)")}</title></circle>')
+    _time_axis(parts, x, t_max, top + _PANEL_H + 16,
+               "seconds since the run started (bands: phases; shaded: fault windows)")
+    parts.append("</svg>")
+    return "".join(parts)

@@ -7,7 +7,8 @@ highlighted, rates as percentages with n/N), one timeline (phases, fault windows
 events, a tripped stop condition) drawn on the latency and success charts and on the traffic by
 model over time, upstream → model → hosting → region/jurisdiction, the model × data-class matrix
 of what the upstreams received with the cells the policy forbids marked, faults as applied,
-traffic by data class, failovers, policy decisions, digests, environment, and how to verify. Every value goes through :func:`html.escape` (names come from user-written YAML).
+traffic by data class, failovers, what it cost (cost per 1k requests over time with the fault
+windows shaded, by model, before vs during each fault), policy decisions, digests, environment, and how to verify. Every value goes through :func:`html.escape` (names come from user-written YAML).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from chaos.report.chart import bars_svg, timeline_svg, traffic_svg
+from chaos.report.costs import cost_html
 from chaos.report.html_evidence import ephemeral_note, evidence_html, verify_html
 from chaos.report.html_governance import decisions_html, matrix_html, probes_html, upstreams_html
 from chaos.report.html_markup import CSS, RATES, Raw, esc, kv, metric_value, num, pass_mark, table
@@ -173,6 +175,7 @@ def render_html(view: ReportView) -> str:
         out.append("<h2>Failovers by reason</h2>")
         out.append(f'<div class="muted">{esc(failovers_summary(m) or "")}.</div>')
         out.append(bars_svg(m.failovers_by_reason, colour="#f97316"))
+        out.append(cost_html(r, view.fault_spans, phases, view.marks))
 
     out.append("<h2>Policy decisions</h2>")
     out.append(decisions_html(view))

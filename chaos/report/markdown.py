@@ -1,7 +1,8 @@
 r"""``report.md``: a summary fit for a pull-request comment.
 
 Verdict, who signed, the check table (failed checks first, then passed, then not run), policy
-violations, faults, digests, and the verify command — relative to the report directory, since
+violations, faults, traffic, cost (total, per 1k requests, by model, per fault before/during),
+digests, and the verify command — relative to the report directory, since
 the summary is read next to the report (a PR comment, ``$GITHUB_STEP_SUMMARY``), not on the
 machine that made it. Text from the scenario is escaped for Markdown tables (pipes, markup,
 HTML).
@@ -15,6 +16,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from chaos.report.costs import cost_markdown
 from chaos.report.view import (
     ReportView,
     display_time,
@@ -108,6 +110,7 @@ def render_markdown(view: ReportView) -> str:
         lines.append("")
         lines.append(f"**Failovers:** {md_text(failovers_summary(m) or '')}.")
         lines.append("")
+    lines += cost_markdown(r, md_text)
     lines += workflows_markdown(r)
     lines += [
         "<details><summary>Digests</summary>",
