@@ -194,6 +194,10 @@ def render_html(view: ReportView) -> str:
         "audit chain head": r.audit.head or "n/a",
         "audit records": r.audit.records if r.audit.records is not None else "n/a",
         "audit verified at run end": "yes" if r.audit.verified else f"no ({r.audit.error or 'n/a'})",
+        **({"audit worker chains": "; ".join(
+            f"{c.name}: {c.records if c.records is not None else 'n/a'} records,"
+            f" {'verified' if c.verified else 'FAILED ' + (c.error or '')}" for c in r.audit.chains)}
+           if r.audit.chains else {}),
     }))
 
     env = r.environment

@@ -120,6 +120,9 @@ def render_markdown(view: ReportView) -> str:
         f"- gateway config sha256: `{r.gateway.config_sha256 or 'n/a'}`",
         f"- seed `{r.seed}`, run id `{md_text(r.run_id)}`, govchaos {md_text(r.environment.govchaos_version)}",
         f"- audit chain head: `{r.audit.head or 'n/a'}` ({r.audit.records if r.audit.records is not None else 'n/a'} records)",
+        *(f"  - worker chain `{md_text(c.name)}`: {c.records if c.records is not None else 'n/a'} records,"
+          f" {'verified' if c.verified else 'FAILED: ' + md_text(c.error or '')}"
+          for c in r.audit.chains or ()),
         "",
         "</details>",
         "",

@@ -172,12 +172,27 @@ class StopInfo(_Frozen):
     observed: float | None
 
 
-class AuditInfo(_Frozen):
-    file: str | None
+class AuditChain(_Frozen):
+    """One chain of a multi-worker gateway's audit set (``audit/worker-<i>/``)."""
+
+    name: str = Field(description="the chain's directory inside the audit directory")
+    records: int | None = Field(None, description="records of the chain, null when it did not"
+                                " verify")
     head: str | None = None
-    records: int | None = None
     verified: bool = False
     error: str | None = None
+
+
+class AuditInfo(_Frozen):
+    file: str | None
+    head: str | None = Field(None, description="the chain head; for a set of worker chains"
+                             " (chains), sha256 over their 'name records head' lines")
+    records: int | None = Field(None, description="records in the chain, or in all chains")
+    verified: bool = False
+    error: str | None = None
+    chains: tuple[AuditChain, ...] | None = Field(
+        None, description="one entry per worker chain named in audit/workers.json (gateway"
+        " serve --workers N); null for a single chain")
 
 
 class UpstreamInfo(_Frozen):

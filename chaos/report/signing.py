@@ -98,6 +98,9 @@ def predicate_for(report: Report, signing: SigningInfo) -> dict[str, Any]:
             "file": report.audit.file,
             "head": report.audit.head,
             "records": report.audit.records,
+            **({"chains": [{"name": c.name, "head": c.head, "records": c.records}
+                           for c in report.audit.chains]}
+               if report.audit.chains is not None else {}),
         },
         "provenance": report.provenance.model_dump(mode="json"),
         "signing": {

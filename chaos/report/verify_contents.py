@@ -65,6 +65,9 @@ def check_audit(root: Path, predicate: dict[str, Any]) -> Check:
     if not isinstance(file, str) or "/" in file or "\\" in file or file in ("", ".", ".."):
         return failed(name, detail=f"unsafe audit file name {file!r} in the predicate",
                      code="predicate_invalid")
+    target = root / file
+    if audit.get("chains") is not None or (target.is_dir() and (target / "workers.json").exists()):
+        return _check_worker_set(name, target, audit)
     if not isinstance(head, str) or not isinstance(records, int) or records < 0:
         return failed(name, file=str(root / file), code="audit_head_unknown",
                      detail="the signed predicate names no audit chain head: the audit log did not"
@@ -79,6 +82,47 @@ def check_audit(root: Path, predicate: dict[str, Any]) -> Check:
     return Check(name=name, status="ok", file=str(root / file),
                  detail=f"{summary.count} records chain from seq 0 to the signed head{across}"
                  f" (seq {summary.head.seq}, {summary.head_hash[:12]}…)")
+
+
+def _check_worker_set(name: str, target: Path, audit: dict[str, Any]) -> Check:
+    """The chains of a ``--workers N`` gateway: every chain the signed predicate names is in
+    ``workers.json``, there, and verifies to its signed head; the set's head and record count
+    match the signed ones."""
+    from governance.audit import AuditHead, verify_worker_set, worker_set_head
+
+    chains, head, records = audit.get("chains"), audit.get("head"), audit.get("records")
+    if chains is None:
+        return failed(name, file=str(target / "workers.json"), code="audit_head_unknown",
+                      detail="the audit directory holds one chain per worker (workers.json) but the"
+                      " signed predicate names no chain heads: the chains did not verify when"
+                      " the run ended, so they cannot be checked now")
+    ok = isinstance(chains, list) and chains and all(
+        isinstance(c, dict) and isinstance(c.get("name"), str) and isinstance(c.get("head"), str)
+        and isinstance(c.get("records"), int) and c["records"] >= 0 for c in chains)
+    if not ok or not isinstance(head, str) or not isinstance(records, int):
+        return failed(name, file=str(target), code="predicate_invalid",
+                      detail="the signed predicate's audit.chains is not a list of"
+                      " {name, head, records}")
+    expected = {c["name"]: (AuditHead(seq=c["records"] - 1, hash=c["head"]) if c["records"]
+                            else AuditHead.empty()) for c in chains}
+    try:
+        verdicts = verify_worker_set(target, expected)
+    except AuditChainError as exc:
+        return failed(name, exc, file=str(target))
+    bad = [v for v in verdicts if not v.verified]
+    if bad:
+        more = f" (and {len(bad) - 1} more)" if len(bad) > 1 else ""
+        return failed(name, file=str(target / bad[0].name), code=bad[0].code,
+                      detail=f"worker chain {bad[0].name}: {bad[0].error}{more}")
+    total = sum(v.records or 0 for v in verdicts)
+    if worker_set_head(verdicts) != head or total != records:
+        return failed(name, file=str(target), code="audit_head_mismatch",
+                      detail=f"the worker chains verify but their set head ({total} records) is not"
+                      f" the signed one ({records} records)")
+    per = ", ".join(f"{v.name} {v.records}" for v in verdicts)
+    return Check(name=name, status="ok", file=str(target),
+                 detail=f"{len(verdicts)} worker chains each chain from seq 0 to their signed heads"
+                 f" ({total} records: {per}; set head {head[:12]}…)")
 
 
 def check_schema(root: Path, signed: bool) -> tuple[Report | None, Check]:
@@ -145,6 +189,9 @@ def check_consistency(predicate: dict[str, Any], report: Report | None, kid: str
         ("audit.file", get("audit", "file"), report.audit.file),
         ("audit.head", get("audit", "head"), report.audit.head),
         ("audit.records", get("audit", "records"), report.audit.records),
+        ("audit.chains", get("audit", "chains"),
+         None if report.audit.chains is None else
+         [{"name": c.name, "head": c.head, "records": c.records} for c in report.audit.chains]),
     ]
     if "provenance" in predicate:  # reports signed before provenance existed lack it
         pairs.append(("provenance", get("provenance"), report.provenance.model_dump(mode="json")))

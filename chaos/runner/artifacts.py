@@ -5,7 +5,8 @@
 - ``gateway-config.yaml`` — the gateway config as filled from the scenario's template;
 - ``scenario.yaml`` — the scenario byte for byte as run (only when its digest still matches);
 - the gateway's audit log (``audit.jsonl`` or the segment directory ``audit/``), collected and
-  verified here (:func:`collect_audit`).
+  verified here (:func:`collect_audit`); with ``target.workers`` above 1, ``audit/`` holds one
+  chain per worker (``worker-<i>/``) and ``workers.json``, and every chain is verified.
 
 :func:`write_artifacts` returns the names of every file of the directory, which the report lists
 and signing covers.
@@ -20,7 +21,7 @@ from typing import Any
 
 import orjson
 
-from chaos.report.model import REPORT_FILE, AuditInfo
+from chaos.report.model import REPORT_FILE, AuditChain, AuditInfo
 from chaos.report.records import RequestRecord
 from chaos.scenario.loader import LoadedScenario
 
@@ -29,6 +30,7 @@ UPSTREAM_FILE = "upstream-requests.jsonl"
 CONFIG_FILE = "gateway-config.yaml"
 SCENARIO_FILE = "scenario.yaml"
 AUDIT_DIR = "audit"  # ${audit_dir}: the gateway's segment directory inside the run directory
+WORKERS_MANIFEST = "workers.json"  # in AUDIT_DIR: one chain per gateway worker (--workers N)
 
 
 def copy_scenario(loaded: LoadedScenario, run_dir: Path) -> tuple[str | None, str | None]:
@@ -63,6 +65,8 @@ def collect_audit(path: Path | None, run_dir: Path) -> AuditInfo:
         path = segments
     if not path.exists():
         return AuditInfo(file=path.name, error="the gateway wrote no audit log")
+    if path.is_dir() and (path / WORKERS_MANIFEST).exists():
+        return _collect_worker_set(path)
     try:
         from governance.audit import recover_audit_log, verify_audit_log
 
@@ -74,6 +78,38 @@ def collect_audit(path: Path | None, run_dir: Path) -> AuditInfo:
         return AuditInfo(file=path.name, error=str(exc))
     return AuditInfo(file=path.name, head=summary.head_hash, records=summary.count,
                      verified=True)
+
+
+def _collect_worker_set(path: Path) -> AuditInfo:
+    """The chains of a ``--workers N`` gateway: each recovered and verified; the set verifies
+    only if every chain the manifest names is there and verifies."""
+    from governance.audit import (
+        read_worker_set,
+        recover_audit_log,
+        verify_worker_set,
+        worker_set_head,
+    )
+
+    try:
+        manifest = read_worker_set(path)
+        assert manifest is not None
+        for name in manifest.chains:
+            chain = path / name
+            if chain.is_dir():
+                recover_audit_log(chain)  # finish a seal a killed worker left
+                (chain / ".audit.lock").unlink(missing_ok=True)
+        verdicts = verify_worker_set(path)
+    except Exception as exc:
+        return AuditInfo(file=path.name, error=str(exc))
+    chains = tuple(AuditChain(name=v.name, records=v.records, head=v.head, verified=v.verified,
+                              error=v.error) for v in verdicts)
+    bad = [v for v in verdicts if not v.verified]
+    if bad:
+        more = f" (and {len(bad) - 1} more)" if len(bad) > 1 else ""
+        return AuditInfo(file=path.name, chains=chains,
+                         error=f"worker chain {bad[0].name}: {bad[0].error}{more}")
+    return AuditInfo(file=path.name, head=worker_set_head(verdicts),
+                     records=sum(v.records or 0 for v in verdicts), verified=True, chains=chains)
 
 
 def write_artifacts(
@@ -94,5 +130,6 @@ def write_artifacts(
     names = {p.name for p in run_dir.iterdir() if p.is_file() and not p.name.startswith(".")}
     segments = run_dir / AUDIT_DIR
     if segments.is_dir():  # the audit segments are signed like every other file
-        names |= {f"{AUDIT_DIR}/{p.name}" for p in segments.iterdir() if p.is_file()}
+        names |= {p.relative_to(run_dir).as_posix() for p in segments.rglob("*")
+                  if p.is_file() and not p.name.startswith(".")}  # worker-<i>/ chains too
     return tuple(sorted(names | {REPORT_FILE}))

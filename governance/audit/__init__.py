@@ -47,6 +47,7 @@ from governance.audit._workers import (
     read_worker_set,
     verify_worker_set,
     worker_chain_name,
+    worker_set_head,
     write_worker_set,
 )
 
@@ -83,5 +84,6 @@ __all__ = [
     "verify_audit_log",
     "verify_worker_set",
     "worker_chain_name",
+    "worker_set_head",
     "write_worker_set",
 ]

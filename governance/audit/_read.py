@@ -53,10 +53,28 @@ class EventReader:
         self.records = 0  # every line read, housekeeping records included
 
     def __iter__(self) -> Iterator[dict[str, Any]]:
-        """Raises ``OSError`` when the source cannot be read at all."""
-        files = segment_files(self.source) if self.source.is_dir() else [self.source]
+        """Raises ``OSError`` when the source cannot be read at all. A directory with a
+        ``workers.json`` (one chain per gateway worker) yields every chain's events, chain after
+        chain in the manifest's order."""
+        files = self._files()
         for path in files:
             yield from self._file(path)
+
+    def _files(self) -> list[Path]:
+        from governance.audit._workers import WORKERS_MANIFEST, read_worker_set
+
+        if not self.source.is_dir():
+            return [self.source]
+        if not (self.source / WORKERS_MANIFEST).exists():
+            return segment_files(self.source)
+        try:
+            manifest = read_worker_set(self.source)
+        except Exception:  # noqa: BLE001 - display only: verification names the problem
+            self.unreadable += 1
+            return []
+        assert manifest is not None
+        return [path for name in manifest.chains if (self.source / name).is_dir()
+                for path in segment_files(self.source / name)]
 
     def _file(self, path: Path) -> Iterator[dict[str, Any]]:
         blobs: dict[str, Any] = {}

@@ -60,6 +60,15 @@ class ChainVerdict(BaseModel):
     code: str | None = None
 
 
+def worker_set_head(verdicts: list[ChainVerdict]) -> str:
+    """One digest for a set of verified chains: sha256 over ``name records head`` lines in
+    order (what a report shows as the audit head of a multi-worker gateway)."""
+    import hashlib
+
+    lines = "".join(f"{v.name} {v.records} {v.head}\n" for v in verdicts)
+    return hashlib.sha256(lines.encode()).hexdigest()
+
+
 def read_worker_set(directory: str | os.PathLike[str]) -> WorkerSet | None:
     """The manifest of ``directory``, or None when it has none (a single chain).
 
