@@ -33,6 +33,31 @@ def usd(value: float | None) -> str:
     return "$" + text if text not in ("0", "-0") else f"${value:.2g}"
 
 
+def cost_summary(report: Report) -> str | None:
+    """One line for the console (``chaos run``, ``report show``); None for reports written
+    before cost accounting.
+
+    >>> from chaos.report.cost_model import CostMetrics
+    >>> cost_summary_of(CostMetrics(requests=3, reason="no upstream usage logs"), [])
+    'cost: n/a (no upstream usage logs)'
+    """
+    cost = report.metrics.cost if report.metrics is not None else None
+    if cost is None:
+        return None
+    return cost_summary_of(cost, _faults(report))
+
+
+def cost_summary_of(cost: CostMetrics, faults: Sequence[tuple[str, FaultCost]]) -> str:
+    if cost.usd_total is None:
+        return f"cost: n/a ({cost.reason or 'unknown'})"
+    line = (f"cost: {usd(cost.usd_total)} for {cost.requests} requests "
+            f"({usd(cost.usd_per_1k_requests)} per 1k; upstream usage logs × catalog prices)")
+    for name, c in faults:
+        line += (f"; {name}: {usd(c.usd_per_1k_requests_before)} per 1k before, "
+                 f"{usd(c.usd_per_1k_requests_during)} during")
+    return line
+
+
 def _tokens(prompt: int, completion: int) -> str:
     return f"{prompt:,} + {completion:,}"
 

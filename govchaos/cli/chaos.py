@@ -348,6 +348,11 @@ def _print_summary(report: Any, run_dir: Path, out: Any) -> None:
     failovers = failovers_summary(report.metrics)  # the same sentence as report.html, report.md
     if failovers:
         print(failovers, file=out)
+    from chaos.report.costs import cost_summary
+
+    cost = cost_summary(report)  # the same figures as report.html, report.md
+    if cost:
+        print(cost, file=out)
     if report.policy_violations is not None:
         v = report.policy_violations
         print(f"policy violations: {v.count} (of {v.checked} upstream requests checked)", file=out)

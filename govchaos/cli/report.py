@@ -181,6 +181,11 @@ def _show(args: argparse.Namespace) -> int:
         rate = "n/a" if m.success_rate is None else f"{m.success_rate:.4f}"
         print(f"\n  {m.requests} requests, success rate {rate}, p99 "
               f"{'n/a' if m.latency_p99_ms is None else f'{m.latency_p99_ms:.1f} ms'}")
+        from chaos.report.costs import cost_summary
+
+        cost = cost_summary(r)
+        if cost:
+            print(f"  {cost}")
     if r.policy_violations is not None:
         print(f"  policy violations: {r.policy_violations.count} of {r.policy_violations.checked} checked")
         probes = probes_summary(r.policy_violations)

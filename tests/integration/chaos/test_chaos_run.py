@@ -81,6 +81,13 @@ def test_quick_scenario_passes_and_writes_the_report(tmp_path: Path) -> None:
     assert fault["effect"]["upstream_requests_during"] == 0  # the proxy really was down
     assert fault["effect"]["verified"] is True, fault["effect"]  # proven from ground truth
     assert "refused" in fault["effect"]["observed"]
+    cost = report["metrics"]["cost"]  # the upstreams' usage logs x the catalog's prices
+    assert cost["reason"] is None and cost["usd_total"] > 0 and cost["usd_per_1k_requests"] > 0
+    assert cost["catalog"]["policy_sha256"] == report["policy"]["sha256"]
+    assert "upstream-usage.jsonl" in report["files"] and (out / "upstream-usage.jsonl").is_file()
+    assert fault["cost"]["requests_during"] == fault["effect"]["requests_during"]
+    assert fault["cost"]["usd_per_1k_requests_before"] is not None
+    assert "cost: $" in result.stdout
     assert report["metrics"]["attribution"]["mismatches"] == 0
     assert report["metrics"]["attribution"]["unattributed"] == 0
     assert [p["name"] for p in report["phases"]] == [

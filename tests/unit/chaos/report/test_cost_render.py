@@ -7,7 +7,7 @@ from pathlib import Path
 from chaos.report import load_view, render_html, render_markdown
 from chaos.report.chart import cost_svg
 from chaos.report.cost_model import CostCatalog, CostMetrics, CostPoint, FaultCost, ModelCost
-from chaos.report.costs import usd
+from chaos.report.costs import cost_summary, usd
 from chaos.report.model import REPORT_FILE, read_report, write_report
 from chaos.report.view import FaultSpan
 
@@ -102,3 +102,11 @@ def test_usd_formatting() -> None:
     assert usd(1.5e-05) == "$0.000015"
     assert usd(1234.5) == "$1,234.50"
     assert usd(0) == "$0" and usd(None) == "n/a"
+
+
+def test_console_summary_line(make_run_dir, run_dir: Path) -> None:
+    report = read_report(_with_cost(make_run_dir(), COST, FAULT) / REPORT_FILE)
+    line = cost_summary(report)
+    assert line is not None and line.startswith("cost: $0.0036036 for 400 requests ($0.009009 per 1k")
+    assert "$0.033 per 1k before, $0.008156 during" in line
+    assert cost_summary(read_report(run_dir / REPORT_FILE)) is None
