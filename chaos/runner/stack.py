@@ -272,6 +272,8 @@ class RunStack:
             "--config", str(config_file), "--host", "127.0.0.1", "--port", "0",
             "--ready-file", str(ready_file),
         ]  # fmt: skip
+        if target.workers > 1:
+            argv += ["--workers", str(target.workers)]
         ready = await self._spawn("gateway", argv, ready_file=ready_file,
                                   timeout_s=target.ready_timeout_s)
         self.base_url = str(ready["url"]).rstrip("/")

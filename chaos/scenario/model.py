@@ -85,6 +85,11 @@ class ReferenceTarget(_Frozen):
     )
     ready_timeout_s: float = Field(20.0, gt=0, le=120)
     warmup_s: float = Field(0.0, ge=0, le=120, description=WARMUP_DESCRIPTION)
+    workers: int = Field(
+        1, ge=1, le=64,
+        description="gateway worker processes (govchaos gateway serve --workers N); above 1 the "
+        "config template's audit must be a directory (${audit_dir}): one chain per worker, all "
+        "verified")
 
 
 class ExternalTarget(_Frozen):
