@@ -52,7 +52,8 @@ class GatewayApp:
         """Serve with this config, router and keys from the next request on (a config reload,
         gateway.reload). Nothing here awaits, so no request sees half of the swap; requests
         already running keep the router they started with."""
-        parser = ChatRequestParser(cfg.limits, router.routes, cfg.default_route, new_id)
+        sticky = {name: rt.sticky for name, rt in router.routes.items() if rt.sticky is not None}
+        parser = ChatRequestParser(cfg.limits, router.routes, cfg.default_route, new_id, sticky)
         seen: dict[str, str] = {}
         for up in cfg.upstreams:
             seen.setdefault(up.model, up.provider)

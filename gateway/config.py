@@ -209,6 +209,29 @@ class UpstreamConfig(_Model):
     gpu: UpstreamGpu | None = None
 
 
+class SplitMember(_Model):
+    """One version of a weighted split (``routes.<r>.split``): a model id of the route and its
+    weight (any non-negative number; weights are shares of their sum)."""
+
+    model: str = Field(min_length=1)
+    weight: float = Field(ge=0, allow_inf_nan=False)
+
+
+class StickyHeader(_Model):
+    header: str = Field(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9-]+$")
+
+
+class ShadowConfig(_Model):
+    """``routes.<r>.shadow``: mirror ``share`` of the route's served requests to ``model``
+    (asynchronously, after its own policy decision; the client only sees the primary answer)."""
+
+    model: str = Field(min_length=1)
+    share: float = Field(gt=0, le=1, allow_inf_nan=False)
+    # shadow calls in flight at most (per gateway process); one more is dropped and counted
+    max_in_flight: int = Field(16, ge=1, le=1024)
+    timeout_ms: float | None = Field(None, gt=0)  # default: the route's attempt_timeout_ms
+
+
 class RouteConfig(_Model):
     strategy: Strategy = "latency"
     upstreams: tuple[str, ...] | None = None
@@ -216,6 +239,27 @@ class RouteConfig(_Model):
     retry_budget: int = Field(2, ge=0)
     response_schema: dict[str, Any] | str | None = None
     hedge_after_ms: float | None = Field(None, gt=0)
+    # canary rollouts: weighted versions among the policy-allowed, healthy candidates
+    split: tuple[SplitMember, ...] | None = None
+    # which request key keeps a client on one version: the body's ``user`` or a header
+    sticky: Literal["user"] | StickyHeader | None = None
+    shadow: ShadowConfig | None = None
+
+    @model_validator(mode="after")
+    def _split(self) -> "RouteConfig":
+        if self.split is not None:
+            if not self.split:
+                raise ValueError("split: give at least one {model, weight}")
+            seen: dict[str, int] = {}
+            for i, member in enumerate(self.split):
+                first = seen.setdefault(member.model, i)
+                if first != i:
+                    raise ValueError(f"split.{i}.model: {member.model!r} is already split.{first}")
+            if not any(m.weight > 0 for m in self.split):
+                raise ValueError("split: every weight is 0 (at least one must be positive)")
+        if self.sticky is not None and self.split is None:
+            raise ValueError("sticky: only with split (it keeps a client on one split version)")
+        return self
 
 
 class BudgetConfig(_Model):
@@ -257,6 +301,17 @@ class GatewayConfig(_Model):
                         f"routes.{route}.upstreams.{j}: unknown upstream {ref!r}"
                         f" (known: {', '.join(sorted(seen)) or 'none'})"
                     )
+            members = set(rc.upstreams) if rc.upstreams is not None else seen
+            models = sorted({u.model for u in self.upstreams if u.name in members})
+            for j, member in enumerate(rc.split or ()):
+                if member.model not in models:
+                    raise ValueError(
+                        f"routes.{route}.split.{j}.model: {member.model!r} is no model of this"
+                        f" route's upstreams (they serve: {', '.join(models) or 'none'})")
+            if rc.shadow is not None and rc.shadow.model not in {u.model for u in self.upstreams}:
+                raise ValueError(
+                    f"routes.{route}.shadow.model: no upstream serves {rc.shadow.model!r}"
+                    f" (configured models: {', '.join(sorted({u.model for u in self.upstreams})) or 'none'})")
         if self.default_route is not None and self.default_route not in self.routes:
             raise ValueError(f"default_route: unknown route {self.default_route!r}")
         budgets: dict[tuple[str, str], int] = {}

@@ -80,6 +80,14 @@ class GatewayMetrics:
         self.budget_remaining = Gauge("govchaos_budget_remaining_ratio", "Share of the budget left (exact, not the policy input's quantised value)", ["scope", "name"], registry=r)
         self.workflow_steps = Counter(p + "workflow_step_requests", "Chat completion requests per agent-workflow step", ["step", "status"], registry=r)
         self._step_children: dict[tuple[str, str], object] = {}
+        # weighted splits (gateway.split): the version picked first, and the achieved shares
+        self.split_picks = Counter("govchaos_split_picks", "Requests a route's weighted split sent first to this model", ["route", "model"], registry=r)
+        self.split_served = Counter("govchaos_split_served", "Requests of a split route served, per model and version", ["route", "model", "version"], registry=r)
+        self.split_share = Gauge("govchaos_split_share", "Share of a split route's served requests each model served", ["route", "model"], registry=r)
+        # shadow traffic (gateway.shadow)
+        self.shadow_requests = Counter("govchaos_shadow_requests", "Shadow (mirrored) requests by outcome (denied: refused by the policy, never sent)", ["route", "model", "outcome"], registry=r)
+        self.shadow_latency = Histogram("govchaos_shadow_latency_seconds", "Shadow call latency", ["route", "model"], buckets=_SLOW, registry=r)
+        self.shadow_in_flight = Gauge("govchaos_shadow_in_flight", "Shadow calls in flight", registry=r)
         # govchaos_tokens_total / govchaos_cost_usd_total (gateway.accounting)
         self.accounting = AccountingMetrics(r)
         self._attempt_children: dict[tuple[str, str], object] = {}

@@ -193,3 +193,45 @@ class PolicyGate:
         if cap is not None and (not isinstance(max_tokens, int) or max_tokens > cap):
             body["max_tokens"] = cap
         return decision, plan
+
+    async def decide_shadow(self, req: ChatRequest, model: str, ups: list[Upstream],
+                            out: Outcome, *, shadow_of: str | None) -> tuple[Decision, bool]:
+        """The shadow target's own decision: the request as it is, with ``model`` (served by
+        ``ups``) as the only candidate; audited as a ``shadow_decision`` record (enqueued
+        before anything is sent). Returns the decision and whether it allows ``model``; a
+        failed engine allows nothing (fail closed).
+
+        Raises:
+            AuditUnavailable: the audit log refused the record (then nothing may be sent).
+        """
+        now = self.clock()
+        first = ups[0]
+        usable = any(u.usable(now) for u in ups)
+        cand = first.candidate_up if usable else first.candidate_down
+        cand_dict = first.candidate_dict_up if usable else first.candidate_dict_down
+        max_tokens = req.body.get("max_tokens")
+        budgets = self.budgets
+        budget = budgets.state(req.tenant, req.route) if budgets is not None else None
+        inp = DecisionInput.model_construct(
+            route=req.route, tenant=req.tenant, data_classes=req.data_classes, region=req.region,
+            requested_model=model, candidates=(cand,), max_tokens=max_tokens, stream=False,
+            budget=budget,
+        )
+        out.decision_id = decision_id = new_id()
+        decision, failure, dt = await self._ask(inp)
+        event: dict[str, Any] = {
+            "kind": "shadow_decision", "decision_id": decision_id, "path": DECISION_PATH,
+            "request_id": req.request_id, "shadow_of": shadow_of, "timestamp": now_iso(),
+            "input": {
+                "route": req.route, "tenant": req.tenant, "data_classes": list(req.data_classes),
+                "region": req.region, "requested_model": model, "candidates": [cand_dict],
+                "max_tokens": max_tokens, "stream": False,
+            },
+            "result": self._decision_dump(decision),
+            "policy": self._policy_info(),
+            "decision_latency_ms": round(dt * 1000, 4),
+        }
+        if budget is not None:
+            event["input"]["budget"] = {scope: dict(b.__dict__) for scope, b in budget.items()}
+        self.ledger.record(event, out)
+        return decision, failure is None and decision.allow and model in decision.allowed

@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -64,6 +64,9 @@ class ChatRequest:
     # recorded in audit records and the per-step outcome metric; never used for decisions.
     workflow_id: str | None = None
     step: str | None = None
+    # The split route's sticky key (``routes.<r>.sticky``: the body's ``user`` or a header);
+    # None when the route has no stickiness or the request carries no such key.
+    sticky: str | None = None
 
 
 @dataclass(slots=True)
@@ -78,6 +81,7 @@ class RequestHead:
     request_ids: tuple[str, ...] = ()
     workflow_ids: tuple[str, ...] = ()
     steps: tuple[str, ...] = ()
+    raw: Sequence[tuple[bytes, bytes]] = ()  # every header, for a route's sticky header
 
 
 def read_head(headers: Sequence[tuple[bytes, bytes]]) -> RequestHead:
@@ -98,6 +102,7 @@ def read_head(headers: Sequence[tuple[bytes, bytes]]) -> RequestHead:
             () if g is None else (g.decode("latin-1"),),
             () if i is None else (i.decode("latin-1"),),
             *_workflow_headers(get(b"x-govchaos-workflow-id"), get(b"x-govchaos-step")),
+            headers,
         )
     auths = {v for k, v in headers if k == b"authorization"}
     if len(auths) > 1:
@@ -111,7 +116,7 @@ def read_head(headers: Sequence[tuple[bytes, bytes]]) -> RequestHead:
         by_name.get(b"authorization"), by_name.get(b"content-length"),
         every(b"x-govchaos-route"), every(b"x-govchaos-data-classes"),
         every(b"x-govchaos-region"), every(b"x-govchaos-request-id"),
-        every(b"x-govchaos-workflow-id"), every(b"x-govchaos-step"),
+        every(b"x-govchaos-workflow-id"), every(b"x-govchaos-step"), headers,
     )
 
 
@@ -171,14 +176,18 @@ def _one(values: Sequence[str], what: str, param: str) -> str | None:
 class ChatRequestParser:
     """Validates chat requests against the configured limits and routes."""
 
-    __slots__ = ("limits", "routes", "default_route", "new_id")
+    __slots__ = ("limits", "routes", "default_route", "new_id", "sticky")
 
     def __init__(self, limits: LimitsConfig, routes: Collection[str],
-                 default_route: str | None, new_id: Callable[[], str]) -> None:
+                 default_route: str | None, new_id: Callable[[], str],
+                 sticky: Mapping[str, str] | None = None) -> None:
+        """``sticky``: per split route with stickiness, ``"user"`` or the header's name."""
         self.limits = limits
         self.routes = routes
         self.default_route = default_route
         self.new_id = new_id  # request ids for requests that bring none
+        self.sticky = {route: (key if key == "user" else key.lower().encode("latin-1"))
+                       for route, key in (sticky or {}).items()}
 
     def parse(self, head: RequestHead, raw: bytes, tenant: str) -> ChatRequest:
         """Raises BadRequest / LimitExceeded (400) or InvalidBody (422); see the module."""
@@ -203,12 +212,21 @@ class ChatRequestParser:
             meta = {}
         elif type(meta) is not dict:
             raise InvalidBody("`metadata` must be an object", param="metadata")
+        route = self._route(head, meta)
+        sticky = None
+        if self.sticky:
+            key = self.sticky.get(route)
+            if key == "user":
+                sticky = user
+            elif key is not None:
+                name = key.decode("latin-1")
+                sticky = _one([v.decode("latin-1") for k, v in head.raw if k == key], name, name)
         return ChatRequest(
-            request_id=self._request_id(head), tenant=tenant, route=self._route(head, meta),
+            request_id=self._request_id(head), tenant=tenant, route=route,
             body=body, data_classes=self._data_classes(head, meta),
             region=self._region(head, meta), stream=stream,
             workflow_id=_label(head.workflow_ids, "X-Govchaos-Workflow-Id"),
-            step=_label(head.steps, "X-Govchaos-Step"),
+            step=_label(head.steps, "X-Govchaos-Step"), sticky=sticky,
         )
 
     def _route(self, head: RequestHead, meta: dict[str, Any]) -> str:

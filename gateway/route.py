@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from jsonschema import Draft202012Validator
 
 from gateway.config import RouteConfig
+from gateway.split import WeightedSplit
 from gateway.upstream import Upstream
 from gateway.validation import compile_schema
 
 
 class RouteRuntime:
     __slots__ = ("name", "cfg", "upstreams", "validator", "timeout_s", "max_attempts", "hedge_s",
-                 "by_model")
+                 "by_model", "split", "shadow")
 
-    def __init__(self, name: str, cfg: RouteConfig, upstreams: list[Upstream]) -> None:
+    def __init__(self, name: str, cfg: RouteConfig, upstreams: list[Upstream],
+                 metrics: Any = None) -> None:
         self.name = name
         self.cfg = cfg
         self.upstreams = upstreams
@@ -27,3 +31,12 @@ class RouteRuntime:
         self.by_model: dict[str, list[Upstream]] = {}
         for up in upstreams:
             self.by_model.setdefault(up.model, []).append(up)
+        self.split = WeightedSplit(name, [(m.model, m.weight) for m in cfg.split], metrics) \
+            if cfg.split else None
+        self.shadow: Any = None  # gateway.shadow.ShadowMirror, set by the router
+
+    @property
+    def sticky(self) -> str | None:
+        """``"user"``, the sticky header's name, or None."""
+        sticky = self.cfg.sticky
+        return sticky if sticky is None or isinstance(sticky, str) else sticky.header

@@ -39,6 +39,7 @@ from gateway.prober import DEFAULT_PROBE_TIMEOUT_S, BreakerProber
 from gateway.request import ChatRequest  # validated before it gets here (gateway.request)
 from gateway.route import RouteRuntime
 from gateway.scheduling import AttemptScheduler
+from gateway.shadow import ShadowMirror
 from gateway.sse import UpstreamStream
 from gateway.transport.base import Transport
 from gateway.upstream import Upstream, rank
@@ -71,6 +72,7 @@ class Router:
         keys = secrets.upstream_keys if secrets else {}
         self.scheduler = scheduler = AttemptScheduler(cfg.hang_detection, metrics, clock)
         self._discards: set[asyncio.Future[Any]] = set()
+        self._split_counts: dict[str, dict[str, int]] = {}  # route -> model -> served
         self.upstreams: dict[str, Upstream] = {}
         for ucfg in cfg.upstreams:
             name = ucfg.name
@@ -84,6 +86,7 @@ class Router:
             name: RouteRuntime(
                 name, rc,
                 [self.upstreams[n] for n in (rc.upstreams or [u.name for u in cfg.upstreams])],
+                metrics,
             )
             for name, rc in cfg.routes.items()
         }
@@ -99,6 +102,13 @@ class Router:
             decision_timeout_s=cfg.policy.decision_timeout_ms / 1000.0,
             enforce_decision_timeout=enforce_decision_timeout,
             budgets=self.budgets if self.budgets.active else None)
+        for rt in self.routes.values():
+            shadow = rt.cfg.shadow
+            if shadow is not None:
+                rt.shadow = ShadowMirror(
+                    rt, shadow, [u for u in self.upstreams.values() if u.model == shadow.model],
+                    gate=self.gate, ledger=self.ledger, transport=transport, metrics=metrics,
+                    accountant=self.accountant, clock=clock)
         self.prober = BreakerProber(self.upstreams, transport, self._probe_timeouts(),
                                     audit=audit, metrics=metrics, clock=clock,
                                     probe_timeout=scheduler.probe_timeout)
@@ -126,6 +136,9 @@ class Router:
 
     async def close(self) -> None:
         await self.prober.close()
+        for rt in self.routes.values():
+            if rt.shadow is not None:
+                await rt.shadow.close()
 
     def set_gpu_state(self, device: int, state: str) -> list[str]:
         """Apply a GPU health reading to every upstream on ``device``; returns their names."""
@@ -182,8 +195,12 @@ class Router:
         """
         rt = self.routes[req.route]
         _, plan = await self.gate.decide(req, out)
-        ranked = rank([u for u in plan if u.usable(self.clock())], rt.cfg.strategy,
-                      req.body.get("model"))
+        requested = req.body.get("model")
+        ranked = rank([u for u in plan if u.usable(self.clock())], rt.cfg.strategy, requested)
+        if rt.split is not None and ranked and requested not in rt.by_model:
+            # a weighted version split, among what the policy allowed and is usable now; a
+            # client that names a model of the route keeps it
+            ranked = rt.split.order(ranked, req.sticky or req.request_id)
         schedule = self.scheduler.schedule(rt, plan, self._admit(rt, ranked, out), call, out,
                                            hedge=hedge)
         ledger = self.ledger
@@ -233,9 +250,28 @@ class Router:
             chars = answer_chars(doc) if reported(reported_usage) is None else 0
             usage = self._charge(req, attempt.up, reported_usage, chars)
             self.ledger.succeeded(req, out, attempt.up, attempt.n, seconds, usage=usage)
+            self._served(rt, req, out, attempt.up, seconds)
 
         await self._attempt_loop(req, out, call, hedge=True, served=served)
         return out
+
+    def _served(self, rt: RouteRuntime, req: ChatRequest, out: Outcome, up: Upstream,
+                seconds: float) -> None:
+        """A request of ``rt`` was served by ``up``: split shares, then maybe a shadow."""
+        if rt.split is not None:
+            self._split_served(rt, up)
+        shadow = rt.shadow
+        if shadow is not None and shadow.wants(req):
+            shadow.mirror(req, up, seconds, out.decision_id)
+
+    def _split_served(self, rt: RouteRuntime, up: Upstream) -> None:
+        m = self.metrics
+        m.split_served.labels(rt.name, up.model, up.cfg.version).inc()
+        counts = self._split_counts.setdefault(rt.name, {})
+        counts[up.model] = counts.get(up.model, 0) + 1
+        total = sum(counts.values())
+        for model, n in counts.items():
+            m.split_share.labels(rt.name, model).set(n / total)
 
     async def open_stream(self, req: ChatRequest) -> Outcome:
         """Open a streaming request: fail over until an upstream has produced its first content.
@@ -280,6 +316,7 @@ class Router:
             self.ledger.cancelled(req, out, up, n, seconds, status=200, usage=usage)
         elif failure is None:
             self.ledger.succeeded(req, out, up, n, seconds, usage=usage)
+            self._served(self.routes[req.route], req, out, up, seconds)
         else:
             self.ledger.stream_cut(req, out, up, n, failure, seconds, usage=usage)
 

@@ -43,6 +43,19 @@ def test_shipped_example_loads_and_resolves_paths() -> None:
     ("auth: {keys_env: K}\nhang_detection: {hedge_budget_ratio: -0.1}", "hang_detection.hedge_budget_ratio"),
     ("auth: {keys_env: K}\nhang_detection: {window: 32, min_samples: 64}", "hang_detection.min_samples"),
     ("auth: {keys_env: K}\nsurprise: 1", "surprise"),
+    (f"auth: {{keys_env: K}}\nupstreams: [{UP}]\nroutes: {{r: {{split: [{{model: zz, weight: 1}}]}}}}",
+     "routes.r.split.0.model"),
+    (f"auth: {{keys_env: K}}\nupstreams: [{UP}]\nroutes: {{r: {{split: [{{model: m, weight: 1}},"
+     " {model: m, weight: 2}]}}", "routes.r.split.1.model"),
+    (f"auth: {{keys_env: K}}\nupstreams: [{UP}]\nroutes: {{r: {{split: [{{model: m, weight: 0}}]}}}}",
+     "routes.r.split"),
+    (f"auth: {{keys_env: K}}\nupstreams: [{UP}]\nroutes: {{r: {{split: [{{model: m, weight: -1}}]}}}}",
+     "routes.r.split.0.weight"),
+    (f"auth: {{keys_env: K}}\nupstreams: [{UP}]\nroutes: {{r: {{sticky: user}}}}", "routes.r.sticky"),
+    (f"auth: {{keys_env: K}}\nupstreams: [{UP}]\nroutes: {{r: {{shadow: {{model: zz, share: 0.1}}}}}}",
+     "routes.r.shadow.model"),
+    (f"auth: {{keys_env: K}}\nupstreams: [{UP}]\nroutes: {{r: {{shadow: {{model: m, share: 1.5}}}}}}",
+     "routes.r.shadow.share"),
 ])
 def test_invalid_fields_are_located(tmp_path: Path, text: str, field: str) -> None:
     with pytest.raises(ConfigError) as exc:
