@@ -11,7 +11,7 @@ from __future__ import annotations
 import operator
 from collections.abc import Callable, Sequence
 
-from chaos.report.records import CheckResult
+from chaos.report.records import CheckResult, RequestRecord
 from chaos.runner import metrics as m
 from chaos.runner import workflow_metrics as wm
 from chaos.runner.metrics import MetricContext, Window
@@ -69,6 +69,8 @@ def evaluate(
     if check.metric in wm.WORKFLOW_METRICS or check.metric == "data_flow_violations":
         return _workflow_check(check, ctx, window, scope, phase)
     records = m.select(ctx.records, window, scope)
+    if check.metric == "upstream_share":
+        return _upstream_share(check, ctx, records, phase)
     if scope is not None and scope.upstream is not None:
         # ground truth: who served each request per the upstream logs (headers only mid-run)
         records = [r for r in records if m.served_upstream(r, ctx) == scope.upstream]
@@ -100,6 +102,19 @@ def evaluate(
         raise ValueError(f"unknown metric {metric!r}")
     detail = "" if observed is not None else no_data_reason(check, ctx, fault, scope, records)
     return _result(check, observed, len(records), phase, detail)
+
+
+def _upstream_share(check: Probe, ctx: MetricContext, records: Sequence[RequestRecord],
+                    phase: str | None) -> CheckResult:
+    """Of the successes in the window and scope, the share ``where.upstream`` served (upstream
+    logs); no success in the window is no data."""
+    upstream = check.where.upstream if check.where is not None else None
+    ok = [r for r in records if r.ok]
+    if not ok or upstream is None:
+        return _result(check, None, len(records), phase,
+                       "no data: no successful requests in the window")
+    mine = sum(1 for r in ok if m.served_upstream(r, ctx) == upstream)
+    return _result(check, mine / len(ok), len(ok), phase, "")
 
 
 def _workflow_check(

@@ -13,7 +13,9 @@ cross-checked: a success the headers attribute to an upstream that never answere
 
 Several answering upstreams (a hedge, or a retry after an answer was cut off): the one the
 gateway names, if it is among them, else the last to receive the request (counted as
-ambiguous). A success no upstream answered is *unattributed* (it has no served-by).
+ambiguous). A success no upstream answered is *unattributed* (it has no served-by). For a
+success, ``reached`` ends at the answer that served it: a request that reached another upstream
+only afterwards (a shadow mirror, a hedge that lost late) did not fail over.
 
 >>> from types import SimpleNamespace as E
 >>> from chaos.report.records import RequestRecord
@@ -45,7 +47,8 @@ EXAMPLES = 10
 @dataclass(frozen=True, slots=True)
 class Attribution:
     served: Mapping[str, str] = field(default_factory=dict)  # request id -> upstream
-    reached: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # distinct, in order
+    # distinct, in order; for a success, up to the answer that served it
+    reached: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     summary: AttributionSummary = AttributionSummary()
 
 
@@ -97,6 +100,15 @@ def attribute(
         else:
             attributed += 1
             served[record.request_id] = choice
+            # what reached an upstream after the answer that served (a mirrored shadow
+            # request, a hedge that lost late) is no failover: cut ``reached`` there
+            last = max(i for i, e in enumerate(group)
+                       if e.upstream == choice and e.outcome in ANSWERING)
+            before: list[str] = []
+            for entry in group[:last + 1]:
+                if entry.upstream not in before:
+                    before.append(entry.upstream)
+            reached[record.request_id] = tuple(before)
         if record.upstream or record.served_by:
             checked += 1
             if claimed != choice:

@@ -39,6 +39,8 @@ Metric = Literal[
     "policy_violations",
     "requests",
     "throughput_rps",
+    # share of the window's successes `where.upstream` served, per the upstream logs
+    "upstream_share",
     # agent workflows (load.workflows): chaos.runner.workflow_metrics
     "workflow_success_rate",
     "workflow_latency_p50_ms",
@@ -55,7 +57,8 @@ Metric = Literal[
 # Metrics over the selected requests themselves, which `where.upstream` can narrow to those one
 # upstream served (per its own log).
 UPSTREAM_SCOPED_METRICS = frozenset({
-    "requests", "throughput_rps", "latency_p50_ms", "latency_p95_ms", "latency_p99_ms"})
+    "requests", "throughput_rps", "latency_p50_ms", "latency_p95_ms", "latency_p99_ms",
+    "upstream_share"})
 
 
 class _Frozen(BaseModel):
@@ -303,6 +306,17 @@ class Scenario(_Frozen):
                     f"faults.{i}.target: unknown upstream {fault.target!r} "
                     f"(declared: {', '.join(names)})"
                 )
+        for what, probes in (("steady_state.probes", self.steady_state.probes),
+                             ("stop_conditions", self.stop_conditions)):
+            for i, probe in enumerate(probes):
+                if probe.metric == "upstream_share" and (probe.where is None
+                                                         or probe.where.upstream is None):
+                    raise ValueError(f"{what}.{i}.where.upstream: upstream_share needs the "
+                                     "upstream whose share it is")
+                if probe.where is not None and probe.where.upstream is not None \
+                        and probe.where.upstream not in names:
+                    raise ValueError(f"{what}.{i}.where.upstream: unknown upstream "
+                                     f"{probe.where.upstream!r} (declared: {', '.join(names)})")
         for i, check in enumerate(self.assertions):
             if check.during is not None and check.during not in fault_names:
                 raise ValueError(
@@ -311,6 +325,10 @@ class Scenario(_Frozen):
                 )
             if check.metric in {"failover_time_ms", "recovery_time_s"} and check.during is None:
                 raise ValueError(f"assertions.{i}.during: {check.metric} needs a fault name")
+            if check.metric == "upstream_share" and (check.where is None
+                                                     or check.where.upstream is None):
+                raise ValueError(f"assertions.{i}.where.upstream: upstream_share needs the "
+                                 "upstream whose share it is")
             if check.where is not None and check.where.upstream is not None:
                 if check.metric not in UPSTREAM_SCOPED_METRICS:
                     raise ValueError(

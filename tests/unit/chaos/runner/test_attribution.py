@@ -96,3 +96,25 @@ def test_failover_time_from_ground_truth_without_headers() -> None:
     result = evaluate(Assertion(metric="failover_time_ms", op="<=", value=500, during="k"), ctx)
     assert result.passed and abs(result.observed - 110.0) < 1e-6
     assert m.failed_over(records[1], ctx) and not m.failed_over(records[2], ctx)
+
+
+def test_what_reached_another_upstream_after_the_answer_is_no_failover() -> None:
+    # a: served; s: a shadow mirror (or a hedge that lost late) received it afterwards
+    records = [rec("1", 0, upstream="a"), rec("2", 0, upstream="b")]
+    entries = [entry("1", "a", 1), entry("1", "s", 2),
+               entry("2", "a", 1, "error_500"), entry("2", "b", 2), entry("2", "s", 3)]
+    a = attribute(records, entries)
+    assert a.reached["1"] == ("a",) and a.reached["2"] == ("a", "b")
+    ctx = MetricContext(records=records, attribution=a)
+    assert [m.failed_over(r, ctx) for r in records] == [False, True]
+
+
+def test_upstream_share_is_the_served_share_per_the_logs() -> None:
+    records = [rec(str(i), 0.5, upstream="a") for i in range(4)] + [rec("9", 0.5, status=503)]
+    entries = [entry("0", "c", 1), entry("1", "a", 1), entry("2", "a", 1), entry("3", "a", 1)]
+    ctx = MetricContext(records=records, attribution=attribute(records, entries))
+    check = Assertion(metric="upstream_share", op=">=", value=0.5, where={"upstream": "c"})
+    result = evaluate(check, ctx)
+    assert result.observed == 0.25 and not result.passed  # 1 of 4 successes; the 503 is no success
+    empty = evaluate(check, MetricContext(records=[rec("9", 0.5, status=503)]))
+    assert empty.observed is None and not empty.passed and empty.detail.startswith("no data")

@@ -181,6 +181,8 @@ def test_strict_yaml_errors_are_located(tmp_path, text, needle, line) -> None:
      "assertions.0.where.upstream: only for"),
     ("{metric: requests, op: '>=', value: 1, where: {upstream: nope}}",
      "assertions.0.where.upstream: unknown upstream 'nope'"),
+    ("{metric: upstream_share, op: '>=', value: 0.1}",
+     "assertions.0.where.upstream: upstream_share needs the upstream"),
 ])
 def test_where_upstream_is_checked(tmp_path, assertion: str, message: str) -> None:
     path = tmp_path / "s.yaml"
