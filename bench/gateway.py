@@ -6,7 +6,13 @@ measures closed-loop clients at 1, 8 and 32 concurrency — direct and through t
 interleaved in the same run, repeated — and prints a table.
 
     .venv/bin/python bench/gateway.py [--json FILE] [--seconds 2.0] [--repeats 3]
-                                      [--upstream-client fast|aiohttp]
+                                      [--upstream-client fast|aiohttp] [--compare-governed]
+
+``--compare-governed`` measures a second gateway in the same run, configured with the traffic
+governance features on: a weighted split (95/5 between two versions), a shadow of 5 % of the
+requests (its own policy decision, then a mirrored call), a tenant spend budget (budget state in
+every policy input) and token/cost accounting (always on), and prints its row next to the plain
+one; JSON keys ``governed_<key>`` and ``governed_minus_plain_overhead_p50_ms_cN``.
 
 JSON keys: overhead_p50_ms_cN, overhead_p99_ms_cN (gateway − direct latency percentiles),
 gateway_rps_cN, direct_rps_cN, throughput_ratio_cN (gateway/direct) for N in 1, 8, 32;
@@ -199,6 +205,37 @@ def wait_for_file(path: Path, proc: subprocess.Popen, timeout: float) -> str:
     raise SystemExit(f"timed out waiting for {path}")
 
 
+def gateway_config(args: argparse.Namespace, tmp: Path, upstream: str, *,
+                   governed: bool) -> dict:
+    """The bench gateway's config; ``governed`` adds a 95/5 version split, a 5 % shadow and a
+    tenant budget (too large to run out: its state still goes into every policy input)."""
+    cfg: dict = {
+        "policy": {"engine": "regorus", "bundle": str(args.bundle)},
+        "audit": {"path": str(tmp / "audit.jsonl"), "ack": args.audit_ack},
+        "auth": {"keys_env": "GOVCHAOS_BENCH_KEYS"},
+        "upstreams": [{
+            "name": "private-eu-a", "base_url": upstream,
+            "model": "llama-3.1-70b-private-eu", "provider": "govchaos-private",
+            "hosting": "private", "region": "eu-central-1",
+            "version": "3.1-70b-instruct-2024-07", "cost_per_1k_tokens": 0.003}],
+        "routes": {"claims-triage": {"strategy": "latency", "attempt_timeout_ms": 5000}},
+        "upstream_client": args.upstream_client,
+    }
+    if governed:
+        cfg["upstreams"].append({
+            "name": "private-eu-b", "base_url": upstream,
+            "model": "llama-3.1-8b-private-eu", "provider": "govchaos-private",
+            "hosting": "private", "region": "eu-central-1",
+            "version": "3.1-8b-instruct-2024-07", "cost_per_1k_tokens": 0.0004})
+        cfg["routes"]["claims-triage"].update({
+            "upstreams": ["private-eu-a", "private-eu-b"],
+            "split": [{"model": "llama-3.1-70b-private-eu", "weight": 95},
+                      {"model": "llama-3.1-8b-private-eu", "weight": 5}],
+            "shadow": {"model": "llama-3.1-8b-private-eu", "share": 0.05}})
+        cfg["budgets"] = [{"scope": "tenant", "name": "acme-health", "usd_per_hour": 1.0e6}]
+    return cfg
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--json", type=Path, help="write the figures here")
@@ -211,6 +248,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--audit-ack", choices=("durable", "enqueued"), default="durable",
                     help="config audit.ack: answer after the records are durable (the default) "
                          "or once they are enqueued")
+    ap.add_argument("--compare-governed", action="store_true",
+                    help="also measure a gateway with split + shadow (0.05) + budgets + "
+                         "accounting, in the same run")
     ap.add_argument("--mock", help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     if args.mock:
@@ -227,35 +267,31 @@ def main(argv: list[str] | None = None) -> int:
             procs.append(mock)
             port = int(wait_for_file(tmp / "port", mock, 20))
             upstream = f"http://127.0.0.1:{port}/v1"
-            cfg = {
-                "policy": {"engine": "regorus", "bundle": str(args.bundle)},
-                "audit": {"path": str(tmp / "audit.jsonl"), "ack": args.audit_ack},
-                "auth": {"keys_env": "GOVCHAOS_BENCH_KEYS"},
-                "upstreams": [{
-                    "name": "private-eu-a", "base_url": upstream,
-                    "model": "llama-3.1-70b-private-eu", "provider": "govchaos-private",
-                    "hosting": "private", "region": "eu-central-1",
-                    "version": "3.1-70b-instruct-2024-07", "cost_per_1k_tokens": 0.003}],
-                "routes": {"claims-triage": {"strategy": "latency", "attempt_timeout_ms": 5000}},
-                "upstream_client": args.upstream_client,
-            }
-            (tmp / "gateway.yaml").write_text(yaml.safe_dump(cfg))
             env = {**os.environ, "GOVCHAOS_BENCH_KEYS": f"{KEY}=acme-health"}
-            gw = subprocess.Popen(
-                [sys.executable, "-m", "govchaos", "gateway", "serve", "--config",
-                 str(tmp / "gateway.yaml"), "--port", "0", "--ready-file", str(tmp / "ready.json")],
-                env=env, stdout=subprocess.DEVNULL)
-            procs.append(gw)
-            gateway_url = json.loads(wait_for_file(tmp / "ready.json", gw, 30))["url"]
+            kinds = ("plain", "governed") if args.compare_governed else ("plain",)
+            gateways = {}
+            for kind in kinds:
+                cfg = gateway_config(args, tmp / kind, upstream, governed=kind == "governed")
+                (tmp / kind).mkdir()
+                (tmp / kind / "gateway.yaml").write_text(yaml.safe_dump(cfg))
+                gw = subprocess.Popen(
+                    [sys.executable, "-m", "govchaos", "gateway", "serve", "--config",
+                     str(tmp / kind / "gateway.yaml"), "--port", "0",
+                     "--ready-file", str(tmp / kind / "ready.json")],
+                    env=env, stdout=subprocess.DEVNULL)
+                procs.append(gw)
+                url = json.loads(wait_for_file(tmp / kind / "ready.json", gw, 30))["url"]
+                gateways[kind] = (url, gw.pid)
             try:
                 import uvloop
-                res = uvloop.run(measure(f"{upstream}/chat/completions",
-                                         f"{gateway_url}/v1/chat/completions",
-                                         args.seconds, args.repeats, gw.pid))
+                run = uvloop.run
             except ImportError:
-                res = asyncio.run(measure(f"{upstream}/chat/completions",
-                                          f"{gateway_url}/v1/chat/completions",
-                                          args.seconds, args.repeats, gw.pid))
+                run = asyncio.run
+            results = {kind: run(measure(f"{upstream}/chat/completions",
+                                         f"{url}/v1/chat/completions",
+                                         args.seconds, args.repeats, pid))
+                       for kind, (url, pid) in gateways.items()}
+            res = results["plain"]
         finally:
             for p in reversed(procs):
                 p.send_signal(signal.SIGTERM)
@@ -265,15 +301,26 @@ def main(argv: list[str] | None = None) -> int:
                 except subprocess.TimeoutExpired:
                     p.kill()
 
-    print(f"{'clients':>7} | {'direct p50':>10} {'p99':>7} {'rps':>7} | {'gateway p50':>11} "
-          f"{'p99':>7} {'rps':>7} | {'+p50 ms':>7} {'+p99 ms':>7} {'ratio':>6} {'cpu µs/req':>10}")
-    for c in LEVELS:
-        print(f"{c:>7} | {res[f'direct_p50_ms_c{c}']:>10.3f} {res[f'direct_p99_ms_c{c}']:>7.3f} "
-              f"{res[f'direct_rps_c{c}']:>7.0f} | {res[f'gateway_p50_ms_c{c}']:>11.3f} "
-              f"{res[f'gateway_p99_ms_c{c}']:>7.3f} {res[f'gateway_rps_c{c}']:>7.0f} | "
-              f"{res[f'overhead_p50_ms_c{c}']:>7.3f} {res[f'overhead_p99_ms_c{c}']:>7.3f} "
-              f"{res[f'throughput_ratio_c{c}']:>6.2f} "
-              f"{res.get(f'gateway_cpu_us_per_request_c{c}', float('nan')):>10.0f}")
+    print(f"{'gateway':>8} {'clients':>7} | {'direct p50':>10} {'p99':>7} {'rps':>7} | "
+          f"{'gateway p50':>11} {'p99':>7} {'rps':>7} | {'+p50 ms':>7} {'+p99 ms':>7} "
+          f"{'ratio':>6} {'cpu µs/req':>10}")
+    for kind, r in results.items():
+        for c in LEVELS:
+            print(f"{kind:>8} {c:>7} | {r[f'direct_p50_ms_c{c}']:>10.3f} "
+                  f"{r[f'direct_p99_ms_c{c}']:>7.3f} {r[f'direct_rps_c{c}']:>7.0f} | "
+                  f"{r[f'gateway_p50_ms_c{c}']:>11.3f} {r[f'gateway_p99_ms_c{c}']:>7.3f} "
+                  f"{r[f'gateway_rps_c{c}']:>7.0f} | {r[f'overhead_p50_ms_c{c}']:>7.3f} "
+                  f"{r[f'overhead_p99_ms_c{c}']:>7.3f} {r[f'throughput_ratio_c{c}']:>6.2f} "
+                  f"{r.get(f'gateway_cpu_us_per_request_c{c}', float('nan')):>10.0f}")
+    if "governed" in results:
+        gov = results["governed"]
+        for key, value in list(gov.items()):
+            res[f"governed_{key}"] = value
+        for c in LEVELS:
+            res[f"governed_minus_plain_overhead_p50_ms_c{c}"] = (
+                gov[f"overhead_p50_ms_c{c}"] - res[f"overhead_p50_ms_c{c}"])
+        print("governed − plain, +p50 ms: " + ", ".join(
+            f"c{c} {res[f'governed_minus_plain_overhead_p50_ms_c{c}']:+.3f}" for c in LEVELS))
     print(f"targets: +p50 ≤ 0.25 ms and +p99 ≤ 0.5 ms at 1 client; ratio ≥ 0.70 at 32 clients; "
           f"errors: {sum(res[f'errors_c{c}'] for c in LEVELS)}; gateway CPU per request: "
           f"{res.get('gateway_cpu_us_per_request', float('nan')):.0f} µs")
