@@ -69,6 +69,11 @@ class DecisionSummary(BaseModel):
     gpu_events: int = 0
     gpu_timeline: tuple[GpuEvent, ...] = ()
     decision_latency_p50_ms: float | None = None
+    # shadow traffic (routes.<r>.shadow): the shadow targets' own decisions, and what became
+    # of each shadow (ok / a failover reason / denied, never sent / dropped / unavailable)
+    shadow_decisions: int = 0
+    shadow_denied: int = 0
+    shadows_by_outcome: dict[str, int] = {}
 
 
 def _top(counter: Counter[str]) -> dict[str, int]:
@@ -82,7 +87,8 @@ def _top(counter: Counter[str]) -> dict[str, int]:
 
 def summarize_events(events: Iterable[Mapping[str, Any]], *, unreadable: int = 0) -> DecisionSummary:
     """Summarize audit events (dicts as written by the gateway)."""
-    records = decisions = allowed = denied = attempts = gpu = 0
+    records = decisions = allowed = denied = attempts = gpu = shadow_decisions = shadow_denied = 0
+    shadows: Counter[str] = Counter()
     reasons: Counter[str] = Counter()
     models_allowed: Counter[str] = Counter()
     outcomes: Counter[str] = Counter()
@@ -115,6 +121,13 @@ def summarize_events(events: Iterable[Mapping[str, Any]], *, unreadable: int = 0
             latency = event.get("decision_latency_ms")
             if isinstance(latency, int | float):
                 latencies.append(float(latency))
+        elif kind == "shadow_decision":
+            shadow_decisions += 1
+            result = event.get("result") or {}
+            if not (isinstance(result, dict) and result.get("allow") is True):
+                shadow_denied += 1
+        elif kind == "shadow":
+            shadows[str(event.get("outcome") or "(none)")] += 1
         elif kind == "attempt":
             attempts += 1
             outcomes[str(event.get("outcome") or "(none)")] += 1
@@ -148,6 +161,9 @@ def summarize_events(events: Iterable[Mapping[str, Any]], *, unreadable: int = 0
         gpu_events=gpu,
         gpu_timeline=tuple(gpu_timeline[:200]),
         decision_latency_p50_ms=round(latencies[len(latencies) // 2], 4) if latencies else None,
+        shadow_decisions=shadow_decisions,
+        shadow_denied=shadow_denied,
+        shadows_by_outcome=dict(shadows.most_common()),
     )
 
 

@@ -68,6 +68,8 @@ def decisions_html(view: ReportView) -> str:
         "decision latency p50 (ms)": num(d.decision_latency_p50_ms),
         "upstream attempts": d.attempts,
         "GPU health events": d.gpu_events,
+        **({"shadow decisions (denied: never sent)": f"{d.shadow_decisions} ({d.shadow_denied} denied)"}
+           if d.shadow_decisions else {}),
         **({"unreadable lines": d.unreadable} if d.unreadable else {}),
     })]
     parts.append('<div class="grid"><div>')
@@ -78,6 +80,9 @@ def decisions_html(view: ReportView) -> str:
     parts.append("</div><div>")
     parts.append(table(["attempt outcome", "count"], list(d.attempts_by_outcome.items()), numeric=(1,)))
     parts.append(table(["model attempted", "attempts"], list(d.attempts_by_model.items()), numeric=(1,)))
+    if d.shadows_by_outcome:
+        parts.append(table(["shadow outcome", "count"], list(d.shadows_by_outcome.items()),
+                           numeric=(1,)))
     parts.append("</div></div>")
     v = view.report.policy_violations
     if v is not None and v.examples:

@@ -57,3 +57,19 @@ async def test_compacted_segments_summarize_like_the_plain_file(tmp_path: Path) 
     assert compact.failover_reasons == plain.failover_reasons
     # the blob and segment records are the log's own: not counted as events
     assert compact.records == plain.records == 240
+
+
+def test_shadow_decisions_and_outcomes_are_counted_apart_from_primary_decisions() -> None:
+    from chaos.report.decisions import summarize_events
+
+    events = [
+        {"kind": "decision", "result": ALLOW, "input": {"route": "customer-chat"}},
+        {"kind": "shadow_decision", "result": ALLOW, "input": {"route": "customer-chat"}},
+        {"kind": "shadow_decision", "result": DENY, "input": {"route": "customer-chat"}},
+        {"kind": "shadow", "outcome": "ok"},
+        {"kind": "shadow", "outcome": "denied"},
+    ]
+    summary = summarize_events(events)
+    assert (summary.decisions, summary.allowed, summary.denied) == (1, 1, 0)
+    assert (summary.shadow_decisions, summary.shadow_denied) == (2, 1)
+    assert summary.shadows_by_outcome == {"ok": 1, "denied": 1}
