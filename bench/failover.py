@@ -29,6 +29,10 @@ keys ``client_errors_hang_timeout5s``, ``goodput_ratio_hang_timeout5s``,
 ``recovery_s_hang_timeout5s``, ``p99_ms_before_hang_timeout5s`` and ``p99_ms_during_hang_timeout5s``
 (target: p99 during the hang ≤ 10 × the p99 before it). A generous timeout must not matter: the
 gateway has to notice a hang from the upstream's own latency, long before the timeout.
+``--workers N`` runs the gateway as ``gateway serve --workers N`` (audit in one chain per worker):
+breakers, latency and hang detection are then per worker, which is what this measures; the JSON
+adds ``requests_by_worker`` (decisions in each worker's chain, per gateway started — the kernel
+spreads the clients' connections, so with few clients one worker may serve most of them).
 Exit status: 0 (``--check``: 1 when a target is missed), 2 when the run itself broke.
 """
 
@@ -163,14 +167,17 @@ class UpstreamProcess:
 
 
 def write_gateway_config(workdir: Path, upstreams: dict[str, UpstreamProcess], attempt_timeout_ms: float,
-                         hedge_after_ms: float | None = None, bundle: Path = REPO / "policies") -> Path:
+                         hedge_after_ms: float | None = None, bundle: Path = REPO / "policies",
+                         workers: int = 1) -> Path:
     import yaml
 
     keys = workdir / "keys.yaml"
     keys.write_text(yaml.safe_dump({"keys": [{"key": API_KEY, "tenant": TENANT}]}))
     config = {
         "policy": {"engine": "regorus", "bundle": str(bundle)},
-        "audit": {"path": str(workdir / "audit.jsonl")},
+        # --workers above 1: one chain per worker (gateway serve refuses a single audit file)
+        "audit": ({"path": str(workdir / "audit.jsonl")} if workers == 1
+                  else {"directory": str(workdir / f"audit-{len(list(workdir.glob('audit-*')))}")}),
         "auth": {"keys_file": str(keys)},
         "gpu": {"source": "simulated"},
         "upstreams": [
@@ -188,12 +195,13 @@ def write_gateway_config(workdir: Path, upstreams: dict[str, UpstreamProcess], a
     return path
 
 
-def start_gateway(config: Path, workdir: Path, timeout_s: float = 60.0) -> tuple[subprocess.Popen[bytes], str]:
+def start_gateway(config: Path, workdir: Path, timeout_s: float = 60.0,
+                  workers: int = 1) -> tuple[subprocess.Popen[bytes], str]:
     ready = workdir / "ready.json"
     log = open(workdir / "gateway.log", "wb")  # noqa: SIM115 - closed with the process
     proc = subprocess.Popen(
         [sys.executable, "-m", "govchaos", "gateway", "serve", "--config", str(config), "--port", "0",
-         "--ready-file", str(ready)],
+         "--ready-file", str(ready), *(["--workers", str(workers)] if workers > 1 else [])],
         stdout=log, stderr=subprocess.STDOUT, cwd=REPO,
     )
     deadline = time.monotonic() + timeout_s
@@ -360,8 +368,8 @@ async def bench(args: argparse.Namespace) -> dict[str, Any]:
         for up in upstreams.values():
             await asyncio.to_thread(up.start)
         config = write_gateway_config(workdir, upstreams, args.attempt_timeout_ms, args.hedge_after_ms,
-                                      args.bundle)
-        gateway, url = await asyncio.to_thread(start_gateway, config, workdir)
+                                      args.bundle, args.workers)
+        gateway, url = await asyncio.to_thread(start_gateway, config, workdir, 60.0, args.workers)
         load = Load(url, args.clients)
         load_task = asyncio.create_task(load.run())
         results: dict[str, Any] = {}
@@ -380,9 +388,9 @@ async def bench(args: argparse.Namespace) -> dict[str, Any]:
             print(f"fault hang, attempt_timeout_ms {HANG_TIMEOUT5S_MS:g}: a fresh gateway",
                   file=sys.stderr, flush=True)
             config = write_gateway_config(workdir, upstreams, HANG_TIMEOUT5S_MS, args.hedge_after_ms,
-                                          args.bundle)
+                                          args.bundle, args.workers)
             (workdir / "ready.json").unlink(missing_ok=True)
-            gateway, url = await asyncio.to_thread(start_gateway, config, workdir)
+            gateway, url = await asyncio.to_thread(start_gateway, config, workdir, 60.0, args.workers)
             load = Load(url, args.clients)
             load_task = asyncio.create_task(load.run())
             extra = {k + "_timeout5s": v for k, v in
@@ -405,6 +413,23 @@ async def bench(args: argparse.Namespace) -> dict[str, Any]:
             await asyncio.to_thread(stop_process, gateway)
         for up in upstreams.values():
             up.kill()
+        if args.workers > 1:
+            args.requests_by_worker = requests_by_worker(workdir)
+
+
+def requests_by_worker(workdir: Path) -> dict[str, list[int]]:
+    """Decisions in each worker's audit chain, per gateway started (``audit-<n>/worker-<i>/``):
+    how the kernel spread the clients' connections over the workers."""
+    from governance.audit import iter_events, read_worker_set
+
+    out: dict[str, list[int]] = {}
+    for audit in sorted(workdir.glob("audit-*")):
+        manifest = read_worker_set(audit)
+        if manifest is None:
+            continue
+        out[audit.name] = [sum(1 for e in iter_events(audit / name) if e.get("kind") == "decision")
+                           for name in manifest.chains]
+    return out
 
 
 def verdict(results: dict[str, Any], faults: list[str]) -> dict[str, bool]:
@@ -449,6 +474,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                     help="policy bundle (default: the repository's policies/)")
     p.add_argument("--no-hang-timeout5s", dest="hang_timeout5s", action="store_false",
                    help=f"skip the extra hang run with attempt_timeout_ms {HANG_TIMEOUT5S_MS:g}")
+    p.add_argument("--workers", type=int, default=1,
+                   help="gateway serve --workers N (1..64; breaker and latency state are per worker)")
     p.add_argument("--check", action="store_true", help="exit 1 when a target is missed")
     p.add_argument("--upstream", action="store_true", help=argparse.SUPPRESS)
     p.add_argument("--port", type=int, default=0, help=argparse.SUPPRESS)
@@ -459,6 +486,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         p.error(f"unknown fault(s) {unknown}; choose from {list(FAULTS)}")
     if not 0 < args.fault_seconds <= 120 or not 0 < args.pre_seconds <= 60 or not 1 <= args.clients <= 256:
         p.error("--fault-seconds must be in (0, 120], --pre-seconds in (0, 60], --clients in 1..256")
+    if not 1 <= args.workers <= 64:
+        p.error("--workers must be in 1..64")
+    args.requests_by_worker = None
     return args
 
 
@@ -481,7 +511,8 @@ def main(argv: list[str] | None = None) -> int:
         "bench": "failover",
         "settings": {k: getattr(args, k) for k in ("fault_seconds", "pre_seconds", "clients",
                                                      "attempt_timeout_ms", "hedge_after_ms", "upstream_latency_ms",
-                                                     "faults", "hang_timeout5s")},
+                                                     "faults", "hang_timeout5s", "workers")},
+        "requests_by_worker": args.requests_by_worker,
         "route": ROUTE, "data_class": DATA_CLASS, "tenant": TENANT,
         "targets": TARGETS, **results, **passes, "elapsed_s": round(time.monotonic() - started, 1),
         "python": sys.version.split()[0], "cpus": os.cpu_count(),
@@ -495,6 +526,9 @@ def main(argv: list[str] | None = None) -> int:
               f"{str(results['goodput_ratio_hang_timeout5s']):>13} "
               f"{str(results['recovery_s_hang_timeout5s']):>10}  {passes['pass_hang_timeout5s']}"
               f"  p99 {results['p99_ms_before_hang_timeout5s']} -> {results['p99_ms_during_hang_timeout5s']} ms")
+    if args.requests_by_worker:
+        print("decisions per worker, per gateway started: "
+              + "; ".join(f"{k}: {v}" for k, v in args.requests_by_worker.items()))
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps(doc, indent=2) + "\n")

@@ -7,6 +7,7 @@ interleaved in the same run, repeated — and prints a table.
 
     .venv/bin/python bench/gateway.py [--json FILE] [--seconds 2.0] [--repeats 3]
                                       [--upstream-client fast|aiohttp] [--compare-governed]
+                                      [--workers N] [--compare-workers]
 
 ``--compare-governed`` measures a second gateway in the same run, configured with the traffic
 governance features on: a weighted split (95/5 between two versions), a shadow of 5 % of the
@@ -20,6 +21,16 @@ gateway_cpu_us_per_request (and _cN): CPU time of the gateway process and its ch
 policy workers), from /proc, over the requests it served in the gateway windows — a figure much
 less noisy than latency on a shared machine.
 Targets (DESIGN.md §6): overhead p50 ≤ 0.25 ms and p99 ≤ 0.5 ms at c1; ratio ≥ 0.7 at c32.
+
+``--workers N`` runs the gateway as ``gateway serve --workers N`` (its audit then in one chain per
+worker, ``audit.directory``). ``--compare-workers`` measures instead, in one run, a 1-worker and
+a 2-worker gateway side by side (both with ``audit.directory``, so only the worker count
+differs) at 32 clients, interleaved, repeated: keys ``workers_rps_c32_w1`` / ``_w2``,
+``workers_p50_ms_c32_w*`` / ``workers_p99_ms_c32_w*``, ``workers_cpu_us_per_request_w*`` (CPU of
+every gateway process — supervisor, workers, policy children — per request),
+``workers_speedup_c32`` (w2 ÷ w1 throughput) and ``direct_rps_c32``. On a 2-core machine the
+load generator and the mock compete with the workers for the cores: read the speedup as what
+this machine allows, not as the gateway's scaling.
 """
 
 from __future__ import annotations
@@ -193,6 +204,53 @@ async def measure(direct_url: str, gateway_url: str, seconds: float, repeats: in
     return out
 
 
+async def compare_workers(direct_url: str, gateways: dict[int, tuple[str, int]], seconds: float,
+                          repeats: int, clients: int = 32) -> dict:
+    """Throughput, latency and CPU per request of each gateway (by worker count) at ``clients``,
+    interleaved with the direct path, the order alternating per repetition."""
+    import aiohttp
+    import orjson
+
+    body = orjson.dumps(BODY)
+    gw_headers = {"Authorization": f"Bearer {KEY}", "Content-Type": "application/json",
+                  "X-Govchaos-Route": "claims-triage", "X-Govchaos-Data-Classes": "pii"}
+    targets = [("direct", direct_url, {"Content-Type": "application/json"}, None)]
+    targets += [(f"w{n}", url, gw_headers, pid) for n, (url, pid) in sorted(gateways.items())]
+    results = {name: {"lat": [], "n": 0, "errors": 0, "t": 0.0, "cpu": 0.0, "cpu_ok": True}
+               for name, *_ in targets}
+    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0)) as session:
+        for _, url, h, _ in targets:  # warm up: connections (spread over the workers), caches
+            await closed_loop(session, url, h, body, clients, 0.5)
+        for rep in range(repeats):
+            order = targets if rep % 2 == 0 else list(reversed(targets))
+            for name, url, h, pid in order:
+                cpu0 = tree_cpu_s(pid) if pid else None
+                lat, err, elapsed = await closed_loop(session, url, h, body, clients, seconds)
+                cpu1 = tree_cpu_s(pid) if pid else None
+                r = results[name]
+                if cpu0 is None or cpu1 is None:
+                    r["cpu_ok"] = False
+                else:
+                    r["cpu"] += cpu1 - cpu0
+                r["lat"] += lat
+                r["n"] += len(lat)
+                r["errors"] += err
+                r["t"] += elapsed
+    out: dict = {f"direct_rps_c{clients}": results["direct"]["n"] / results["direct"]["t"]}
+    for name, *_ in targets[1:]:
+        r = results[name]
+        out[f"workers_rps_c{clients}_{name}"] = r["n"] / r["t"]
+        out[f"workers_p50_ms_c{clients}_{name}"] = pct(r["lat"], 0.5) * 1000
+        out[f"workers_p99_ms_c{clients}_{name}"] = pct(r["lat"], 0.99) * 1000
+        out[f"workers_errors_c{clients}_{name}"] = r["errors"]
+        if r["cpu_ok"] and r["n"] + r["errors"]:
+            out[f"workers_cpu_us_per_request_{name}"] = r["cpu"] / (r["n"] + r["errors"]) * 1e6
+    if "w1" in results and "w2" in results:
+        out[f"workers_speedup_c{clients}"] = (out[f"workers_rps_c{clients}_w2"]
+                                              / out[f"workers_rps_c{clients}_w1"])
+    return out
+
+
 # -- processes --------------------------------------------------------------------------------
 def wait_for_file(path: Path, proc: subprocess.Popen, timeout: float) -> str:
     deadline = time.monotonic() + timeout
@@ -206,12 +264,14 @@ def wait_for_file(path: Path, proc: subprocess.Popen, timeout: float) -> str:
 
 
 def gateway_config(args: argparse.Namespace, tmp: Path, upstream: str, *,
-                   governed: bool) -> dict:
+                   governed: bool, directory: bool = False) -> dict:
     """The bench gateway's config; ``governed`` adds a 95/5 version split, a 5 % shadow and a
-    tenant budget (too large to run out: its state still goes into every policy input)."""
+    tenant budget (too large to run out: its state still goes into every policy input);
+    ``directory``: the audit in segments (one chain per worker with ``--workers``)."""
+    audit = {"directory": str(tmp / "audit")} if directory else {"path": str(tmp / "audit.jsonl")}
     cfg: dict = {
         "policy": {"engine": "regorus", "bundle": str(args.bundle)},
-        "audit": {"path": str(tmp / "audit.jsonl"), "ack": args.audit_ack},
+        "audit": {**audit, "ack": args.audit_ack},
         "auth": {"keys_env": "GOVCHAOS_BENCH_KEYS"},
         "upstreams": [{
             "name": "private-eu-a", "base_url": upstream,
@@ -251,8 +311,14 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--compare-governed", action="store_true",
                     help="also measure a gateway with split + shadow (0.05) + budgets + "
                          "accounting, in the same run")
+    ap.add_argument("--workers", type=int, default=1,
+                    help="gateway serve --workers N (1..64; above 1 the audit is one chain per worker)")
+    ap.add_argument("--compare-workers", action="store_true",
+                    help="measure a 1-worker and a 2-worker gateway side by side at 32 clients")
     ap.add_argument("--mock", help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
+    if not 1 <= args.workers <= 64:
+        ap.error("--workers must be in 1..64")
     if args.mock:
         run_mock(args.mock)
         return 0
@@ -269,24 +335,35 @@ def main(argv: list[str] | None = None) -> int:
             upstream = f"http://127.0.0.1:{port}/v1"
             env = {**os.environ, "GOVCHAOS_BENCH_KEYS": f"{KEY}=acme-health"}
             kinds = ("plain", "governed") if args.compare_governed else ("plain",)
+            if args.compare_workers:
+                kinds = ("w1", "w2")
             gateways = {}
             for kind in kinds:
-                cfg = gateway_config(args, tmp / kind, upstream, governed=kind == "governed")
+                workers = int(kind[1:]) if args.compare_workers else args.workers
+                cfg = gateway_config(args, tmp / kind, upstream, governed=kind == "governed",
+                                     directory=args.compare_workers or workers > 1)
                 (tmp / kind).mkdir()
                 (tmp / kind / "gateway.yaml").write_text(yaml.safe_dump(cfg))
                 gw = subprocess.Popen(
                     [sys.executable, "-m", "govchaos", "gateway", "serve", "--config",
                      str(tmp / kind / "gateway.yaml"), "--port", "0",
-                     "--ready-file", str(tmp / kind / "ready.json")],
+                     "--ready-file", str(tmp / kind / "ready.json"),
+                     *(["--workers", str(workers)] if workers > 1 else [])],
                     env=env, stdout=subprocess.DEVNULL)
                 procs.append(gw)
-                url = json.loads(wait_for_file(tmp / kind / "ready.json", gw, 30))["url"]
+                url = json.loads(wait_for_file(tmp / kind / "ready.json", gw, 60))["url"]
                 gateways[kind] = (url, gw.pid)
             try:
                 import uvloop
                 run = uvloop.run
             except ImportError:
                 run = asyncio.run
+            if args.compare_workers:
+                res = run(compare_workers(
+                    f"{upstream}/chat/completions",
+                    {int(k[1:]): (f"{u}/v1/chat/completions", pid)
+                     for k, (u, pid) in gateways.items()}, args.seconds, args.repeats))
+                return _print_workers(res, args)
             results = {kind: run(measure(f"{upstream}/chat/completions",
                                          f"{url}/v1/chat/completions",
                                          args.seconds, args.repeats, pid))
@@ -324,6 +401,25 @@ def main(argv: list[str] | None = None) -> int:
     print(f"targets: +p50 ≤ 0.25 ms and +p99 ≤ 0.5 ms at 1 client; ratio ≥ 0.70 at 32 clients; "
           f"errors: {sum(res[f'errors_c{c}'] for c in LEVELS)}; gateway CPU per request: "
           f"{res.get('gateway_cpu_us_per_request', float('nan')):.0f} µs")
+    if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps({k: round(v, 4) if isinstance(v, float) else v
+                                         for k, v in res.items()}, indent=2, sort_keys=True))
+    return 0
+
+
+def _print_workers(res: dict, args: argparse.Namespace) -> int:
+    print(f"32 clients, {args.repeats} × {args.seconds:g} s each, interleaved; direct"
+          f" {res['direct_rps_c32']:.0f} req/s")
+    print(f"{'workers':>7} | {'req/s':>7} {'p50 ms':>7} {'p99 ms':>7} {'errors':>6}"
+          f" {'cpu µs/req':>10}")
+    for n in (1, 2):
+        print(f"{n:>7} | {res[f'workers_rps_c32_w{n}']:>7.0f}"
+              f" {res[f'workers_p50_ms_c32_w{n}']:>7.2f} {res[f'workers_p99_ms_c32_w{n}']:>7.2f}"
+              f" {res[f'workers_errors_c32_w{n}']:>6}"
+              f" {res.get(f'workers_cpu_us_per_request_w{n}', float('nan')):>10.0f}")
+    print(f"2 workers / 1 worker throughput: {res['workers_speedup_c32']:.2f}× on"
+          f" {os.cpu_count()} CPUs (load generator and mock on the same cores)")
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps({k: round(v, 4) if isinstance(v, float) else v
