@@ -45,9 +45,12 @@ def check_splittable(cfg: GatewayConfig, source: Path | None = None) -> None:
                 " sinks", location=Location(where, field=f"audit.sinks.{i}"))
 
 
-def worker_config(cfg: GatewayConfig, index: int) -> GatewayConfig:
-    """``cfg`` as worker ``index`` runs it: its audit chain and its shipped copies apart from
-    the other workers'. ``cfg`` must have passed :func:`check_splittable`."""
+def worker_config(cfg: GatewayConfig, index: int, workers: int = 1) -> GatewayConfig:
+    """``cfg`` as worker ``index`` of ``workers`` runs it: its audit chain and its shipped
+    copies apart from the other workers', and 1/``workers`` of every spend budget (budget
+    state is per worker: the workers together never spend more than the budget; a worker may
+    refuse while a sibling still has room — fail closed). ``cfg`` must have passed
+    :func:`check_splittable`."""
     assert cfg.audit.directory is not None
     name = worker_chain_name(index)
     sinks = []
@@ -59,4 +62,6 @@ def worker_config(cfg: GatewayConfig, index: int) -> GatewayConfig:
         sinks.append(sink)
     audit = cfg.audit.model_copy(update={"directory": cfg.audit.directory / name,
                                          "sinks": tuple(sinks)})
-    return cfg.model_copy(update={"audit": audit})
+    budgets = tuple(b.model_copy(update={"usd_per_hour": b.usd_per_hour / workers})
+                    for b in cfg.budgets)
+    return cfg.model_copy(update={"audit": audit, "budgets": budgets})

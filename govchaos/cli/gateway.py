@@ -55,8 +55,8 @@ def _serve(args: argparse.Namespace) -> int:
         return _supervise(args, cfg, ready)
     index = args.worker_index
 
-    def own(c):  # a worker's config: its own audit chain (gateway.workers)
-        return c if index is None else worker_config(c, index)
+    def own(c):  # a worker's config: its own audit chain, its share of budgets (gateway.workers)
+        return c if index is None else worker_config(c, index, args.workers)
 
     if index is not None:
         from gateway.supervisor import die_with_parent

@@ -71,3 +71,13 @@ def test_worker_config_splits_the_chain_and_the_sinks() -> None:
     assert w.audit.sinks[0].path == Path("/copies/worker-3")
     assert w.audit.sinks[1].prefix == "gw/worker-3/"
     assert worker_config(cfg, 3) == w and cfg.audit.directory == Path("/a")
+
+
+def test_each_worker_enforces_its_share_of_every_budget() -> None:
+    # budget state is per worker: N workers each at the full limit could spend N x the budget
+    cfg = GatewayConfig.model_validate({
+        "auth": {"keys_env": "K"}, "audit": {"directory": "/a"},
+        "budgets": [{"scope": "tenant", "name": "t", "usd_per_hour": 3.0}]})
+    shares = [worker_config(cfg, i, 3).budgets[0].usd_per_hour for i in range(3)]
+    assert shares == [1.0, 1.0, 1.0] and sum(shares) == cfg.budgets[0].usd_per_hour
+    assert worker_config(cfg, 0).budgets[0].usd_per_hour == 3.0  # one worker: the whole budget
