@@ -39,7 +39,7 @@ import orjson
 
 from gateway.config import GatewayConfig
 from gateway.errors import StartupError
-from gateway.workers import check_splittable, check_workers
+from gateway.workers import check_layout, check_splittable, check_workers
 from governance.audit import write_worker_set
 
 # (worker index, port, ready file) -> the argv that runs that worker
@@ -105,6 +105,7 @@ async def supervise(cfg: GatewayConfig, *, workers: int, argv_for: WorkerArgv,
     """
     check_workers(workers)
     check_splittable(cfg, config_path)
+    check_layout(cfg, workers, config_path)
     assert cfg.audit.directory is not None
     reserved = reserve_port(host, port)
     scratch = Path(tempfile.mkdtemp(prefix="govchaos-workers-"))

@@ -17,7 +17,12 @@ from pathlib import Path
 
 from gateway.config import DirectorySinkConfig, GatewayConfig, S3SinkConfig
 from gateway.errors import ConfigError
-from governance.audit import MAX_WORKERS, worker_chain_name
+from governance.audit import (
+    MAX_WORKERS,
+    WORKERS_MANIFEST,
+    holds_single_chain,
+    worker_chain_name,
+)
 from governance.errors import Location
 
 
@@ -43,6 +48,25 @@ def check_splittable(cfg: GatewayConfig, source: Path | None = None) -> None:
                 f"a {sink.kind} sink cannot be split per worker (its records would not say which"
                 " worker's chain they belong to); with --workers above 1 use directory or s3"
                 " sinks", location=Location(where, field=f"audit.sinks.{i}"))
+
+
+def check_layout(cfg: GatewayConfig, workers: int, source: Path | None = None) -> None:
+    """Raises ConfigError (field ``audit.directory``) when ``audit.directory`` already holds the
+    other layout: a worker set (``workers.json``) for one process, or one process's chain for
+    several workers — mixing them would leave records no verification of either layout reads."""
+    directory = cfg.audit.directory
+    if directory is None:
+        return
+    where = Location(str(source) if source is not None else None, field="audit.directory")
+    if workers == 1 and (directory / WORKERS_MANIFEST).exists():
+        raise ConfigError(
+            f"{directory} holds the chains of a --workers run ({WORKERS_MANIFEST}); serve it with"
+            " --workers above 1, or point audit.directory elsewhere", location=where)
+    if workers > 1 and holds_single_chain(directory):
+        raise ConfigError(
+            f"{directory} holds a single process's chain; --workers above 1 writes one chain per"
+            " worker under worker-<i>/: point audit.directory at a new directory",
+            location=where)
 
 
 def worker_config(cfg: GatewayConfig, index: int, workers: int = 1) -> GatewayConfig:

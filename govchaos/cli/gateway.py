@@ -46,7 +46,7 @@ def _serve(args: argparse.Namespace) -> int:
         from gateway.errors import ConfigError
 
         raise ConfigError(f"--port must be within 0..65535, got {args.port}")
-    from gateway.workers import check_splittable, check_workers, worker_config
+    from gateway.workers import check_layout, check_splittable, check_workers, worker_config
 
     check_workers(args.workers)
     cfg = load_config(args.config)
@@ -54,6 +54,8 @@ def _serve(args: argparse.Namespace) -> int:
     if args.workers > 1 and args.worker_index is None:
         return _supervise(args, cfg, ready)
     index = args.worker_index
+    if index is None:
+        check_layout(cfg, 1, Path(args.config))
 
     def own(c):  # a worker's config: its own audit chain, its share of budgets (gateway.workers)
         return c if index is None else worker_config(c, index, args.workers)

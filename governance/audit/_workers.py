@@ -60,6 +60,18 @@ class ChainVerdict(BaseModel):
     code: str | None = None
 
 
+def holds_single_chain(directory: str | os.PathLike[str]) -> bool:
+    """Whether ``directory`` holds segments of one chain of its own (a single-process gateway's
+    log), as opposed to nothing yet or a worker set."""
+    from governance.audit._segments import list_segments
+
+    try:
+        found, _ = list_segments(Path(directory))
+    except OSError:
+        return False
+    return bool(found)
+
+
 def worker_set_head(verdicts: list[ChainVerdict]) -> str:
     """One digest for a set of verified chains: sha256 over ``name records head`` lines in
     order (what a report shows as the audit head of a multi-worker gateway)."""

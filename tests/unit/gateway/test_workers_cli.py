@@ -81,3 +81,25 @@ def test_each_worker_enforces_its_share_of_every_budget() -> None:
     shares = [worker_config(cfg, i, 3).budgets[0].usd_per_hour for i in range(3)]
     assert shares == [1.0, 1.0, 1.0] and sum(shares) == cfg.budgets[0].usd_per_hour
     assert worker_config(cfg, 0).budgets[0].usd_per_hour == 3.0  # one worker: the whole budget
+
+
+def test_one_process_refuses_a_worker_set_directory(tmp_path: Path, capsys,
+                                                    monkeypatch) -> None:
+    monkeypatch.setenv("GOVCHAOS_TEST_KEYS", "sk-a=acme-health")
+    cfg = _config(tmp_path, "{directory: audit}")
+    (tmp_path / "audit").mkdir()
+    (tmp_path / "audit" / "workers.json").write_text("{}")
+    assert main(["gateway", "serve", "--config", str(cfg), "--port", "0"]) == 2
+    err = capsys.readouterr().err
+    assert f"{cfg}: audit.directory: " in err and "holds the chains of a --workers run" in err
+
+
+def test_workers_refuse_a_single_process_chain(tmp_path: Path, capsys, monkeypatch) -> None:
+    monkeypatch.setenv("GOVCHAOS_TEST_KEYS", "sk-a=acme-health")
+    cfg = _config(tmp_path, "{directory: audit}")
+    (tmp_path / "audit").mkdir()
+    (tmp_path / "audit" / "audit-000000.jsonl").write_text("")
+    assert main(["gateway", "serve", "--config", str(cfg), "--port", "0", "--workers", "2"]) == 2
+    err = capsys.readouterr().err
+    assert f"{cfg}: audit.directory: " in err and "holds a single process's chain" in err
+    assert not (tmp_path / "audit" / "workers.json").exists()
