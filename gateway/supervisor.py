@@ -148,6 +148,10 @@ async def supervise(cfg: GatewayConfig, *, workers: int, argv_for: WorkerArgv,
         await asyncio.wait([stopper, *(w.waiter for w in started)],
                            return_when=asyncio.FIRST_COMPLETED)
         stopper.cancel()
+        if not stop.is_set():
+            # Ctrl-C in a terminal signals the whole process group: a worker may end on its
+            # own SIGINT a moment before this process runs its handler for the same signal.
+            await asyncio.sleep(0.1)
         died = [w for w in started if w.process.returncode is not None]
         if died and not stop.is_set():
             for w in died:

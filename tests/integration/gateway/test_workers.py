@@ -101,3 +101,17 @@ async def test_a_worker_that_dies_stops_the_gateway_non_zero(mocks, tmp_path: Pa
         alive = False
     assert not alive
     assert verify_worker_set(tmp_path / "audit")[0].verified
+
+
+async def test_sigint_to_the_process_group_is_a_clean_stop(mocks, tmp_path: Path) -> None:
+    # what Ctrl-C in a terminal does: SIGINT to the supervisor and every worker at once
+    eu = await mocks("eu")
+    proc, url, ready = await _start(tmp_path, eu)
+    await _ask(url)
+    for pid in (proc.pid, *ready["workers"]):
+        os.kill(pid, signal.SIGINT)
+    rc = await asyncio.wait_for(proc.wait(), 30)
+    err = (await proc.stderr.read()).decode()
+    assert rc == 0, err
+    assert "exited with code" not in err
+    assert all(v.verified for v in verify_worker_set(tmp_path / "audit"))
