@@ -109,6 +109,7 @@ class GatewayApp:
                 m.in_rotation.labels(up.name).set(1 if up.usable(now) else 0)
                 m.breaker_changed(up.name, up.breaker.state)
             self.router.budgets.export(m)
+            self.router.export_split_shares()
             await send_bytes(send, 200, m.render(), m.content_type.encode())
         elif path == "/v1/models":
             self._tenant(read_head(scope["headers"]))

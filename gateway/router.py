@@ -73,6 +73,7 @@ class Router:
         self.scheduler = scheduler = AttemptScheduler(cfg.hang_detection, metrics, clock)
         self._discards: set[asyncio.Future[Any]] = set()
         self._split_counts: dict[str, dict[str, int]] = {}  # route -> model -> served
+        self._split_children: dict[tuple[str, str], Any] = {}  # (route, upstream) -> counter
         self.upstreams: dict[str, Upstream] = {}
         for ucfg in cfg.upstreams:
             name = ucfg.name
@@ -265,13 +266,21 @@ class Router:
             shadow.mirror(req, up, seconds, out.decision_id)
 
     def _split_served(self, rt: RouteRuntime, up: Upstream) -> None:
-        m = self.metrics
-        m.split_served.labels(rt.name, up.model, up.cfg.version).inc()
+        key = (rt.name, up.name)
+        child = self._split_children.get(key)
+        if child is None:
+            child = self._split_children[key] = self.metrics.split_served.labels(
+                rt.name, up.model, up.cfg.version)
+        child.inc()
         counts = self._split_counts.setdefault(rt.name, {})
         counts[up.model] = counts.get(up.model, 0) + 1
-        total = sum(counts.values())
-        for model, n in counts.items():
-            m.split_share.labels(rt.name, model).set(n / total)
+
+    def export_split_shares(self) -> None:
+        """Set ``govchaos_split_share`` from the served counts (at scrape time, not per request)."""
+        for route, counts in self._split_counts.items():
+            total = sum(counts.values())
+            for model, n in counts.items():
+                self.metrics.split_share.labels(route, model).set(n / total)
 
     async def open_stream(self, req: ChatRequest) -> Outcome:
         """Open a streaming request: fail over until an upstream has produced its first content.
