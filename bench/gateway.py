@@ -137,6 +137,30 @@ def tree_cpu_s(pid: int) -> float | None:
     return total / tick
 
 
+def new_window() -> dict:
+    """Accumulated figures of one measured configuration (see :func:`timed_window`)."""
+    return {"lat": [], "n": 0, "errors": 0, "t": 0.0, "p50s": [], "p99s": [], "cpu": 0.0,
+            "cpu_ok": True}
+
+
+async def timed_window(session, url: str, headers: dict, body: bytes, clients: int,
+                       seconds: float, pid: int | None, r: dict) -> list[float]:
+    """One closed-loop window, added to ``r`` (latencies, counts, the CPU of process ``pid``
+    and its children); returns the window's latencies."""
+    cpu0 = tree_cpu_s(pid) if pid else None
+    lat, err, elapsed = await closed_loop(session, url, headers, body, clients, seconds)
+    cpu1 = tree_cpu_s(pid) if pid else None
+    if cpu0 is None or cpu1 is None:
+        r["cpu_ok"] = False
+    else:
+        r["cpu"] += cpu1 - cpu0
+    r["lat"] += lat
+    r["n"] += len(lat)
+    r["errors"] += err
+    r["t"] += elapsed
+    return lat
+
+
 def pct(xs: list[float], q: float) -> float:
     xs = sorted(xs)
     return xs[min(len(xs) - 1, int(q * len(xs)))] if xs else float("nan")
@@ -163,20 +187,8 @@ async def measure(direct_url: str, gateway_url: str, seconds: float, repeats: in
                 if rep % 2:
                     order.reverse()  # interleave: neither side always goes first
                 for name, url, h in order:
-                    cpu0 = tree_cpu_s(gateway_pid) if gateway_pid else None
-                    lat, err, elapsed = await closed_loop(session, url, h, body, c, seconds)
-                    cpu1 = tree_cpu_s(gateway_pid) if gateway_pid else None
-                    r = results.setdefault((name, c), {"lat": [], "n": 0, "errors": 0, "t": 0.0,
-                                                       "p50s": [], "p99s": [], "cpu": 0.0,
-                                                       "cpu_ok": True})
-                    if cpu0 is None or cpu1 is None:
-                        r["cpu_ok"] = False
-                    else:
-                        r["cpu"] += cpu1 - cpu0
-                    r["lat"] += lat
-                    r["n"] += len(lat)
-                    r["errors"] += err
-                    r["t"] += elapsed
+                    r = results.setdefault((name, c), new_window())
+                    lat = await timed_window(session, url, h, body, c, seconds, gateway_pid, r)
                     r["p50s"].append(pct(lat, 0.5))
                     r["p99s"].append(pct(lat, 0.99))
     out: dict = {}
@@ -216,26 +228,14 @@ async def compare_workers(direct_url: str, gateways: dict[int, tuple[str, int]],
                   "X-Govchaos-Route": "claims-triage", "X-Govchaos-Data-Classes": "pii"}
     targets = [("direct", direct_url, {"Content-Type": "application/json"}, None)]
     targets += [(f"w{n}", url, gw_headers, pid) for n, (url, pid) in sorted(gateways.items())]
-    results = {name: {"lat": [], "n": 0, "errors": 0, "t": 0.0, "cpu": 0.0, "cpu_ok": True}
-               for name, *_ in targets}
+    results = {name: new_window() for name, *_ in targets}
     async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0)) as session:
         for _, url, h, _ in targets:  # warm up: connections (spread over the workers), caches
             await closed_loop(session, url, h, body, clients, 0.5)
         for rep in range(repeats):
             order = targets if rep % 2 == 0 else list(reversed(targets))
             for name, url, h, pid in order:
-                cpu0 = tree_cpu_s(pid) if pid else None
-                lat, err, elapsed = await closed_loop(session, url, h, body, clients, seconds)
-                cpu1 = tree_cpu_s(pid) if pid else None
-                r = results[name]
-                if cpu0 is None or cpu1 is None:
-                    r["cpu_ok"] = False
-                else:
-                    r["cpu"] += cpu1 - cpu0
-                r["lat"] += lat
-                r["n"] += len(lat)
-                r["errors"] += err
-                r["t"] += elapsed
+                await timed_window(session, url, h, body, clients, seconds, pid, results[name])
     out: dict = {f"direct_rps_c{clients}": results["direct"]["n"] / results["direct"]["t"]}
     for name, *_ in targets[1:]:
         r = results[name]

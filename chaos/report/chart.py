@@ -68,6 +68,22 @@ def _time_axis(parts: list[str], x: Callable[[float], float], t_max: float, y: f
     parts.append(f'<text x="{x(t_max / 2):.1f}" y="{y + 18}" text-anchor="middle">{escape(label)}</text>')
 
 
+_GRID = (0, 0.25, 0.5, 0.75, 1)
+
+
+def _panel_frame(parts: list[str], x: Any, phases: Any, top: float, plot_w: float, title: str,
+                 labels: list[str]) -> None:
+    """A panel's title, phase strip, frame and horizontal grid (one label per ``_GRID`` line)."""
+    parts.append("<style>text{font:11px sans-serif;fill:#334155}</style>")
+    parts.append(f'<text x="{_PAD_L}" y="{top - 26}" style="font-weight:bold">{title}</text>')
+    _phase_strip(parts, x, phases, top - 18)
+    parts.append(f'<rect x="{_PAD_L}" y="{top}" width="{plot_w}" height="{_PANEL_H}" fill="#fff" stroke="#cbd5e1"/>')
+    for frac, label in zip(_GRID, labels):
+        y = top + _PANEL_H * (1 - frac)
+        parts.append(f'<line x1="{_PAD_L}" x2="{_PAD_L + plot_w}" y1="{y:.1f}" y2="{y:.1f}" stroke="#e2e8f0"/>')
+        parts.append(f'<text x="{_PAD_L - 6}" y="{y + 4:.1f}" text-anchor="end">{label}</text>')
+
+
 def _phase_strip(parts: list[str], x: Callable[[float], float], phases: Sequence[PhaseSpan], y: float) -> None:
     """A labelled band per phase (steady_before / faults / recovery / steady_after)."""
     for name, a, b in phases:
@@ -210,15 +226,9 @@ def traffic_svg(seconds: Sequence[tuple[int, Sequence[int]]], models: Sequence[s
 
     top = 30 + 18
     y_top = _nice_max(max(sum(c) for _, c in seconds))
-    parts = [head, "<style>text{font:11px sans-serif;fill:#334155}</style>",
-             f'<text x="{_PAD_L}" y="{top - 26}" style="font-weight:bold">Requests received per '
-             "second, stacked by model</text>"]
-    _phase_strip(parts, x, phases, top - 18)
-    parts.append(f'<rect x="{_PAD_L}" y="{top}" width="{plot_w}" height="{_PANEL_H}" fill="#fff" stroke="#cbd5e1"/>')
-    for frac in (0, 0.25, 0.5, 0.75, 1):
-        y = top + _PANEL_H * (1 - frac)
-        parts.append(f'<line x1="{_PAD_L}" x2="{_PAD_L + plot_w}" y1="{y:.1f}" y2="{y:.1f}" stroke="#e2e8f0"/>')
-        parts.append(f'<text x="{_PAD_L - 6}" y="{y + 4:.1f}" text-anchor="end">{_fmt(y_top * frac)}</text>')
+    parts = [head]
+    _panel_frame(parts, x, phases, top, plot_w, "Requests received per second, stacked by model",
+                 [_fmt(y_top * frac) for frac in _GRID])
     bar_w = max(plot_w / t_max - 1, 1.0)
     for t, counts in seconds:
         base = 0
@@ -296,15 +306,10 @@ def cost_svg(points: Sequence[tuple[int, float | None, int]], spans: Sequence[Fa
     def y(v: float) -> float:
         return top + _PANEL_H * (1 - min(v / y_top, 1.0))
 
-    parts = [head, "<style>text{font:11px sans-serif;fill:#334155}</style>",
-             f'<text x="{_PAD_L}" y="{top - 26}" style="font-weight:bold">US dollars per 1,000 '
-             "requests, per second (solid); the measured run's average (dashed)</text>"]
-    _phase_strip(parts, x, phases, top - 18)
-    parts.append(f'<rect x="{_PAD_L}" y="{top}" width="{plot_w}" height="{_PANEL_H}" fill="#fff" stroke="#cbd5e1"/>')
-    for frac in (0, 0.25, 0.5, 0.75, 1):
-        yy = top + _PANEL_H * (1 - frac)
-        parts.append(f'<line x1="{_PAD_L}" x2="{_PAD_L + plot_w}" y1="{yy:.1f}" y2="{yy:.1f}" stroke="#e2e8f0"/>')
-        parts.append(f'<text x="{_PAD_L - 6}" y="{yy + 4:.1f}" text-anchor="end">${y_top * frac:.3g}</text>')
+    parts = [head]
+    _panel_frame(parts, x, phases, top, plot_w,
+                 "US dollars per 1,000 requests, per second (solid); the measured run's average "
+                 "(dashed)", [f"${y_top * frac:.3g}" for frac in _GRID])
     _shade_faults(parts, x, spans, top, _PANEL_H, label=True)
     _marks(parts, x, marks, top, _PANEL_H, label=False)
     if average is not None:
