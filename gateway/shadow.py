@@ -19,7 +19,8 @@ or sees, the shadow:
 
 Shadows never touch the primary's state: no breaker, latency window or failover bookkeeping
 sees them, and at most ``max_in_flight`` run at once (one more is dropped, counted
-``outcome="dropped"``). The harness needs none of the gateway's word for any of this: the
+``outcome="dropped"``); a shadow still running when the gateway stops or reloads its config is
+cancelled and audited as ``outcome="cancelled"``. The harness needs none of the gateway's word for any of this: the
 upstreams log every shadow request like any other, so a shadow that reached a model the policy
 forbids is a policy violation in the report.
 """
@@ -132,6 +133,17 @@ class ShadowMirror:
     async def _run(self, req: ChatRequest, body: dict[str, Any], primary: Upstream,
                    primary_s: float, primary_decision: str | None) -> None:
         out = Outcome(request_id=req.request_id)
+        try:
+            await self._mirror(req, body, primary, primary_s, primary_decision, out)
+        except asyncio.CancelledError:
+            # shutdown or a config reload: the audit trail still says what became of it
+            self._count("cancelled")
+            self._event(req, out.decision_id, "cancelled", primary, primary_s, primary_decision,
+                        detail="the gateway stopped or reloaded before the shadow ended")
+            raise
+
+    async def _mirror(self, req: ChatRequest, body: dict[str, Any], primary: Upstream,
+                      primary_s: float, primary_decision: str | None, out: Outcome) -> None:
         try:
             decision, allowed = await self.gate.decide_shadow(
                 req, self.model, self.upstreams, out, shadow_of=primary_decision)

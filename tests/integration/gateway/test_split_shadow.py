@@ -174,3 +174,32 @@ async def test_a_failing_shadow_never_touches_the_client_or_the_primary_state(mo
     assert len(s.log) == 10  # every shadow was sent (its breaker never opened)
     assert breaker == "closed"
     assert {e["outcome"] for e in gw.audit.kinds("shadow")} == {"http_5xx"}
+
+
+async def test_a_streamed_primary_is_shadowed_as_one_non_streaming_call(mocks) -> None:
+    a, s = await mocks("primary"), await mocks("shadow")
+    cfg = with_route(make_config([("primary", a, STABLE), ("shadow", s, CLOUD)]),
+                     upstreams=["primary"], shadow={"model": CLOUD, "share": 1.0})
+    async with run_gateway(cfg, RulePolicy({STABLE, CLOUD})) as gw:
+        async with httpx.AsyncClient(base_url=gw.url, timeout=10) as h:
+            r = await h.post("/v1/chat/completions", json=body(stream=True), headers=HEADERS)
+            assert r.status_code == 200 and r.text.rstrip().endswith("data: [DONE]")
+        await settle(gw)
+    assert [e.stream for e in a.log] == [True] and [e.stream for e in s.log] == [False]
+    assert [e["outcome"] for e in gw.audit.kinds("shadow")] == ["ok"]
+
+
+async def test_a_shadow_in_flight_at_shutdown_is_audited_as_cancelled(mocks) -> None:
+    a, s = await mocks("primary"), await mocks("shadow")
+    s.mode = "hang"
+    cfg = with_route(make_config([("primary", a, STABLE), ("shadow", s, CLOUD)]),
+                     upstreams=["primary"], shadow={"model": CLOUD, "share": 1.0,
+                                                    "timeout_ms": 60000})
+    async with run_gateway(cfg, RulePolicy({STABLE, CLOUD})) as gw:
+        replies = await send(gw, 1)
+        for _ in range(200):
+            if s.log:
+                break
+            await asyncio.sleep(0.01)
+    assert replies[0].status_code == 200 and len(s.log) == 1
+    assert [e["outcome"] for e in gw.audit.kinds("shadow")] == ["cancelled"]

@@ -67,3 +67,17 @@ def test_the_pick_is_stable_for_a_key(key: str) -> None:
     split = WeightedSplit("r", [("a", 3), ("b", 1)])
     plan = ups("a", "b")
     assert split.pick(plan, key) == split.pick(list(reversed(plan)), key)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.sampled_from("abcd"), min_size=1, max_size=8),
+       st.dictionaries(st.sampled_from("abcde"), st.integers(0, 100), max_size=5),
+       st.text(max_size=20))
+def test_order_only_ever_reorders_the_plan(models, weights, key) -> None:
+    # the split may never add an upstream the policy did not allow, nor drop one (failover)
+    plan = ups(*models)
+    ordered = WeightedSplit("r", list(weights.items())).order(plan, key)
+    assert sorted(u.name for u in ordered) == sorted(u.name for u in plan)
+    picked = WeightedSplit("r", list(weights.items())).pick(plan, key)
+    if picked is not None:
+        assert ordered[0].model == picked and weights[picked] > 0
