@@ -30,7 +30,9 @@ import orjson
 from chaos.errors import RunBrokenError
 
 LOG_TAIL_LINES = 20
-STOP_TIMEOUT_S = 10.0  # SIGTERM drains; after this it is SIGKILL
+# SIGTERM drains; after this it is SIGKILL. Longer than a --workers supervisor may take itself
+# (gateway.supervisor: a 5 s drain + STOP_GRACE_S), so its workers close their chains first.
+STOP_TIMEOUT_S = 20.0
 
 
 @dataclass(frozen=True, slots=True)
