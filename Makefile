@@ -31,6 +31,7 @@ bench: venv
 	$(PY) bench/audit.py --json reports/bench/audit.json
 	$(PY) bench/audit_volume.py --json reports/bench/audit_volume.json
 	$(PY) bench/gateway.py --json reports/bench/gateway.json
+	$(PY) bench/proxy_floor.py --json reports/bench/proxy_floor.json
 	$(PY) bench/gateway.py --compare-workers --json reports/bench/gateway-workers.json
 	$(PY) bench/failover.py --json reports/bench/failover.json
 	$(PY) bench/harness.py --json reports/bench/harness.json
