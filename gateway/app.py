@@ -110,6 +110,8 @@ class GatewayApp:
                 m.breaker_changed(up.name, up.breaker.state)
             self.router.budgets.export(m)
             self.router.export_split_shares()
+            # also a plain value: a set_function gauge is not seen across worker processes
+            m.hedge_budget.set(self.router.scheduler.budget.tokens)
             await send_bytes(send, 200, m.render(), m.content_type.encode())
         elif path == "/v1/models":
             self._tenant(read_head(scope["headers"]))

@@ -33,6 +33,8 @@ Accounting and budgets, named as issue 11 names them (no ``gateway_`` infix):
 
 from __future__ import annotations
 
+import os
+
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
@@ -40,6 +42,8 @@ from gateway.accounting import AccountingMetrics
 from gateway.breaker import STATE_VALUE
 
 GPU_VALUE = {"healthy": 0, "degraded": 1, "lost": 2}
+# prometheus_client's multiprocess mode: set by gateway.supervisor for its workers only
+MULTIPROCESS_ENV = "PROMETHEUS_MULTIPROC_DIR"
 MAX_STEP_LABELS = 256  # distinct workflow steps labelled (clients choose them: bound them)
 _FAST = (0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1)
 _SLOW = (0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
@@ -136,4 +140,15 @@ class GatewayMetrics:
         self.gpu.labels(str(device)).set(GPU_VALUE.get(state, 1))
 
     def render(self) -> bytes:
+        """The exposition. Under ``gateway serve --workers N`` (the supervisor sets
+        :data:`MULTIPROCESS_ENV` for its workers) every worker's values are in that directory
+        and any worker answers for all of them: counters and histograms summed over the
+        workers, gauges one series per worker process (``pid`` label)."""
+        directory = os.environ.get(MULTIPROCESS_ENV)
+        if directory:
+            from prometheus_client import multiprocess
+
+            registry = CollectorRegistry()
+            multiprocess.MultiProcessCollector(registry, path=directory)
+            return generate_latest(registry)
         return generate_latest(self.registry)

@@ -39,6 +39,7 @@ import orjson
 
 from gateway.config import GatewayConfig
 from gateway.errors import StartupError
+from gateway.metrics import MULTIPROCESS_ENV
 from gateway.workers import check_layout, check_splittable, check_workers
 from governance.audit import write_worker_set
 
@@ -124,11 +125,16 @@ async def supervise(cfg: GatewayConfig, *, workers: int, argv_for: WorkerArgv,
             loop.add_signal_handler(sig, stop.set)
         loop.add_signal_handler(
             signal.SIGHUP, lambda: [w.signal(signal.SIGHUP) for w in started])
+        # /metrics: every worker's values in one directory, so whichever worker takes the
+        # scrape answers for all of them (prometheus_client's multiprocess mode)
+        metrics_dir = scratch / "metrics"
+        metrics_dir.mkdir()
+        env = {**os.environ, MULTIPROCESS_ENV: str(metrics_dir)}
         for i in range(workers):
             ready = scratch / f"worker-{i}.json"
             try:
                 process = await asyncio.create_subprocess_exec(
-                    *argv_for(i, port, ready), stdin=asyncio.subprocess.DEVNULL)
+                    *argv_for(i, port, ready), stdin=asyncio.subprocess.DEVNULL, env=env)
             except OSError as exc:
                 raise StartupError(f"cannot start gateway worker {i}: {exc}") from exc
             started.append(_Worker(i, process, ready))

@@ -115,3 +115,27 @@ async def test_sigint_to_the_process_group_is_a_clean_stop(mocks, tmp_path: Path
     assert rc == 0, err
     assert "exited with code" not in err
     assert all(v.verified for v in verify_worker_set(tmp_path / "audit"))
+
+
+async def test_metrics_from_any_worker_count_every_workers_requests(mocks, tmp_path: Path) -> None:
+    eu = await mocks("eu")
+    proc, url, _ = await _start(tmp_path, eu)
+    try:
+        for _ in range(30):
+            await _ask(url)
+        seen: set[float] = set()
+        pids: set[str] = set()
+        for _ in range(10):  # a new connection each: the scrapes land on both workers
+            async with httpx.AsyncClient(base_url=url, timeout=10) as h:
+                text = (await h.get("/metrics")).text
+            for line in text.splitlines():
+                if line.startswith("govchaos_gateway_requests_total{") and 'status="200"' in line:
+                    seen.add(float(line.rsplit(" ", 1)[1]))
+                if line.startswith("govchaos_gateway_breaker_state{"):
+                    pids.add(line.split('pid="', 1)[1].split('"', 1)[0])
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        rc = await asyncio.wait_for(proc.wait(), 30)
+    assert rc == 0, (await proc.stderr.read()).decode()
+    assert seen == {30.0}  # the sum over both workers, whichever one answered
+    assert len(pids) == 2  # gauges: one series per worker process
