@@ -161,6 +161,13 @@ async def timed_window(session, url: str, headers: dict, body: bytes, clients: i
     return lat
 
 
+def write_json(path: Path, res: dict) -> None:
+    """The figures as flat JSON, floats rounded to 4 places."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps({k: round(v, 4) if isinstance(v, float) else v
+                                for k, v in res.items()}, indent=2, sort_keys=True))
+
+
 def pct(xs: list[float], q: float) -> float:
     xs = sorted(xs)
     return xs[min(len(xs) - 1, int(q * len(xs)))] if xs else float("nan")
@@ -402,9 +409,7 @@ def main(argv: list[str] | None = None) -> int:
           f"errors: {sum(res[f'errors_c{c}'] for c in LEVELS)}; gateway CPU per request: "
           f"{res.get('gateway_cpu_us_per_request', float('nan')):.0f} µs")
     if args.json:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps({k: round(v, 4) if isinstance(v, float) else v
-                                         for k, v in res.items()}, indent=2, sort_keys=True))
+        write_json(args.json, res)
     return 0
 
 
@@ -421,9 +426,7 @@ def _print_workers(res: dict, args: argparse.Namespace) -> int:
     print(f"2 workers / 1 worker throughput: {res['workers_speedup_c32']:.2f}× on"
           f" {os.cpu_count()} CPUs (load generator and mock on the same cores)")
     if args.json:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps({k: round(v, 4) if isinstance(v, float) else v
-                                         for k, v in res.items()}, indent=2, sort_keys=True))
+        write_json(args.json, res)
     return 0
 
 

@@ -18,7 +18,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import importlib.util
-import json
 import subprocess
 import sys
 import tempfile
@@ -46,40 +45,46 @@ def _frame_end(buf: bytearray) -> int | None:
     return end if len(buf) >= end else None
 
 
-class _Upstream(asyncio.Protocol):
+class _Framed(asyncio.Protocol):
+    """Buffers a connection's bytes and hands each whole HTTP/1.1 message to :meth:`message`."""
+
     def __init__(self) -> None:
         self.buf = bytearray()
+        self.transport: asyncio.Transport | None = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport  # type: ignore[assignment]
+
+    def data_received(self, data: bytes) -> None:
+        self.buf += data
+        while (end := _frame_end(self.buf)) is not None:
+            message = bytes(self.buf[:end])
+            del self.buf[:end]
+            self.message(message)
+
+    def message(self, message: bytes) -> None:
+        raise NotImplementedError
+
+
+class _Upstream(_Framed):
+    def __init__(self) -> None:
+        super().__init__()
         self.answer: asyncio.Future[bytes] | None = None
-        self.transport: asyncio.Transport | None = None
 
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        self.transport = transport  # type: ignore[assignment]
-
-    def data_received(self, data: bytes) -> None:
-        self.buf += data
-        end = _frame_end(self.buf)
-        if end is not None and self.answer is not None and not self.answer.done():
-            self.answer.set_result(bytes(self.buf[:end]))
-            del self.buf[:end]
+    def message(self, message: bytes) -> None:
+        if self.answer is not None and not self.answer.done():
+            self.answer.set_result(message)
 
 
-class _Client(asyncio.Protocol):
+class _Client(_Framed):
     def __init__(self, upstream_port: int) -> None:
+        super().__init__()
         self.upstream_port = upstream_port
-        self.buf = bytearray()
         self.up: _Upstream | None = None
-        self.transport: asyncio.Transport | None = None
 
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        self.transport = transport  # type: ignore[assignment]
-
-    def data_received(self, data: bytes) -> None:
-        self.buf += data
-        end = _frame_end(self.buf)
-        if end is not None:  # closed-loop clients: one request at a time per connection
-            request = bytes(self.buf[:end])
-            del self.buf[:end]
-            asyncio.ensure_future(self._forward(request))
+    def message(self, message: bytes) -> None:
+        # closed-loop clients: one request at a time per connection
+        asyncio.ensure_future(self._forward(message))
 
     async def _forward(self, request: bytes) -> None:
         loop = asyncio.get_running_loop()
@@ -149,9 +154,7 @@ def main(argv: list[str] | None = None) -> int:
               f"{res.get(f'gateway_cpu_us_per_request_c{c}', float('nan')):>10.0f}")
     print("a bare Python proxy with no governance: the floor under bench/gateway.py's figures")
     if args.json:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps({k: round(v, 4) if isinstance(v, float) else v
-                                         for k, v in res.items()}, indent=2, sort_keys=True))
+        bench.write_json(args.json, res)
     return 0
 
 

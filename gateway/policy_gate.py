@@ -129,37 +129,8 @@ class PolicyGate:
         requested = body.get("model")
         if requested not in rt.by_model:
             requested = None
-        max_tokens = body.get("max_tokens")
-        budgets = self.budgets
-        budget = budgets.state(req.tenant, req.route) if budgets is not None else None
-        inp = DecisionInput.model_construct(
-            route=req.route, tenant=req.tenant, data_classes=req.data_classes, region=req.region,
-            requested_model=requested, candidates=tuple(cands), max_tokens=max_tokens,
-            stream=req.stream, budget=budget,
-        )
-        out.decision_id = decision_id = new_id()
-        decision, failure, dt = await self._ask(inp)
-        event: dict[str, Any] = {
-            "kind": "decision", "decision_id": decision_id, "path": DECISION_PATH,
-            "request_id": req.request_id, "timestamp": now_iso(),
-            "input": {
-                "route": req.route, "tenant": req.tenant, "data_classes": list(req.data_classes),
-                "region": req.region, "requested_model": requested, "candidates": cand_dicts,
-                "max_tokens": max_tokens, "stream": req.stream,
-            },
-            "result": self._decision_dump(decision),
-            "policy": self._policy_info(),
-            "decision_latency_ms": round(dt * 1000, 4),
-        }
-        if budget is not None:
-            event["input"]["budget"] = {scope: dict(b.__dict__) for scope, b in budget.items()}
-        if req.workflow_id is not None or req.step is not None:
-            event["workflow"] = {"workflow_id": req.workflow_id, "step": req.step}
-        if decision.obligations.log_prompts:
-            # Only when the policy permits it; with log_prompts false the prompt never reaches
-            # the audit sink, masked or not.
-            event["request"] = {"messages": body.get("messages")}
-        self.ledger.record(event, out)
+        decision, failure, budget, max_tokens = await self._decide_recorded(
+            req, out, "decision", requested, tuple(cands), cand_dicts, req.stream)
         if failure is not None or (
             not decision.allow and any(r.startswith(FAIL_CLOSED_PREFIXES) for r in decision.reasons)
         ):
@@ -172,7 +143,7 @@ class PolicyGate:
             raise BudgetExceeded(
                 "the spend budget for this request is exhausted for now",
                 reasons=decision.reasons,
-                retry_after_s=budgets.retry_after_s(req.tenant, req.route),  # type: ignore[union-attr]
+                retry_after_s=self.budgets.retry_after_s(req.tenant, req.route),  # type: ignore[union-attr]
                 headers=out.header_dict(),
             )
         allowed = decision.allowed if decision.allow else ()
@@ -209,23 +180,40 @@ class PolicyGate:
         usable = any(u.usable(now) for u in ups)
         cand = first.candidate_up if usable else first.candidate_down
         cand_dict = first.candidate_dict_up if usable else first.candidate_dict_down
-        max_tokens = req.body.get("max_tokens")
+        decision, failure, _, _ = await self._decide_recorded(
+            req, out, "shadow_decision", model, (cand,), [cand_dict], False,
+            shadow_of=shadow_of)
+        return decision, failure is None and decision.allow and model in decision.allowed
+
+    async def _decide_recorded(self, req: ChatRequest, out: Outcome, kind: str,
+                               requested: str | None, cands: tuple[Candidate, ...],
+                               cand_dicts: list[dict[str, Any]], stream: bool, **extra: Any
+                               ) -> tuple[Decision, str | None, Any, Any]:
+        """Ask the policy about ``req`` with these candidates and enqueue the ``kind`` record
+        (``extra`` fields included); returns the decision, the engine's failure (None: it
+        answered), the budget state it was given and the request's ``max_tokens``.
+
+        Raises:
+            AuditUnavailable: the audit log refused the record.
+        """
+        body = req.body
+        max_tokens = body.get("max_tokens")
         budgets = self.budgets
         budget = budgets.state(req.tenant, req.route) if budgets is not None else None
         inp = DecisionInput.model_construct(
             route=req.route, tenant=req.tenant, data_classes=req.data_classes, region=req.region,
-            requested_model=model, candidates=(cand,), max_tokens=max_tokens, stream=False,
-            budget=budget,
+            requested_model=requested, candidates=cands, max_tokens=max_tokens,
+            stream=stream, budget=budget,
         )
         out.decision_id = decision_id = new_id()
         decision, failure, dt = await self._ask(inp)
         event: dict[str, Any] = {
-            "kind": "shadow_decision", "decision_id": decision_id, "path": DECISION_PATH,
-            "request_id": req.request_id, "shadow_of": shadow_of, "timestamp": now_iso(),
+            "kind": kind, "decision_id": decision_id, "path": DECISION_PATH,
+            "request_id": req.request_id, **extra, "timestamp": now_iso(),
             "input": {
                 "route": req.route, "tenant": req.tenant, "data_classes": list(req.data_classes),
-                "region": req.region, "requested_model": model, "candidates": [cand_dict],
-                "max_tokens": max_tokens, "stream": False,
+                "region": req.region, "requested_model": requested, "candidates": cand_dicts,
+                "max_tokens": max_tokens, "stream": stream,
             },
             "result": self._decision_dump(decision),
             "policy": self._policy_info(),
@@ -233,5 +221,11 @@ class PolicyGate:
         }
         if budget is not None:
             event["input"]["budget"] = {scope: dict(b.__dict__) for scope, b in budget.items()}
+        if req.workflow_id is not None or req.step is not None:
+            event["workflow"] = {"workflow_id": req.workflow_id, "step": req.step}
+        if decision.obligations.log_prompts:
+            # Only when the policy permits it; with log_prompts false the prompt never reaches
+            # the audit sink, masked or not.
+            event["request"] = {"messages": body.get("messages")}
         self.ledger.record(event, out)
-        return decision, failure is None and decision.allow and model in decision.allowed
+        return decision, failure, budget, max_tokens

@@ -1,7 +1,8 @@
 """Serving a request: the policy gate's plan → rank → the attempt loop, with failover.
 
     decide (gateway.policy_gate)   the decision, audited; the plan = route upstreams it allowed
-    rank (gateway.upstream)        the plan's upstreams usable now, in the route's strategy order
+    rank (gateway.upstream)        the plan's upstreams usable now, in the route's strategy order;
+                                   a weighted split (gateway.split) then puts the picked version first
     attempt loop (here)            admit (retry budget, breakers) → try → book, until one serves;
                                    when to start attempts is a schedule (gateway.hedge)
     schedule (gateway.scheduling)  serial, the route's fixed hedge, or the hang watchdog
@@ -12,7 +13,8 @@
 
 Invariant (DESIGN.md §5.1): the only upstreams ever attempted for a request are those of its
 route whose ``model`` is in that request's ``decision.allowed``; retries and hedges draw from the
-same plan. Health probes of half-open upstreams run in the background (:mod:`gateway.prober`).
+same plan, and a split only reorders it. A shadow (gateway.shadow) is not an attempt: it is sent
+only after a decision of its own allowed its model. Health probes of half-open upstreams run in the background (:mod:`gateway.prober`).
 """
 
 from __future__ import annotations
@@ -109,7 +111,7 @@ class Router:
                 rt.shadow = ShadowMirror(
                     rt, shadow, [u for u in self.upstreams.values() if u.model == shadow.model],
                     gate=self.gate, ledger=self.ledger, transport=transport, metrics=metrics,
-                    accountant=self.accountant, clock=clock)
+                    charge=self._charge, clock=clock)
         self.prober = BreakerProber(self.upstreams, transport, self._probe_timeouts(),
                                     audit=audit, metrics=metrics, clock=clock,
                                     probe_timeout=scheduler.probe_timeout)

@@ -34,7 +34,7 @@ from typing import Any
 
 import orjson
 
-from gateway.accounting import Accountant, answer_chars, prompt_chars, reported
+from gateway.accounting import Usage, answer_chars, reported
 from gateway.attempt import complete
 from gateway.config import ShadowConfig
 from gateway.errors import RequestError
@@ -50,6 +50,8 @@ from gateway.transport.base import Transport
 from gateway.upstream import Upstream
 
 SHADOW_HEADER = "X-Govchaos-Shadow"  # recorded by upstreams; the harness never trusts it
+# (request, upstream, the answer's usage, completion characters to estimate from) -> booked
+Charge = Callable[[ChatRequest, Upstream, Any, int], Usage]
 
 
 class ShadowMirror:
@@ -57,8 +59,10 @@ class ShadowMirror:
 
     def __init__(self, rt: RouteRuntime, cfg: ShadowConfig, upstreams: list[Upstream], *,
                  gate: PolicyGate, ledger: AttemptLedger, transport: Transport,
-                 metrics: GatewayMetrics, accountant: Accountant,
+                 metrics: GatewayMetrics, charge: Charge,
                  clock: Callable[[], float] = time.monotonic) -> None:
+        """``charge``: books a served answer's tokens and cost (the router's, so a shadow is
+        measured and priced exactly like a served attempt)."""
         self.route = rt
         self.model = cfg.model
         self.share = cfg.share
@@ -66,7 +70,7 @@ class ShadowMirror:
         self.timeout_s = (cfg.timeout_ms / 1000.0) if cfg.timeout_ms else rt.timeout_s
         self.upstreams = upstreams
         self.gate, self.ledger, self.transport = gate, ledger, transport
-        self.metrics, self.accountant, self.clock = metrics, accountant, clock
+        self.metrics, self.charge, self.clock = metrics, charge, clock
         self.tasks: set[asyncio.Task[None]] = set()
 
     def wants(self, req: ChatRequest) -> bool:
@@ -117,10 +121,12 @@ class ShadowMirror:
             "upstream": up.name if up is not None else None, "outcome": outcome,
             "latency_ms": round(seconds * 1000, 3) if seconds is not None else None,
             "primary": {"upstream": primary.name, "model": primary.model,
-                        "latency_ms": round(primary_s * 1000, 3), "schema_valid": True},
+                        "latency_ms": round(primary_s * 1000, 3)},
         }
         if self.route.validator is not None:
+            # the primary passed the route's schema (it served); did the shadow?
             event["schema_valid"] = outcome == "ok"
+            event["primary"]["schema_valid"] = True
         if detail:
             event["detail"] = detail
         if usage is not None:
@@ -182,10 +188,8 @@ class ShadowMirror:
                                     self.timeout_s, self.route.validator)
             outcome, detail = "ok", ""
             found = doc.get("usage")
-            usage = self.accountant.charge(
-                req.route, req.tenant, up.model, found,
-                prompt_chars=prompt_chars(body) if reported(found) is None else 0,
-                completion_chars=answer_chars(doc) if reported(found) is None else 0)
+            usage = self.charge(req, up, found,
+                                answer_chars(doc) if reported(found) is None else 0)
         except AttemptFailure as failure:
             outcome, detail = failure.reason, str(failure)
         except ClientFault as fault:
